@@ -1,0 +1,107 @@
+// DNS numbers used across the project: record types, classes, rcodes, header bits.
+
+export const Type = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  HINFO: 13,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  NAPTR: 35,
+  DNAME: 39,
+  OPT: 41,
+  DS: 43,
+  SSHFP: 44,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  NSEC3: 50,
+  NSEC3PARAM: 51,
+  TLSA: 52,
+  SVCB: 64,
+  HTTPS: 65,
+  TSIG: 250,
+  IXFR: 251,
+  AXFR: 252,
+  ANY: 255,
+  CAA: 257,
+} as const
+
+export const Class = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const
+
+export const Rcode = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  BADVERS: 16,
+} as const
+
+export const Opcode = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const
+
+/** Bits of the 16-bit flags word at offset 2 of the header. */
+export const Flag = {
+  QR: 0x8000,
+  AA: 0x0400,
+  TC: 0x0200,
+  RD: 0x0100,
+  RA: 0x0080,
+  AD: 0x0020,
+  CD: 0x0010,
+} as const
+
+/** EDNS(0) option codes (RFC 6891 registry) that we read. */
+export const EdnsOption = { ECS: 8, COOKIE: 10 } as const
+
+export const HEADER_LENGTH = 12
+export const MAX_NAME_LENGTH = 255
+export const MAX_LABEL_LENGTH = 63
+export const MAX_LABELS = 128
+/** The largest UDP answer a client without EDNS accepts (RFC 1035 section 4.2.1). */
+export const CLASSIC_UDP_LIMIT = 512
+
+const typeNames = new Map<number, string>(Object.entries(Type).map(([k, v]) => [v, k]))
+const classNames = new Map<number, string>(Object.entries(Class).map(([k, v]) => [v, k]))
+const rcodeNames = new Map<number, string>(Object.entries(Rcode).map(([k, v]) => [v, k]))
+
+/** Mnemonic for a type code; unknown codes use the RFC 3597 form `TYPEnnn`. */
+export function typeName(code: number): string {
+  return typeNames.get(code) ?? `TYPE${code}`
+}
+
+/** Type code for a mnemonic or `TYPEnnn`; undefined when it is neither. */
+export function typeCode(name: string): number | undefined {
+  const upper = name.toUpperCase()
+  const known = (Type as Record<string, number>)[upper]
+  if (known !== undefined) return known
+  return genericCode(upper, 'TYPE')
+}
+
+export function className(code: number): string {
+  return classNames.get(code) ?? `CLASS${code}`
+}
+
+export function classCode(name: string): number | undefined {
+  const upper = name.toUpperCase()
+  const known = (Class as Record<string, number>)[upper]
+  if (known !== undefined) return known
+  return genericCode(upper, 'CLASS')
+}
+
+export function rcodeName(code: number): string {
+  return rcodeNames.get(code) ?? `RCODE${code}`
+}
+
+function genericCode(upper: string, prefix: string): number | undefined {
+  if (!upper.startsWith(prefix)) return undefined
+  const digits = upper.slice(prefix.length)
+  if (!/^\d{1,5}$/.test(digits)) return undefined
+  const code = Number(digits)
+  return code <= 0xffff ? code : undefined
+}

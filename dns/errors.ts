@@ -1,0 +1,37 @@
+// The project's one coded error type and its catalogue. It lives in dns/ because
+// dns/ is the layer every other folder may import; it does no I/O.
+
+export type ErrorSource = 'config' | 'client' | 'upstream' | 'internal'
+
+/** Each entry: a stable code, where such errors come from, and whether a retry may help. */
+export const ErrorCode = {
+  ZONE_SYNTAX: { source: 'config', retryable: false },
+  ZONE_DATA: { source: 'config', retryable: false },
+  CONFIG_INVALID: { source: 'config', retryable: false },
+  CONFIG_UNREADABLE: { source: 'config', retryable: false },
+  NAME_INVALID: { source: 'client', retryable: false },
+  RDATA_INVALID: { source: 'client', retryable: false },
+  MESSAGE_MALFORMED: { source: 'client', retryable: false },
+  LISTEN_FAILED: { source: 'internal', retryable: false },
+  LEGACY_TIMEOUT: { source: 'upstream', retryable: true },
+  LEGACY_UNREACHABLE: { source: 'upstream', retryable: true },
+  LEGACY_BAD_REPLY: { source: 'upstream', retryable: true },
+  USAGE: { source: 'client', retryable: false },
+} as const satisfies Record<string, { source: ErrorSource; retryable: boolean }>
+
+export type ErrorCodeName = keyof typeof ErrorCode
+
+/** `CUTOVER_ERR_<code>`: carries where the error came from and whether retrying is safe. */
+export class CutoverError extends Error {
+  readonly code: `CUTOVER_ERR_${ErrorCodeName}`
+  readonly source: ErrorSource
+  readonly retryable: boolean
+
+  constructor(code: ErrorCodeName, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'CutoverError'
+    this.code = `CUTOVER_ERR_${code}`
+    this.source = ErrorCode[code].source
+    this.retryable = ErrorCode[code].retryable
+  }
+}
