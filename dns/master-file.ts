@@ -47,33 +47,45 @@ interface Line {
 
 /** Parses a zone's master file and everything it includes. */
 export function parseMasterFile(source: MasterFileSource, options: ParseOptions): ParsedZone {
-  const zoneOrigin = nameToWire(options.origin.endsWith('.') ? options.origin : `${options.origin}.`)
+  const zoneOrigin = nameToWire(
+    options.origin.endsWith('.') ? options.origin : `${options.origin}.`,
+  )
   const out: ParsedZone = { records: [], warnings: [] }
-  const state = { defaultTtl: undefined as number | undefined, lastTtl: undefined as number | undefined }
+  const state = {
+    defaultTtl: undefined as number | undefined,
+    lastTtl: undefined as number | undefined,
+  }
 
   const parseFile = (src: MasterFileSource, origin: Buffer, depth: number) => {
     let owner: Buffer | undefined
     for (const { line, blankOwner, tokens } of logicalLines(src)) {
       const fail = (token: string | undefined, why: string) =>
-        new CutoverError('ZONE_SYNTAX', `${src.file}:${line}: ${why}${token === undefined ? '' : ` (at '${token}')`}`)
+        new CutoverError(
+          'ZONE_SYNTAX',
+          `${src.file}:${line}: ${why}${token === undefined ? '' : ` (at '${token}')`}`,
+        )
       const first = tokens[0]
       if (!blankOwner && first.text.startsWith('$') && !first.quoted) {
         const arg = tokens[1]?.text
         switch (first.text.toUpperCase()) {
           case '$ORIGIN':
-            if (!arg || tokens.length > 2) throw fail(first.text, '$ORIGIN takes exactly one domain name')
+            if (!arg || tokens.length > 2)
+              throw fail(first.text, '$ORIGIN takes exactly one domain name')
             origin = nameOf(arg, origin, fail)
             break
           case '$TTL': {
             const ttl = arg === undefined ? undefined : parseTtl(arg)
-            if (ttl === undefined || tokens.length > 2) throw fail(arg ?? first.text, '$TTL takes one TTL (seconds, or units like 1h30m)')
+            if (ttl === undefined || tokens.length > 2)
+              throw fail(arg ?? first.text, '$TTL takes one TTL (seconds, or units like 1h30m)')
             state.defaultTtl = ttl
             break
           }
           case '$INCLUDE': {
-            if (!arg || tokens.length > 3) throw fail(first.text, '$INCLUDE takes a file name and an optional origin')
+            if (!arg || tokens.length > 3)
+              throw fail(first.text, '$INCLUDE takes a file name and an optional origin')
             if (!options.include) throw fail(arg, '$INCLUDE is not available here')
-            if (depth >= MAX_INCLUDE_DEPTH) throw fail(arg, `$INCLUDE nested deeper than ${MAX_INCLUDE_DEPTH} (a loop?)`)
+            if (depth >= MAX_INCLUDE_DEPTH)
+              throw fail(arg, `$INCLUDE nested deeper than ${MAX_INCLUDE_DEPTH} (a loop?)`)
             let included: MasterFileSource
             try {
               included = options.include(arg, src.file)
@@ -86,7 +98,10 @@ export function parseMasterFile(source: MasterFileSource, options: ParseOptions)
             break
           }
           default:
-            throw fail(first.text, `unknown directive ${first.text} (supported: $ORIGIN, $TTL, $INCLUDE)`)
+            throw fail(
+              first.text,
+              `unknown directive ${first.text} (supported: $ORIGIN, $TTL, $INCLUDE)`,
+            )
         }
         continue
       }
@@ -114,7 +129,13 @@ export function parseMasterFile(source: MasterFileSource, options: ParseOptions)
       if (!typeToken) throw fail(undefined, 'expected a record type at the end of the line')
       const type = typeCode(typeToken.text)
       if (type === undefined) throw fail(typeToken.text, 'expected a TTL, a class or a record type')
-      if (type === Type.OPT || type === Type.ANY || type === Type.AXFR || type === Type.IXFR || type === Type.TSIG) {
+      if (
+        type === Type.OPT ||
+        type === Type.ANY ||
+        type === Type.AXFR ||
+        type === Type.IXFR ||
+        type === Type.TSIG
+      ) {
         throw fail(typeToken.text, `${typeName(type)} is a meta type and cannot appear in a zone`)
       }
       if (klass !== undefined && klass !== Class.IN) {
@@ -144,7 +165,11 @@ export function parseMasterFile(source: MasterFileSource, options: ParseOptions)
   return out
 }
 
-function nameOf(text: string, origin: Buffer, fail: (token: string, why: string) => CutoverError): Buffer {
+function nameOf(
+  text: string,
+  origin: Buffer,
+  fail: (token: string, why: string) => CutoverError,
+): Buffer {
   if (text === '@') return origin
   try {
     return nameToWire(text, origin)
@@ -236,5 +261,6 @@ function* logicalLines(src: MasterFileSource): Generator<Line> {
     tokens.push({ text: s, quoted: false })
     i = j
   }
-  if (depth > 0) throw new CutoverError('ZONE_SYNTAX', `${src.file}:${startLine}: '(' is never closed`)
+  if (depth > 0)
+    throw new CutoverError('ZONE_SYNTAX', `${src.file}:${startLine}: '(' is never closed`)
 }

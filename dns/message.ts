@@ -90,17 +90,25 @@ export function decodeMessage(buf: Uint8Array): Message {
       if (pos + 10 > buf.length) throw malformed('record header runs past the end')
       const type = u16(pos)
       const klass = u16(pos + 2)
-      const ttl = ((buf[pos + 4] << 24) | (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]) >>> 0
+      const ttl =
+        ((buf[pos + 4] << 24) | (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]) >>> 0
       const rdlength = u16(pos + 8)
       const start = pos + 10
       const end = start + rdlength
       if (end > buf.length) throw malformed('record data runs past the end')
       if (type === Type.OPT) {
-        if (s !== 2 || msg.edns) throw malformed('OPT record outside the additional section or repeated')
+        if (s !== 2 || msg.edns)
+          throw malformed('OPT record outside the additional section or repeated')
         msg.edns = readEdns(buf, klass, ttl, start, end)
         msg.rcode |= msg.edns.extendedRcode << 4
       } else {
-        sections[s].push({ name, type, class: klass, ttl, data: rdataToText(type, buf, start, end) })
+        sections[s].push({
+          name,
+          type,
+          class: klass,
+          ttl,
+          data: rdataToText(type, buf, start, end),
+        })
       }
       pos = end
     }
@@ -152,12 +160,25 @@ export function buildQuery(q: QueryOptions): Buffer {
   w.name(nameToWire(q.name.endsWith('.') ? q.name : `${q.name}.`), false)
   w.u16(q.type)
   w.u16(q.class ?? 1)
-  if (q.edns) writeOpt(w, q.edns.udpSize ?? 1232, q.edns.do ?? false, q.edns.version ?? 0, q.edns.options ?? [])
+  if (q.edns)
+    writeOpt(
+      w,
+      q.edns.udpSize ?? 1232,
+      q.edns.do ?? false,
+      q.edns.version ?? 0,
+      q.edns.options ?? [],
+    )
   return w.take()
 }
 
 /** Writes an OPT pseudo-record (RFC 6891) with the given options. */
-export function writeOpt(w: WireWriter, udpSize: number, dnssecOk: boolean, version: number, options: EdnsOptionData[]): void {
+export function writeOpt(
+  w: WireWriter,
+  udpSize: number,
+  dnssecOk: boolean,
+  version: number,
+  options: EdnsOptionData[],
+): void {
   w.u8(0)
   w.u16(Type.OPT)
   w.u16(udpSize)

@@ -1,8 +1,8 @@
 // Domain names: presentation text <-> uncompressed wire form, case folding, and
 // the label-wise hash that lets the hot path look a name up straight from a packet.
 
-import { CutoverError } from './errors.ts'
 import { MAX_LABEL_LENGTH, MAX_LABELS, MAX_NAME_LENGTH } from './constants.ts'
+import { CutoverError } from './errors.ts'
 
 /** ASCII case folding table: only A-Z change (RFC 4343). */
 export const LOWER = new Uint8Array(256)
@@ -22,7 +22,8 @@ export function nameToWire(text: string, origin?: Buffer): Buffer {
   let absolute = false
   const endLabel = () => {
     if (label.length === 0) throw invalid(text, 'empty label')
-    if (label.length > MAX_LABEL_LENGTH) throw invalid(text, `label longer than ${MAX_LABEL_LENGTH} octets`)
+    if (label.length > MAX_LABEL_LENGTH)
+      throw invalid(text, `label longer than ${MAX_LABEL_LENGTH} octets`)
     out.push(label.length, ...label)
     label = []
   }
@@ -44,7 +45,8 @@ export function nameToWire(text: string, origin?: Buffer): Buffer {
         throw invalid(text, 'dangling backslash')
       }
     } else {
-      if (ch > 0x7e || ch < 0x21) throw invalid(text, 'characters outside printable ASCII must be escaped as \\DDD')
+      if (ch > 0x7e || ch < 0x21)
+        throw invalid(text, 'characters outside printable ASCII must be escaped as \\DDD')
       label.push(ch)
     }
   }
@@ -55,7 +57,8 @@ export function nameToWire(text: string, origin?: Buffer): Buffer {
   } else {
     out.push(0)
   }
-  if (out.length > MAX_NAME_LENGTH) throw invalid(text, `name longer than ${MAX_NAME_LENGTH} octets`)
+  if (out.length > MAX_NAME_LENGTH)
+    throw invalid(text, `name longer than ${MAX_NAME_LENGTH} octets`)
   return Buffer.from(out)
 }
 

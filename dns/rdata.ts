@@ -71,7 +71,11 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
   }
   const fields = FIELDS.get(type)
   if (!fields) {
-    throw bad(type, tokens[0]?.text, `no text form known for ${typeName(type)}; write it as \\# <length> <hex>`)
+    throw bad(
+      type,
+      tokens[0]?.text,
+      `no text form known for ${typeName(type)}; write it as \\# <length> <hex>`,
+    )
   }
   const parts: Buffer[] = []
   const names: number[] = []
@@ -92,7 +96,8 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
       case 'ipv6': {
         const tok = next(`an ${field === 'ipv4' ? 'IPv4' : 'IPv6'} address`)
         const bytes = field === 'ipv4' ? parseIPv4(tok.text) : parseIPv6(tok.text)
-        if (!bytes) throw bad(type, tok.text, `expected an ${field === 'ipv4' ? 'IPv4' : 'IPv6'} address`)
+        if (!bytes)
+          throw bad(type, tok.text, `expected an ${field === 'ipv4' ? 'IPv4' : 'IPv6'} address`)
         push(Buffer.from(bytes))
         break
       }
@@ -115,8 +120,14 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
       case 'ttl': {
         const tok = next('a number')
         const max = field === 'u8' ? 0xff : field === 'u16' ? 0xffff : 0xffffffff
-        const v = field === 'ttl' ? parseTtl(tok.text) : /^\d+$/.test(tok.text) ? Number(tok.text) : undefined
-        if (v === undefined || v > max) throw bad(type, tok.text, `expected a number from 0 to ${max}`)
+        const v =
+          field === 'ttl'
+            ? parseTtl(tok.text)
+            : /^\d+$/.test(tok.text)
+              ? Number(tok.text)
+              : undefined
+        if (v === undefined || v > max)
+          throw bad(type, tok.text, `expected a number from 0 to ${max}`)
         const b = Buffer.alloc(field === 'u8' ? 1 : field === 'u16' ? 2 : 4)
         b.writeUIntBE(v, 0, b.length)
         push(b)
@@ -131,12 +142,13 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
         break
       case 'tag': {
         const tok = next('a property tag')
-        if (!/^[A-Za-z0-9]{1,255}$/.test(tok.text)) throw bad(type, tok.text, 'expected a tag of letters and digits')
+        if (!/^[A-Za-z0-9]{1,255}$/.test(tok.text))
+          throw bad(type, tok.text, 'expected a tag of letters and digits')
         push(Buffer.concat([Buffer.of(tok.text.length), Buffer.from(tok.text, 'latin1')]))
         break
       }
       case 'rest':
-        push(unescape(type, next('a value')))
+        push(unescapeBytes(type, next('a value')))
         break
       case 'hex': {
         const text = tokens
@@ -158,7 +170,8 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
 
 function genericWire(type: number, tokens: readonly Token[]): Buffer {
   const lenTok = tokens[1]
-  if (!lenTok || !/^\d+$/.test(lenTok.text)) throw bad(type, lenTok?.text, 'expected the rdata length after \\#')
+  if (!lenTok || !/^\d+$/.test(lenTok.text))
+    throw bad(type, lenTok?.text, 'expected the rdata length after \\#')
   const hex = tokens
     .slice(2)
     .map((x) => x.text)
@@ -166,7 +179,11 @@ function genericWire(type: number, tokens: readonly Token[]): Buffer {
   if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw bad(type, hex, 'expected hexadecimal digits')
   const wire = Buffer.from(hex, 'hex')
   if (wire.length !== Number(lenTok.text)) {
-    throw bad(type, lenTok.text, `length says ${lenTok.text} but the hex holds ${wire.length} octets`)
+    throw bad(
+      type,
+      lenTok.text,
+      `length says ${lenTok.text} but the hex holds ${wire.length} octets`,
+    )
   }
   return wire
 }
@@ -184,12 +201,12 @@ export function rdataFromWire(type: number, wire: Buffer): Rdata {
 }
 
 function characterString(type: number, tok: Token): Buffer {
-  const bytes = unescape(type, tok)
+  const bytes = unescapeBytes(type, tok)
   if (bytes.length > 255) throw bad(type, tok.text, 'character-string longer than 255 octets')
   return Buffer.concat([Buffer.of(bytes.length), bytes])
 }
 
-function unescape(type: number, tok: Token): Buffer {
+function unescapeBytes(type: number, tok: Token): Buffer {
   const out: number[] = []
   const s = tok.text
   for (let i = 0; i < s.length; i++) {
@@ -298,7 +315,9 @@ function fieldText(field: Field, msg: Uint8Array, at: number, next: number): str
       return String((msg[at] << 8) | msg[at + 1])
     case 'u32':
     case 'ttl':
-      return String(((msg[at] << 24) | (msg[at + 1] << 16) | (msg[at + 2] << 8) | msg[at + 3]) >>> 0)
+      return String(
+        ((msg[at] << 24) | (msg[at + 1] << 16) | (msg[at + 2] << 8) | msg[at + 3]) >>> 0,
+      )
     case 'name':
     case 'plain-name':
       return wireToText(expandName(msg, at)!.wire)
