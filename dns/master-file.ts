@@ -5,7 +5,7 @@
 
 import { Class, classCode, Type, typeCode, typeName } from './constants.ts'
 import { CutoverError } from './errors.ts'
-import { isSubdomain, nameToWire, wireToText } from './name.ts'
+import { fqdnWire, isSubdomain, nameToWire, wireToText } from './name.ts'
 import { type Rdata, rdataFromText, type Token } from './rdata.ts'
 import { parseTtl } from './ttl.ts'
 
@@ -47,9 +47,7 @@ interface Line {
 
 /** Parses a zone's master file and everything it includes. */
 export function parseMasterFile(source: MasterFileSource, options: ParseOptions): ParsedZone {
-  const zoneOrigin = nameToWire(
-    options.origin.endsWith('.') ? options.origin : `${options.origin}.`,
-  )
+  const zoneOrigin = fqdnWire(options.origin)
   const out: ParsedZone = { records: [], warnings: [] }
   const state = {
     defaultTtl: undefined as number | undefined,

@@ -4,7 +4,7 @@
 
 import { Flag, HEADER_LENGTH, Type } from './constants.ts'
 import { CutoverError } from './errors.ts'
-import { expandName, nameToWire, wireToText } from './name.ts'
+import { expandName, fqdnWire, wireToText } from './name.ts'
 import { rdataToText } from './rdata.ts'
 import { WireWriter } from './wire-writer.ts'
 
@@ -157,7 +157,7 @@ export function buildQuery(q: QueryOptions): Buffer {
   w.u16(0)
   w.u16(0)
   w.u16(q.edns ? 1 : 0)
-  w.name(nameToWire(q.name.endsWith('.') ? q.name : `${q.name}.`), false)
+  w.name(fqdnWire(q.name), false)
   w.u16(q.type)
   w.u16(q.class ?? 1)
   if (q.edns)

@@ -2,7 +2,7 @@
 // still inside a received packet: keyed by the label-wise hash (see name.ts),
 // confirmed by a case-insensitive byte compare. No string per lookup.
 
-import { wireEquals, wireHash } from './name.ts'
+import { type LabeledName, wireEquals, wireHash } from './name.ts'
 
 interface Entry<T> {
   wire: Buffer
@@ -22,6 +22,15 @@ export class NameTable<T> {
   lookup(buf: Uint8Array, start: number, hash: number): T | undefined {
     for (let e = this.#buckets.get(hash); e !== undefined; e = e.next) {
       if (wireEquals(e.wire, 0, buf, start)) return e.value
+    }
+    return undefined
+  }
+
+  /** The value of the longest suffix of `name` (in `buf`) that is in the table: a name's zone. */
+  enclosing(buf: Uint8Array, name: LabeledName): T | undefined {
+    for (let i = 0; i <= name.labels; i++) {
+      const found = this.lookup(buf, name.labelStart[i], name.suffixHash[i])
+      if (found !== undefined) return found
     }
     return undefined
   }

@@ -84,9 +84,14 @@ function escapeByte(b: number): string {
   return '.\\()";$@'.includes(ch) ? `\\${ch}` : ch
 }
 
-/** The canonical key of a name: its presentation form, lowercased. */
-export function nameKey(text: string, origin?: Buffer): string {
-  return wireToText(lowerWire(nameToWire(text, origin)))
+/** Wire form of a name taken as absolute whether or not it ends in a dot (config, CLI). */
+export function fqdnWire(text: string): Buffer {
+  return nameToWire(text.endsWith('.') ? text : `${text}.`)
+}
+
+/** The canonical key of a name taken as absolute: lowercase presentation form, trailing dot. */
+export function nameKey(text: string): string {
+  return wireToText(lowerWire(fqdnWire(text)))
 }
 
 export function lowerWire(wire: Uint8Array): Buffer {
@@ -162,14 +167,31 @@ export function joinHash(label: number, parent: number): number {
 
 export const WILDCARD_LABEL_HASH = labelHash(Uint8Array.of(1, 0x2a), 0)
 
+/** A name as offsets of its labels in some buffer and the hash of each suffix (see QueryView). */
+export interface LabeledName {
+  labels: number
+  labelStart: ArrayLike<number>
+  suffixHash: ArrayLike<number>
+}
+
+/** Label offsets and suffix hashes of an uncompressed wire name, as the query reader computes them. */
+export function labelName(wire: Uint8Array): LabeledName {
+  const labelStart: number[] = []
+  let pos = 0
+  for (; wire[pos] !== 0; pos += wire[pos] + 1) labelStart.push(pos)
+  const labels = labelStart.length
+  if (labels > MAX_LABELS) throw new CutoverError('NAME_INVALID', 'too many labels')
+  labelStart.push(pos)
+  const suffixHash = new Array<number>(labels + 1)
+  suffixHash[labels] = ROOT_HASH
+  for (let i = labels - 1; i >= 0; i--)
+    suffixHash[i] = joinHash(labelHash(wire, labelStart[i]), suffixHash[i + 1])
+  return { labels, labelStart, suffixHash }
+}
+
 /** Hash of an uncompressed wire name, equal to what the query reader computes. */
 export function wireHash(wire: Uint8Array): number {
-  const starts: number[] = []
-  for (let pos = 0; wire[pos] !== 0; pos += wire[pos] + 1) starts.push(pos)
-  if (starts.length > MAX_LABELS) throw new CutoverError('NAME_INVALID', 'too many labels')
-  let h = ROOT_HASH
-  for (let i = starts.length - 1; i >= 0; i--) h = joinHash(labelHash(wire, starts[i]), h)
-  return h
+  return labelName(wire).suffixHash[0]
 }
 
 /**

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The `cutover` command: parses arguments and calls the parts that do the work.
+// Exit codes: 0 done, 1 failed at run time, 2 usage or configuration error.
+
+import { CutoverError } from '../dns/errors.ts'
+import { checkCommand } from './check.ts'
+import { quickstartCommand } from './quickstart.ts'
+import { startCommand, stopCommand } from './start-stop.ts'
+
+const USAGE = `usage: cutover <command> [options]
+
+commands:
+  start --config FILE     run the proxy in the foreground (SIGTERM or 'cutover stop' ends it)
+  stop [--config FILE]    stop the proxy started with that config, and wait for it to exit
+  check --config FILE     validate the config and load its zones, then exit
+  quickstart              the demo: proxy plus demo legacy on loopback (what 'npm start' runs)
+`
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  start: startCommand,
+  stop: stopCommand,
+  check: checkCommand,
+  quickstart: quickstartCommand,
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE)
+    return name === undefined ? 2 : 0
+  }
+  const command = commands[name]
+  if (!command) {
+    process.stderr.write(`cutover: unknown command '${name}'\n\n${USAGE}`)
+    return 2
+  }
+  return command(rest)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    const usage =
+      err instanceof CutoverError && (err.source === 'config' || err.code === 'CUTOVER_ERR_USAGE')
+    process.stderr.write(`cutover: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exitCode = usage ? 2 : 1
+  },
+)

@@ -1,0 +1,74 @@
+// A precomputed answer: everything after the question, in wire form, with the
+// pointer fixups that aim it at whatever question it is served behind.
+
+import { Flag, HEADER_LENGTH } from '../../dns/constants.ts'
+import type { Rdata } from '../../dns/rdata.ts'
+import { WireWriter } from '../../dns/wire-writer.ts'
+
+export interface AnswerRecord {
+  /** Owner name; undefined means the question name itself. */
+  owner: Buffer | undefined
+  type: number
+  ttl: number
+  rdata: Rdata
+}
+
+export interface Sections {
+  rcode: number
+  authoritative: boolean
+  answer: AnswerRecord[]
+  authority: AnswerRecord[]
+  additional: AnswerRecord[]
+}
+
+export interface Answer {
+  /** AA and rcode bits to OR into the response flags. */
+  flags: number
+  an: number
+  ns: number
+  ar: number
+  /** Answer, authority and additional sections. */
+  body: Buffer
+  /** Where the additional section starts in `body` (it may be dropped to fit). */
+  arStart: number
+  /** Pairs (position in body, target): see WireWriter.fixups. */
+  fixups: Int32Array
+}
+
+/**
+ * How the question name relates to the data: `exact` when the question is always
+ * `name` (pointers into it are absolute), `below` when it is `name` or any name
+ * under it (pointers into it are measured from its end).
+ */
+export type QuestionShape = { kind: 'exact'; name: Buffer } | { kind: 'below'; name: Buffer }
+
+export function emptySections(rcode = 0, authoritative = true): Sections {
+  return { rcode, authoritative, answer: [], authority: [], additional: [] }
+}
+
+export function encodeAnswer(s: Sections, shape: QuestionShape): Answer {
+  // Behind a known question the sections' own offsets are known too: no fixups for them.
+  const w = new WireWriter(
+    shape.kind === 'exact' ? HEADER_LENGTH + shape.name.length + 4 : undefined,
+  )
+  w.seed(
+    shape.name,
+    shape.kind === 'exact'
+      ? { kind: 'abs', offset: HEADER_LENGTH }
+      : { kind: 'tail', length: shape.name.length },
+  )
+  const write = (r: AnswerRecord) => w.record(r.owner, r.type, 1, r.ttl, r.rdata)
+  s.answer.forEach(write)
+  s.authority.forEach(write)
+  const arStart = w.pos
+  s.additional.forEach(write)
+  return {
+    flags: (s.authoritative ? Flag.AA : 0) | s.rcode,
+    an: s.answer.length,
+    ns: s.authority.length,
+    ar: s.additional.length,
+    body: w.take(),
+    arStart,
+    fixups: w.fixups(),
+  }
+}

@@ -1,0 +1,165 @@
+// The authoritative answer logic, computed once per (name, type) and then
+// served from its precomputed form: positive answers with additional-section
+// addresses, CNAME chains inside the zone, wildcard synthesis (RFC 4592),
+// referrals with glue, and negative answers with the SOA (RFC 2308).
+
+import { Rcode, Type } from '../../dns/constants.ts'
+import { isSubdomain } from '../../dns/name.ts'
+import { targetName } from '../../dns/rdata.ts'
+import {
+  type Answer,
+  type AnswerRecord,
+  emptySections,
+  encodeAnswer,
+  type Sections,
+} from './answer.ts'
+import { Found, locateName } from './locate.ts'
+import type { RRset, Zone, ZoneNode } from './zone.ts'
+
+/** BIND stops following a CNAME chain after this many steps. */
+const MAX_CHAIN = 16
+/** Memo key for "any type that exists nowhere in the zone": all such answers are equal. */
+const ABSENT_TYPE = -1
+
+function records(owner: Buffer | undefined, rrset: RRset): AnswerRecord[] {
+  return rrset.rdatas.map((rdata) => ({ owner, type: rrset.type, ttl: rrset.ttl, rdata }))
+}
+
+/** The SOA for a negative answer: its TTL is the lesser of its own and its minimum (RFC 2308 section 5). */
+function negativeSoa(zone: Zone): AnswerRecord[] {
+  const rdata = zone.soa.rdatas[0]
+  const minimum = rdata.wire.readUInt32BE(rdata.wire.length - 4)
+  return [{ owner: zone.apex.wire, type: Type.SOA, ttl: Math.min(zone.soa.ttl, minimum), rdata }]
+}
+
+/** Addresses of the names that NS, MX and SRV records point at, when this zone holds them. */
+function addAdditional(zone: Zone, rrset: RRset, s: Sections): void {
+  if (rrset.type !== Type.NS && rrset.type !== Type.MX && rrset.type !== Type.SRV) return
+  for (const rdata of rrset.rdatas) {
+    const target = targetName(rrset.type, rdata.wire)!
+    if (!isSubdomain(target, zone.origin)) continue
+    // Name servers' addresses may be glue under a delegation; others must be authoritative.
+    const node = rrset.type === Type.NS ? zone.nodes.get(target) : authoritativeNode(zone, target)
+    if (!node) continue
+    for (const type of [Type.A, Type.AAAA]) {
+      const addresses = node.rrsets.get(type)
+      if (!addresses || s.additional.some((r) => r.owner === node.wire && r.type === type)) continue
+      s.additional.push(...records(node.wire, addresses))
+    }
+  }
+}
+
+function authoritativeNode(zone: Zone, name: Buffer): ZoneNode | undefined {
+  const at = locateName(zone, name)
+  return at.kind === Found.NODE ? at.node : undefined
+}
+
+/**
+ * Fills `s` with the answer for `qtype` at `node`, whose records are owned by
+ * `owner` (undefined: the question name), following CNAMEs inside the zone.
+ */
+function answerAt(
+  zone: Zone,
+  node: ZoneNode,
+  owner: Buffer | undefined,
+  qtype: number,
+  s: Sections,
+): void {
+  const seen = new Set<ZoneNode>()
+  for (let step = 0; ; step++) {
+    seen.add(node)
+    const cname = node.rrsets.get(Type.CNAME)
+    if (cname === undefined || qtype === Type.CNAME) {
+      const rrset = node.rrsets.get(qtype)
+      if (rrset === undefined) {
+        s.authority.push(...negativeSoa(zone))
+        return
+      }
+      s.answer.push(...records(owner, rrset))
+      addAdditional(zone, rrset, s)
+      return
+    }
+    s.answer.push(...records(owner, cname))
+    const target = targetName(Type.CNAME, cname.rdatas[0].wire)!
+    if (step + 1 >= MAX_CHAIN || !isSubdomain(target, zone.origin)) return
+    const at = locateName(zone, target)
+    if (at.kind === Found.CUT) return
+    if (at.kind === Found.NXDOMAIN) {
+      s.rcode = Rcode.NXDOMAIN
+      s.authority.push(...negativeSoa(zone))
+      return
+    }
+    if (seen.has(at.node)) return
+    // A synthesised record is owned by the name asked for, not by the `*` node.
+    owner = at.kind === Found.WILDCARD ? target : at.node.wire
+    node = at.node
+  }
+}
+
+/** The answer for `qtype` at an existing node, precomputed on first use. */
+export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
+  const key = zone.types.has(qtype) ? qtype : ABSENT_TYPE
+  let answer = node.answers.get(key)
+  if (answer) return answer
+  if (!node.rrsets.has(Type.CNAME) && !node.rrsets.has(qtype))
+    return negativeAnswer(zone, Rcode.NOERROR)
+  const s = emptySections()
+  answerAt(zone, node, undefined, qtype, s)
+  answer = encodeAnswer(s, { kind: 'exact', name: node.wire })
+  node.answers.set(key, answer)
+  return answer
+}
+
+/** The answer synthesised from wildcard `node` for a name under its parent. */
+export function wildcardAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
+  const key = zone.types.has(qtype) ? qtype : ABSENT_TYPE
+  let answer = node.synthesized.get(key)
+  if (answer) return answer
+  const s = emptySections()
+  answerAt(zone, node, undefined, qtype, s)
+  answer = encodeAnswer(s, { kind: 'below', name: node.wire.subarray(2) })
+  node.synthesized.set(key, answer)
+  return answer
+}
+
+/** The referral to the delegation at `cut`: its NS records and their addresses, not authoritative. */
+export function referralAnswer(zone: Zone, cut: ZoneNode): Answer {
+  if (cut.referral) return cut.referral
+  const s = emptySections(Rcode.NOERROR, false)
+  const ns = cut.rrsets.get(Type.NS)!
+  s.authority.push(...records(cut.wire, ns))
+  addAdditional(zone, ns, s)
+  cut.referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
+  return cut.referral
+}
+
+/** NXDOMAIN, or NODATA (NOERROR with no answer): the SOA in the authority section. */
+export function negativeAnswer(
+  zone: Zone,
+  rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR,
+): Answer {
+  const cached = rcode === Rcode.NXDOMAIN ? zone.nxdomain : zone.nodata
+  if (cached) return cached
+  const s = emptySections(rcode)
+  s.authority.push(...negativeSoa(zone))
+  const answer = encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
+  if (rcode === Rcode.NXDOMAIN) zone.nxdomain = answer
+  else zone.nodata = answer
+  return answer
+}
+
+/** Precomputes every answer the zone's own data can produce, so queries only copy. */
+export function precomputeZone(zone: Zone): void {
+  negativeAnswer(zone, Rcode.NXDOMAIN)
+  negativeAnswer(zone, Rcode.NOERROR)
+  for (const node of zone.nodes.values()) {
+    if (node !== zone.apex && node.rrsets.has(Type.NS)) {
+      referralAnswer(zone, node)
+      continue
+    }
+    for (const type of node.rrsets.keys()) nodeAnswer(zone, node, type)
+    if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
+      for (const type of node.rrsets.keys()) wildcardAnswer(zone, node, type)
+    }
+  }
+}

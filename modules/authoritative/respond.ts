@@ -1,0 +1,62 @@
+// Serves a precomputed answer: header from the query, the question copied as
+// received (its case echoed, 0x20-safe), the answer body with its pointers aimed
+// at this question, an OPT record when the query had one, truncation to fit.
+
+import { Flag, Type } from '../../dns/constants.ts'
+import { ECHOED_FLAGS } from '../../dns/reply.ts'
+import type { DnsContext } from '../dns-module.ts'
+import type { Answer } from './answer.ts'
+
+const OPT_LENGTH = 11
+
+/** Writes the response for `answer` into ctx.out and points ctx.response at it. */
+export function writeAnswer(ctx: DnsContext, answer: Answer): void {
+  const { query, view, out } = ctx
+  const base = view.questionEnd
+  query.copy(out, 0, 0, base)
+  answer.body.copy(out, base)
+  const fixups = answer.fixups
+  const qnameEnd = view.qnameEnd
+  for (let i = 0; i < fixups.length; i += 2) {
+    const t = fixups[i + 1]
+    const target = t >= 0 ? base + t : qnameEnd + t
+    const at = base + fixups[i]
+    out[at] = 0xc0 | (target >> 8)
+    out[at + 1] = target & 0xff
+  }
+
+  let flags = Flag.QR | (view.flags & ECHOED_FLAGS) | answer.flags
+  let an = answer.an
+  let ns = answer.ns
+  let ar = answer.ar
+  let end = base + answer.body.length
+  const opt = view.edns ? OPT_LENGTH : 0
+  if (end + opt > ctx.sizeLimit) {
+    // Extra addresses may go; a referral's glue may not (RFC 9471), nor the answer.
+    const withoutAdditional = base + answer.arStart
+    if (withoutAdditional + opt <= ctx.sizeLimit && (answer.flags & Flag.AA) !== 0) {
+      end = withoutAdditional
+      ar = 0
+    } else {
+      flags |= Flag.TC
+      end = base
+      an = ns = ar = 0
+    }
+  }
+  if (opt) {
+    out[end] = 0
+    out.writeUInt16BE(Type.OPT, end + 1)
+    out.writeUInt16BE(ctx.ednsPayload, end + 3)
+    out.writeUInt32BE(0, end + 5)
+    out.writeUInt16BE(0, end + 9)
+    end += OPT_LENGTH
+    ar++
+  }
+  out.writeUInt16BE(flags, 2)
+  out.writeUInt16BE(1, 4)
+  out.writeUInt16BE(an, 6)
+  out.writeUInt16BE(ns, 8)
+  out.writeUInt16BE(ar, 10)
+  ctx.response = out
+  ctx.responseLength = end
+}

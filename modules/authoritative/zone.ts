@@ -1,0 +1,176 @@
+// A zone held in memory: nodes by name (a NameTable the hot path can query with
+// packet bytes), RRsets per node, empty non-terminals, the `*` child of each node.
+// Built from master-file records with BIND's load-time checks.
+
+import { Type, typeName } from '../../dns/constants.ts'
+import { CutoverError } from '../../dns/errors.ts'
+import type { ZoneRecord } from '../../dns/master-file.ts'
+import {
+  fqdnWire,
+  isSubdomain,
+  labelCount,
+  lowerWire,
+  parentWire,
+  wireToText,
+} from '../../dns/name.ts'
+import { NameTable } from '../../dns/name-table.ts'
+import { type Rdata, targetName } from '../../dns/rdata.ts'
+import type { Answer } from './answer.ts'
+
+export interface RRset {
+  type: number
+  ttl: number
+  rdatas: Rdata[]
+}
+
+export interface ZoneNode {
+  /** Owner name in wire form, case as first written. */
+  wire: Buffer
+  rrsets: Map<number, RRset>
+  /** Nodes directly below this one; a node with no RRsets but children is an empty non-terminal. */
+  children: number
+  wildcard: ZoneNode | undefined
+  /** Precomputed answers with this node as the question name, by qtype. */
+  answers: Map<number, Answer>
+  /** Precomputed answers synthesised from this node as a wildcard, by qtype. */
+  synthesized: Map<number, Answer>
+  /** Precomputed referral, for a delegation point. */
+  referral: Answer | undefined
+}
+
+export interface Zone {
+  /** Origin in wire form, lowercase. */
+  origin: Buffer
+  name: string
+  /** Labels in the origin, so a name's apex label index is its label count minus this. */
+  labels: number
+  apex: ZoneNode
+  nodes: NameTable<ZoneNode>
+  soa: RRset
+  /** Every type present, so answers can be precomputed for types that exist. */
+  types: Set<number>
+  nxdomain: Answer | undefined
+  nodata: Answer | undefined
+}
+
+/** Record types whose presence means the zone needs features the new path lacks. */
+const UNSUPPORTED_TYPES = new Set<number>([
+  Type.DNAME,
+  Type.RRSIG,
+  Type.NSEC,
+  Type.NSEC3,
+  Type.NSEC3PARAM,
+  Type.DNSKEY,
+])
+
+function newNode(wire: Buffer): ZoneNode {
+  return {
+    wire,
+    rrsets: new Map(),
+    children: 0,
+    wildcard: undefined,
+    answers: new Map(),
+    synthesized: new Map(),
+    referral: undefined,
+  }
+}
+
+export interface BuiltZone {
+  zone: Zone
+  /** Load-time notes BIND would log (RRset TTL mismatches, duplicates). */
+  warnings: string[]
+  /** Why the new path cannot serve this zone, if it cannot. */
+  unsupported: string | undefined
+}
+
+/**
+ * Builds a zone and checks it as BIND does at load: an SOA and NS at the apex,
+ * no CNAME beside other data, addresses for in-zone name servers.
+ */
+export function buildZone(name: string, records: readonly ZoneRecord[]): BuiltZone {
+  const origin = lowerWire(fqdnWire(name))
+  const nodes = new NameTable<ZoneNode>()
+  const apex = newNode(origin)
+  nodes.set(origin, apex)
+  const zone: Zone = {
+    origin,
+    name: wireToText(origin),
+    labels: labelCount(origin),
+    apex,
+    nodes,
+    soa: { type: Type.SOA, ttl: 0, rdatas: [] },
+    types: new Set(),
+    nxdomain: undefined,
+    nodata: undefined,
+  }
+  const warnings: string[] = []
+  let unsupported: string | undefined
+  const where = (r: ZoneRecord) => `${r.file}:${r.line}`
+
+  for (const r of records) {
+    if (!isSubdomain(r.owner, origin))
+      throw zoneError(`${where(r)}: ${wireToText(r.owner)} is outside ${zone.name}`)
+    if (UNSUPPORTED_TYPES.has(r.type) && !unsupported) {
+      unsupported = `${typeName(r.type)} records (${where(r)}): the new path does not serve DNSSEC or DNAME`
+    }
+    const node = ensureNode(zone, r.owner)
+    const rrset = node.rrsets.get(r.type)
+    if (!rrset) {
+      node.rrsets.set(r.type, { type: r.type, ttl: r.ttl, rdatas: [r.rdata] })
+      zone.types.add(r.type)
+      continue
+    }
+    if (rrset.rdatas.some((x) => x.wire.equals(r.rdata.wire))) {
+      warnings.push(`${where(r)}: duplicate ${typeName(r.type)} record ignored`)
+      continue
+    }
+    if (r.ttl !== rrset.ttl) warnings.push(`${where(r)}: TTL set to prior TTL (${rrset.ttl})`)
+    rrset.rdatas.push(r.rdata)
+  }
+  checkZone(zone)
+  zone.soa = apex.rrsets.get(Type.SOA)!
+  return { zone, warnings, unsupported }
+}
+
+/** The node for `owner`, created with any missing ancestors up to the apex. */
+function ensureNode(zone: Zone, owner: Buffer): ZoneNode {
+  const found = zone.nodes.get(owner)
+  if (found) return found
+  const node = newNode(owner)
+  zone.nodes.set(owner, node)
+  const parent = ensureNode(zone, parentWire(owner))
+  parent.children++
+  if (owner[0] === 1 && owner[1] === 0x2a) parent.wildcard = node
+  return node
+}
+
+function checkZone(zone: Zone): void {
+  const { apex, name } = zone
+  const soa = apex.rrsets.get(Type.SOA)
+  if (!soa) throw zoneError(`zone ${name} has no SOA record at its apex`)
+  if (soa.rdatas.length > 1) throw zoneError(`zone ${name} has more than one SOA record`)
+  const ns = apex.rrsets.get(Type.NS)
+  if (!ns) throw zoneError(`zone ${name} has no NS records at its apex`)
+  for (const node of zone.nodes.values()) {
+    const cname = node.rrsets.get(Type.CNAME)
+    if (!cname) continue
+    const owner = wireToText(node.wire)
+    if (cname.rdatas.length > 1) throw zoneError(`${owner} has more than one CNAME record`)
+    if (node.rrsets.size > 1) throw zoneError(`${owner} has a CNAME beside other data`)
+    if (node === apex) throw zoneError(`${owner} is the apex and cannot be a CNAME`)
+  }
+  for (const rdata of ns.rdatas) {
+    const target = targetName(Type.NS, rdata.wire)!
+    if (!isSubdomain(target, zone.origin)) continue
+    const t = zone.nodes.get(target)
+    if (!t || (!t.rrsets.has(Type.A) && !t.rrsets.has(Type.AAAA))) {
+      throw zoneError(
+        `NS '${wireToText(target)}' of zone ${name} has no address records (A or AAAA)`,
+      )
+    }
+  }
+}
+
+function zoneError(message: string): CutoverError {
+  return new CutoverError('ZONE_DATA', message)
+}

@@ -1,0 +1,293 @@
+// The per-query flow for DNS, the same for UDP, TCP and DoH: parse in place,
+// route by scope, run the new path's modules, or (legacy path, fallback) the
+// legacy chain and then the forwarder. Synchronous up to the forward; no
+// closure or promise per query.
+
+import { CLASSIC_UDP_LIMIT, Flag, HEADER_LENGTH, Rcode, Type } from '../dns/constants.ts'
+import { createQueryView, Parse, readQuery } from '../dns/query-view.ts'
+import { writeRcodeReply } from '../dns/reply.ts'
+import type {
+  DnsForwarder,
+  ForwardFailure,
+  LegacyExchange,
+} from '../legacy-adapter/dns-forwarder.ts'
+import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../modules/dns-module.ts'
+import { legacy, type Verdict } from '../modules/verdict.ts'
+import type { DnsRouter } from '../rollout/dns-router.ts'
+import type { Logger } from './log.ts'
+import type { Metrics, PathLabel } from './metrics.ts'
+
+/** Sends a response back the way its query came. */
+export interface DnsReplier<Peer> {
+  /** Sends buf[0..length) to `peer`; the caller may reuse `buf` afterwards. */
+  sendReply(peer: Peer, buf: Buffer, length: number): void
+  /** The query from `peer` gets no reply (malformed beyond a FORMERR). */
+  dropped(peer: Peer): void
+}
+
+export interface DnsEngineParts {
+  router: DnsRouter
+  newChain: readonly DnsModule[]
+  legacyChain: readonly DnsModule[]
+  forwarder: DnsForwarder
+  metrics: Metrics
+  log: Logger
+  /** Largest UDP response we send and advertise to EDNS clients. */
+  udpPayload: number
+  /** A module chain that runs longer than this has its answer dropped for the legacy's. */
+  moduleBudgetMs: number
+}
+
+const MODULE_ERROR = legacy('module-error')
+const MODULE_BUDGET = legacy('module-budget')
+const UNSERVED = legacy('unserved')
+const ANSWER_BUFFER = 65_535 + 2
+
+interface PathMetrics {
+  requests: { inc(): void }
+  duration: { observe(v: number): void }
+}
+
+export class DnsEngine {
+  readonly #parts: DnsEngineParts
+  readonly #ctx: DnsContext
+  readonly #byPath: Record<PathLabel, PathMetrics>
+  readonly #malformed: { inc(): void }
+  #lastErrorLog = 0
+  /** Index of the module that answered in the last #runChain. */
+  #answeredBy = 0
+
+  constructor(parts: DnsEngineParts) {
+    this.#parts = parts
+    this.#ctx = {
+      query: Buffer.alloc(0),
+      view: createQueryView(),
+      transport: 'udp',
+      sizeLimit: CLASSIC_UDP_LIMIT,
+      ednsPayload: parts.udpPayload,
+      out: Buffer.alloc(ANSWER_BUFFER),
+      response: Buffer.alloc(0),
+      responseLength: 0,
+    }
+    const bind = (path: PathLabel): PathMetrics => ({
+      requests: parts.metrics.requests.labels('dns', path),
+      duration: parts.metrics.duration.labels('dns', path),
+    })
+    this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
+    this.#malformed = parts.metrics.malformed.labels('dns')
+  }
+
+  /** Handles one query; the response goes to `replier` now or when the legacy answers. */
+  handle<P>(query: Buffer, transport: DnsTransport, peer: P, replier: DnsReplier<P>): void {
+    const start = performance.now()
+    const ctx = this.#ctx
+    const view = ctx.view
+    const parsed = readQuery(query, query.length, view)
+    if (parsed !== Parse.OK) {
+      this.#malformed.inc()
+      if (parsed === Parse.FORMERR)
+        replier.sendReply(peer, ctx.out, writeRcodeReply(query, ctx.out, Rcode.FORMERR))
+      else replier.dropped(peer)
+      return
+    }
+    ctx.query = query
+    ctx.transport = transport
+    ctx.sizeLimit =
+      transport !== 'udp'
+        ? 65_535
+        : view.edns
+          ? Math.min(Math.max(view.ednsUdpSize, CLASSIC_UDP_LIMIT), this.#parts.udpPayload)
+          : CLASSIC_UDP_LIMIT
+
+    let path: PathLabel = this.#parts.router(query, view).path
+    if (path === 'new') {
+      const verdict = this.#runChain(this.#parts.newChain, ctx, start)
+      if (verdict.kind === 'answer') {
+        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', start)
+        return
+      }
+      path = 'fallback'
+      this.#parts.metrics.fallbacks.inc({
+        protocol: 'dns',
+        reason: (verdict as { reason: string }).reason,
+      })
+    }
+    if (this.#runChain(this.#parts.legacyChain, ctx, start).kind === 'answer') {
+      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, start)
+      return
+    }
+    this.#parts.forwarder.forward(
+      new LegacyCall(
+        this,
+        query,
+        transport,
+        view.questionEnd,
+        view.edns,
+        ctx.sizeLimit,
+        peer,
+        replier,
+        path,
+        start,
+      ),
+    )
+  }
+
+  #runChain(chain: readonly DnsModule[], ctx: DnsContext, start: number): Verdict {
+    let verdict: Verdict = UNSERVED
+    try {
+      for (let i = 0; i < chain.length; i++) {
+        const phase = chain[i].query
+        if (phase === undefined) continue
+        verdict = phase(ctx)
+        if (verdict.kind !== 'next') {
+          this.#answeredBy = i
+          break
+        }
+      }
+    } catch (err) {
+      this.#logError(err)
+      return MODULE_ERROR
+    }
+    if (verdict.kind === 'next') return UNSERVED
+    if (verdict.kind === 'answer' && performance.now() - start > this.#parts.moduleBudgetMs)
+      return MODULE_BUDGET
+    return verdict
+  }
+
+  #respond<P>(
+    chain: readonly DnsModule[],
+    ctx: DnsContext,
+    peer: P,
+    replier: DnsReplier<P>,
+    path: PathLabel,
+    start: number,
+  ): void {
+    this.runResponsePhases(chain, this.#answeredBy, ctx)
+    replier.sendReply(peer, ctx.response, ctx.responseLength)
+    this.observe(path, start)
+  }
+
+  /**
+   * Response phases of the modules before `end` (those the query passed through),
+   * in reverse order; one that throws is logged and skipped.
+   */
+  runResponsePhases(chain: readonly DnsModule[], end: number, reply: DnsReply): void {
+    for (let i = end - 1; i >= 0; i--) {
+      const phase = chain[i].response
+      if (phase === undefined) continue
+      try {
+        phase(reply)
+      } catch (err) {
+        this.#logError(err)
+      }
+    }
+  }
+
+  get legacyChain(): readonly DnsModule[] {
+    return this.#parts.legacyChain
+  }
+
+  observe(path: PathLabel, start: number): void {
+    const m = this.#byPath[path]
+    m.requests.inc()
+    m.duration.observe((performance.now() - start) / 1000)
+  }
+
+  legacyFailed(failure: ForwardFailure): void {
+    this.#parts.metrics.legacyFailures.inc({ protocol: 'dns', failure })
+  }
+
+  #logError(err: unknown): void {
+    // A module that throws on every query must not turn the log into the bottleneck.
+    const now = performance.now()
+    if (now - this.#lastErrorLog < 1000) return
+    this.#lastErrorLog = now
+    this.#parts.log.error({ err }, 'DNS module threw; the query falls back to the legacy path')
+  }
+}
+
+const OPT_RECORD = Buffer.from([0, 0, Type.OPT, 0, 0, 0, 0, 0, 0, 0, 0])
+const NO_RESPONSE = Buffer.alloc(0)
+
+/** A query on its way to the legacy path, and how to answer its client when it returns. */
+class LegacyCall<P> implements LegacyExchange, DnsReply {
+  readonly query: Buffer
+  readonly transport: DnsTransport
+  readonly questionEnd: number
+  readonly largeReplies: boolean
+  response: Buffer = NO_RESPONSE
+  responseLength = 0
+  readonly #engine: DnsEngine
+  readonly #edns: boolean
+  readonly #sizeLimit: number
+  readonly #peer: P
+  readonly #replier: DnsReplier<P>
+  readonly #path: PathLabel
+  readonly #start: number
+
+  constructor(
+    engine: DnsEngine,
+    query: Buffer,
+    transport: DnsTransport,
+    questionEnd: number,
+    edns: boolean,
+    sizeLimit: number,
+    peer: P,
+    replier: DnsReplier<P>,
+    path: PathLabel,
+    start: number,
+  ) {
+    this.#engine = engine
+    this.query = query
+    this.transport = transport
+    this.questionEnd = questionEnd
+    this.largeReplies = transport !== 'udp'
+    this.#edns = edns
+    this.#sizeLimit = sizeLimit
+    this.#peer = peer
+    this.#replier = replier
+    this.#path = path
+    this.#start = start
+  }
+
+  finish(reply: Buffer | undefined, failure: ForwardFailure | undefined): void {
+    if (reply === undefined) {
+      this.#engine.legacyFailed(failure ?? 'unreachable')
+      const out = Buffer.allocUnsafe(this.questionEnd)
+      this.#replier.sendReply(
+        this.#peer,
+        out,
+        writeRcodeReply(this.query, out, Rcode.SERVFAIL, this.questionEnd),
+      )
+    } else {
+      this.response = reply
+      this.responseLength = reply.length
+      this.#engine.runResponsePhases(
+        this.#engine.legacyChain,
+        this.#engine.legacyChain.length,
+        this,
+      )
+      if (reply.length <= this.#sizeLimit) {
+        this.#replier.sendReply(this.#peer, reply, reply.length)
+      } else {
+        this.#sendTruncated(reply)
+      }
+    }
+    this.#engine.observe(this.#path, this.#start)
+  }
+
+  /** The legacy's answer (fetched over TCP) is too large for this UDP client: TC=1, retry over TCP. */
+  #sendTruncated(reply: Buffer): void {
+    const out = Buffer.allocUnsafe(this.questionEnd + OPT_RECORD.length)
+    let length = writeRcodeReply(this.query, out, 0, this.questionEnd)
+    out[2] = reply[2] | (Flag.TC >> 8)
+    out[3] = reply[3]
+    if (this.#edns) {
+      OPT_RECORD.copy(out, length)
+      out.writeUInt16BE(Math.min(this.#sizeLimit, 0xffff), length + 3)
+      out[HEADER_LENGTH - 1] = 1
+      length += OPT_RECORD.length
+    }
+    this.#replier.sendReply(this.#peer, out, length)
+  }
+}

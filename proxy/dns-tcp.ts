@@ -1,0 +1,116 @@
+// The DNS-over-TCP listener (RFC 7766): length-prefixed messages, several queries
+// in flight per connection answered in any order, an idle timeout, and bounds on
+// connections and on queries in flight (reading pauses at the bound).
+
+import { createServer, type Server, type Socket } from 'node:net'
+import type { HostPort } from './config-units.ts'
+import type { DnsEngine, DnsReplier } from './dns-engine.ts'
+
+export interface DnsTcpLimits {
+  idleTimeoutMs: number
+  maxConnections: number
+  maxInFlight: number
+}
+
+class Connection {
+  readonly socket: Socket
+  inFlight = 0
+  buffered: Buffer | undefined
+  /** Set while #drain runs, so replies sent from inside it do not start another. */
+  draining = false
+  closed = false
+
+  constructor(socket: Socket) {
+    this.socket = socket
+  }
+}
+
+export class DnsTcpListener implements DnsReplier<Connection> {
+  readonly #server: Server
+  readonly #engine: DnsEngine
+  readonly #limits: DnsTcpLimits
+  readonly #connections = new Set<Connection>()
+
+  constructor(engine: DnsEngine, limits: DnsTcpLimits) {
+    this.#engine = engine
+    this.#limits = limits
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#server.maxConnections = limits.maxConnections
+  }
+
+  listen(at: HostPort): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen({ port: at.port, host: at.host, exclusive: true }, () => {
+        this.#server.off('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  get connections(): number {
+    return this.#connections.size
+  }
+
+  #accept(socket: Socket): void {
+    const conn = new Connection(socket)
+    this.#connections.add(conn)
+    socket.setTimeout(this.#limits.idleTimeoutMs, () => {
+      if (conn.inFlight === 0) socket.end()
+    })
+    socket.on('data', (chunk) => this.#read(conn, chunk))
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => {
+      conn.closed = true
+      this.#connections.delete(conn)
+    })
+  }
+
+  #read(conn: Connection, chunk: Buffer): void {
+    conn.buffered = conn.buffered === undefined ? chunk : Buffer.concat([conn.buffered, chunk])
+    this.#drain(conn)
+  }
+
+  /** Handles buffered messages while under the in-flight bound; pauses reading at it. */
+  #drain(conn: Connection): void {
+    conn.draining = true
+    let buf = conn.buffered
+    while (
+      buf !== undefined &&
+      buf.length >= 2 &&
+      conn.inFlight < this.#limits.maxInFlight &&
+      !conn.closed
+    ) {
+      const length = buf.readUInt16BE(0)
+      if (buf.length < 2 + length) break
+      const message = buf.subarray(2, 2 + length)
+      buf = buf.subarray(2 + length)
+      conn.inFlight++
+      this.#engine.handle(message, 'tcp', conn, this)
+    }
+    conn.buffered = buf !== undefined && buf.length > 0 ? buf : undefined
+    conn.draining = false
+    if (conn.inFlight >= this.#limits.maxInFlight) conn.socket.pause()
+    else if (conn.socket.isPaused()) conn.socket.resume()
+  }
+
+  sendReply(conn: Connection, buf: Buffer, length: number): void {
+    conn.inFlight--
+    if (conn.closed) return
+    const frame = Buffer.allocUnsafe(length + 2)
+    frame.writeUInt16BE(length, 0)
+    buf.copy(frame, 2, 0, length)
+    conn.socket.write(frame)
+    if (!conn.draining && conn.socket.isPaused()) this.#drain(conn)
+  }
+
+  dropped(conn: Connection): void {
+    conn.inFlight--
+    if (!conn.draining && conn.socket.isPaused()) this.#drain(conn)
+  }
+
+  close(): Promise<void> {
+    for (const conn of this.#connections) conn.socket.destroy()
+    return new Promise((resolve) => this.#server.close(() => resolve()))
+  }
+}

@@ -1,0 +1,47 @@
+// The DNS-over-UDP listener: one socket, each datagram handed to the engine and
+// answered from the same socket. Sends copy the response into a pooled buffer,
+// since a send may be queued after the engine reuses its scratch space.
+
+import type { RemoteInfo, Socket } from 'node:dgram'
+import { createUdpSocket } from '../legacy-adapter/udp-socket.ts'
+import type { HostPort } from './config-units.ts'
+import type { DnsEngine, DnsReplier } from './dns-engine.ts'
+
+export class DnsUdpListener implements DnsReplier<RemoteInfo> {
+  readonly #socket: Socket
+  readonly #engine: DnsEngine
+
+  constructor(engine: DnsEngine, ipv6: boolean) {
+    this.#engine = engine
+    this.#socket = createUdpSocket(ipv6)
+    this.#socket.on('message', (msg, rinfo) => this.#engine.handle(msg, 'udp', rinfo, this))
+    // A send error (e.g. ICMP unreachable reported late) concerns one client only.
+    this.#socket.on('error', () => {})
+  }
+
+  listen(at: HostPort): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#socket.once('error', reject)
+      this.#socket.bind(at.port, at.host, () => {
+        this.#socket.off('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  get port(): number {
+    return this.#socket.address().port
+  }
+
+  sendReply(peer: RemoteInfo, buf: Buffer, length: number): void {
+    const copy = Buffer.allocUnsafe(length)
+    buf.copy(copy, 0, 0, length)
+    this.#socket.send(copy, 0, length, peer.port, peer.address)
+  }
+
+  dropped(): void {}
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#socket.close(() => resolve()))
+  }
+}

@@ -1,0 +1,68 @@
+// The metrics users see (names fixed in the architecture), on a registry passed
+// in. Hot paths hold pre-bound children so a count is one addition, no label lookup.
+
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+export type Protocol = 'dns' | 'http'
+export type PathLabel = 'new' | 'legacy' | 'fallback'
+
+export interface Metrics {
+  requests: Counter<'protocol' | 'path'>
+  fallbacks: Counter<'protocol' | 'reason'>
+  duration: Histogram<'protocol' | 'path'>
+  rolloutPercent: Gauge<'scope'>
+  diffMismatches: Counter<'protocol' | 'scope'>
+  malformed: Counter<'protocol'>
+  legacyFailures: Counter<'protocol' | 'failure'>
+}
+
+export function createMetrics(registry: Registry): Metrics {
+  const registers = [registry]
+  return {
+    requests: new Counter({
+      name: 'cutover_requests_total',
+      help: 'Requests served, by protocol and by the path that answered (new, legacy, or fallback to legacy)',
+      labelNames: ['protocol', 'path'],
+      registers,
+    }),
+    fallbacks: new Counter({
+      name: 'cutover_fallbacks_total',
+      help: 'Requests the new path handed to the legacy path, by reason',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'cutover_request_duration_seconds',
+      help: 'Time from receiving a request to sending its response',
+      labelNames: ['protocol', 'path'],
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+      ],
+      registers,
+    }),
+    rolloutPercent: new Gauge({
+      name: 'cutover_rollout_percent',
+      help: "Share of a scope's traffic on the new path, in percent",
+      labelNames: ['scope'],
+      registers,
+    }),
+    diffMismatches: new Counter({
+      name: 'cutover_diff_mismatches_total',
+      help: 'Shadowed requests whose new and legacy responses differed',
+      labelNames: ['protocol', 'scope'],
+      registers,
+    }),
+    malformed: new Counter({
+      name: 'cutover_malformed_total',
+      help: 'Requests rejected as malformed (DNS FORMERR or dropped, HTTP 400)',
+      labelNames: ['protocol'],
+      registers,
+    }),
+    legacyFailures: new Counter({
+      name: 'cutover_legacy_failures_total',
+      help: 'Requests the legacy path did not answer (timeout, overload, unreachable)',
+      labelNames: ['protocol', 'failure'],
+      registers,
+    }),
+  }
+}

@@ -1,0 +1,123 @@
+// Starts one proxy instance from a config: modules, legacy forwarder, DNS
+// listeners and the admin API; and stops it. The one place that wires parts.
+
+import { Registry } from 'prom-client'
+import { CutoverError } from '../dns/errors.ts'
+import { buildQuery } from '../dns/message.ts'
+import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
+import { type AuthoritativeModule, authoritative } from '../modules/authoritative/index.ts'
+import type { DnsModule } from '../modules/dns-module.ts'
+import { packetcache } from '../modules/packetcache/index.ts'
+import { createDnsRouter, type DnsScopeConfig, dnsScopeId } from '../rollout/dns-router.ts'
+import { createAdmin } from './admin.ts'
+import type { Config } from './config.ts'
+import { DnsEngine } from './dns-engine.ts'
+import { DnsTcpListener } from './dns-tcp.ts'
+import { DnsUdpListener } from './dns-udp.ts'
+import type { Logger } from './log.ts'
+import { createMetrics } from './metrics.ts'
+
+export interface RunningProxy {
+  dnsPort: number
+  adminPort: number
+  registry: Registry
+  authoritative: AuthoritativeModule
+  stop(): Promise<void>
+}
+
+export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
+  const registry = new Registry()
+  const metrics = createMetrics(registry)
+  const env = { log, registry }
+  const dns = config.dns
+
+  const newZones = dns.zones.filter((z) => z.path === 'new')
+  const auth = authoritative({ zones: newZones.map((z) => ({ name: z.name, file: z.file })) }, env)
+  const newChain: DnsModule[] = [auth]
+  const legacyChain: DnsModule[] = dns.packetcache.enabled
+    ? [
+        packetcache(
+          {
+            maxEntries: dns.packetcache.maxEntries,
+            maxBytes: dns.packetcache.maxBytes,
+            servfailTtlMs: dns.packetcache.servfailTtl,
+            maxTtlMs: dns.packetcache.maxTtl,
+          },
+          env,
+        ),
+      ]
+    : []
+
+  const scopes: DnsScopeConfig[] = dns.zones.map((z) => {
+    const reason =
+      z.path === 'new'
+        ? newChain.map((m) => m.unsupported?.(z.name)).find((r) => r !== undefined)
+        : undefined
+    if (reason)
+      log.warn({ scope: dnsScopeId(z.name), reason }, 'zone routed to the legacy path as a whole')
+    return { zone: z.name, path: reason ? 'legacy' : z.path }
+  })
+  for (const s of scopes)
+    metrics.rolloutPercent.set({ scope: dnsScopeId(s.zone) }, s.path === 'new' ? 100 : 0)
+
+  const forwarder = new DnsForwarder({
+    servers: dns.legacy.servers,
+    timeoutMs: dns.legacy.timeout,
+    attempts: dns.legacy.attempts,
+    sockets: dns.legacy.sockets,
+    maxInFlight: dns.legacy.maxInFlight,
+    failuresBeforeDown: dns.legacy.health.failures,
+    healthIntervalMs: dns.legacy.health.interval,
+    tcpIdleMs: dns.legacy.tcpIdleTimeout,
+    probe: buildQuery({ name: dns.legacy.health.probe, type: 6, rd: false }),
+  })
+  await forwarder.start()
+
+  const engine = new DnsEngine({
+    router: createDnsRouter(scopes),
+    newChain,
+    legacyChain,
+    forwarder,
+    metrics,
+    log,
+    udpPayload: dns.udpPayload,
+    moduleBudgetMs: dns.moduleBudget,
+  })
+  const ipv6 = dns.listen.host.includes(':')
+  const udp = new DnsUdpListener(engine, ipv6)
+  const tcp = new DnsTcpListener(engine, {
+    idleTimeoutMs: dns.tcp.idleTimeout,
+    maxConnections: dns.tcp.maxConnections,
+    maxInFlight: dns.tcp.maxInFlight,
+  })
+  const admin = createAdmin({
+    registry,
+    notReady: () => (forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
+  })
+  try {
+    await udp.listen(dns.listen)
+    // Port 0 means "any": TCP then takes the port UDP got, so both share one.
+    await tcp.listen({ host: dns.listen.host, port: udp.port })
+    await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
+  } catch (err) {
+    forwarder.close()
+    await Promise.allSettled([udp.close(), tcp.close(), admin.close()])
+    throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+  const adminAddress = admin.server.address()
+  log.info({ dns: `${dns.listen.host}:${udp.port}`, admin: adminAddress }, 'cutover is serving')
+
+  return {
+    dnsPort: udp.port,
+    adminPort: typeof adminAddress === 'object' && adminAddress ? adminAddress.port : 0,
+    registry,
+    authoritative: auth,
+    async stop() {
+      await Promise.allSettled([udp.close(), tcp.close(), admin.close()])
+      forwarder.close()
+      for (const m of [...newChain, ...legacyChain]) m.close?.()
+    },
+  }
+}
