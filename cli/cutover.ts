@@ -13,7 +13,7 @@ commands:
   start --config FILE     run the proxy in the foreground (SIGTERM or 'cutover stop' ends it)
   stop [--config FILE]    stop the proxy started with that config, and wait for it to exit
   check --config FILE     validate the config and load its zones, then exit
-  quickstart              the demo: proxy plus demo legacy on loopback (what 'npm start' runs)
+  quickstart [--config F] the demo: proxy plus demo legacy on loopback (what 'npm start' runs)
 `
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {

@@ -6,11 +6,13 @@ import { startDemoLegacy } from '../examples/demo-legacy.ts'
 import { loadConfig } from '../proxy/config.ts'
 import { createLogger } from '../proxy/log.ts'
 import { startProxy } from '../proxy/server.ts'
+import { options } from './args.ts'
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url))
 
-export async function quickstartCommand(): Promise<number> {
-  const config = loadConfig(`${EXAMPLES}quickstart.yaml`)
+export async function quickstartCommand(args: string[]): Promise<number> {
+  const { values } = options(args, { config: { type: 'string', short: 'c' } })
+  const config = loadConfig(values.config ?? `${EXAMPLES}quickstart.yaml`)
   const legacyAt = config.dns.legacy.servers[0]
   const legacy = await startDemoLegacy(legacyAt.host, legacyAt.port, `${EXAMPLES}zones`)
   const proxy = await startProxy(config, createLogger(config.log.level))

@@ -72,7 +72,9 @@ export type ParseResult = (typeof Parse)[keyof typeof Parse]
 /**
  * Reads the header, the single question and the additional section's OPT record of
  * `buf[0..length)` into `v`. Drops what cannot be answered at all (shorter than a
- * header, or a response); FORMERR for anything else malformed, as BIND does.
+ * header, or a response); FORMERR for anything else malformed, as BIND does
+ * (which answers a query with trailing octets after its last record).
+
  */
 export function readQuery(buf: Uint8Array, length: number, v: QueryView): ParseResult {
   v.length = length
@@ -144,7 +146,8 @@ export function readQuery(buf: Uint8Array, length: number, v: QueryView): ParseR
     }
     pos = end
   }
-  return pos === length ? Parse.OK : Parse.FORMERR
+  // Octets after the last record are ignored, as BIND ignores them.
+  return Parse.OK
 }
 
 function readOpt(buf: Uint8Array, pos: number, rdata: number, end: number, v: QueryView): boolean {

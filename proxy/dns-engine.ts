@@ -29,7 +29,8 @@ export interface DnsEngineParts {
   router: DnsRouter
   newChain: readonly DnsModule[]
   legacyChain: readonly DnsModule[]
-  forwarder: DnsForwarder
+  forwarder: Pick<DnsForwarder, 'forward'>
+
   metrics: Metrics
   log: Logger
   /** Largest UDP response we send and advertise to EDNS clients. */

@@ -25,6 +25,35 @@ export interface RunningProxy {
   stop(): Promise<void>
 }
 
+interface DnsListeners {
+  udp: DnsUdpListener
+  tcp: DnsTcpListener
+}
+
+/**
+ * UDP and TCP on one address and port. Port 0 means "any free one": UDP picks it,
+ * TCP takes the same, and if that TCP port is taken both try again.
+ */
+async function listenDns(engine: DnsEngine, config: Config): Promise<DnsListeners> {
+  const { listen, tcp: limits } = config.dns
+  for (let attempt = 1; ; attempt++) {
+    const udp = new DnsUdpListener(engine, listen.host.includes(':'))
+    const tcp = new DnsTcpListener(engine, {
+      idleTimeoutMs: limits.idleTimeout,
+      maxConnections: limits.maxConnections,
+      maxInFlight: limits.maxInFlight,
+    })
+    await udp.listen(listen)
+    try {
+      await tcp.listen({ host: listen.host, port: udp.port })
+      return { udp, tcp }
+    } catch (err) {
+      await udp.close()
+      if (listen.port !== 0 || attempt === 10) throw err
+    }
+  }
+}
+
 export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
   const registry = new Registry()
   const metrics = createMetrics(registry)
@@ -83,29 +112,22 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     udpPayload: dns.udpPayload,
     moduleBudgetMs: dns.moduleBudget,
   })
-  const ipv6 = dns.listen.host.includes(':')
-  const udp = new DnsUdpListener(engine, ipv6)
-  const tcp = new DnsTcpListener(engine, {
-    idleTimeoutMs: dns.tcp.idleTimeout,
-    maxConnections: dns.tcp.maxConnections,
-    maxInFlight: dns.tcp.maxInFlight,
-  })
   const admin = createAdmin({
     registry,
     notReady: () => (forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
   })
+  let listeners: DnsListeners | undefined
   try {
-    await udp.listen(dns.listen)
-    // Port 0 means "any": TCP then takes the port UDP got, so both share one.
-    await tcp.listen({ host: dns.listen.host, port: udp.port })
+    listeners = await listenDns(engine, config)
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
   } catch (err) {
     forwarder.close()
-    await Promise.allSettled([udp.close(), tcp.close(), admin.close()])
+    await Promise.allSettled([listeners?.udp.close(), listeners?.tcp.close(), admin.close()])
     throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
       cause: err,
     })
   }
+  const { udp, tcp } = listeners
   const adminAddress = admin.server.address()
   log.info({ dns: `${dns.listen.host}:${udp.port}`, admin: adminAddress }, 'cutover is serving')
 

@@ -111,7 +111,7 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
           writeAnswer(ctx, wildcardAnswer(zone, at.node, qtype))
           break
         default:
-          writeAnswer(ctx, negativeAnswer(zone, Rcode.NXDOMAIN))
+          writeAnswer(ctx, negativeAnswer(zone, Rcode.NXDOMAIN, qtype))
       }
       return ANSWER
     },

@@ -25,19 +25,26 @@ function records(owner: Buffer | undefined, rrset: RRset): AnswerRecord[] {
   return rrset.rdatas.map((rdata) => ({ owner, type: rrset.type, ttl: rrset.ttl, rdata }))
 }
 
-/** The SOA for a negative answer: its TTL is the lesser of its own and its minimum (RFC 2308 section 5). */
-function negativeSoa(zone: Zone): AnswerRecord[] {
+/**
+ * The SOA for a negative answer: its TTL is the lesser of its own and its minimum
+ * (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA question (BIND's zero-no-soa-ttl).
+ */
+function negativeSoa(zone: Zone, qtype: number, rcode: number): AnswerRecord[] {
   const rdata = zone.soa.rdatas[0]
   const minimum = rdata.wire.readUInt32BE(rdata.wire.length - 4)
-  return [{ owner: zone.apex.wire, type: Type.SOA, ttl: Math.min(zone.soa.ttl, minimum), rdata }]
+  const ttl = qtype === Type.SOA && rcode === Rcode.NXDOMAIN ? 0 : Math.min(zone.soa.ttl, minimum)
+  return [{ owner: zone.apex.wire, type: Type.SOA, ttl, rdata }]
 }
 
-/** Addresses of the names that NS, MX and SRV records point at, when this zone holds them. */
-function addAdditional(zone: Zone, rrset: RRset, s: Sections): void {
+/**
+ * Addresses of the names that NS, MX and SRV records point at, when this zone
+ * holds them. Under `cut` (a referral) only glue counts: names at or below it.
+ */
+function addAdditional(zone: Zone, rrset: RRset, s: Sections, cut?: ZoneNode): void {
   if (rrset.type !== Type.NS && rrset.type !== Type.MX && rrset.type !== Type.SRV) return
   for (const rdata of rrset.rdatas) {
     const target = targetName(rrset.type, rdata.wire)!
-    if (!isSubdomain(target, zone.origin)) continue
+    if (!isSubdomain(target, cut ? cut.wire : zone.origin)) continue
     // Name servers' addresses may be glue under a delegation; others must be authoritative.
     const node = rrset.type === Type.NS ? zone.nodes.get(target) : authoritativeNode(zone, target)
     if (!node) continue
@@ -72,7 +79,7 @@ function answerAt(
     if (cname === undefined || qtype === Type.CNAME) {
       const rrset = node.rrsets.get(qtype)
       if (rrset === undefined) {
-        s.authority.push(...negativeSoa(zone))
+        s.authority.push(...negativeSoa(zone, qtype, s.rcode))
         return
       }
       s.answer.push(...records(owner, rrset))
@@ -86,10 +93,14 @@ function answerAt(
     if (at.kind === Found.CUT) return
     if (at.kind === Found.NXDOMAIN) {
       s.rcode = Rcode.NXDOMAIN
-      s.authority.push(...negativeSoa(zone))
+      s.authority.push(...negativeSoa(zone, qtype, Rcode.NXDOMAIN))
       return
     }
-    if (seen.has(at.node)) return
+    if (seen.has(at.node)) {
+      // A loop: BIND answers SERVFAIL with the chain so far.
+      s.rcode = Rcode.SERVFAIL
+      return
+    }
     // A synthesised record is owned by the name asked for, not by the `*` node.
     owner = at.kind === Found.WILDCARD ? target : at.node.wire
     node = at.node
@@ -102,7 +113,7 @@ export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
   let answer = node.answers.get(key)
   if (answer) return answer
   if (!node.rrsets.has(Type.CNAME) && !node.rrsets.has(qtype))
-    return negativeAnswer(zone, Rcode.NOERROR)
+    return negativeAnswer(zone, Rcode.NOERROR, qtype)
   const s = emptySections()
   answerAt(zone, node, undefined, qtype, s)
   answer = encodeAnswer(s, { kind: 'exact', name: node.wire })
@@ -128,7 +139,7 @@ export function referralAnswer(zone: Zone, cut: ZoneNode): Answer {
   const s = emptySections(Rcode.NOERROR, false)
   const ns = cut.rrsets.get(Type.NS)!
   s.authority.push(...records(cut.wire, ns))
-  addAdditional(zone, ns, s)
+  addAdditional(zone, ns, s, cut)
   cut.referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
   return cut.referral
 }
@@ -137,21 +148,25 @@ export function referralAnswer(zone: Zone, cut: ZoneNode): Answer {
 export function negativeAnswer(
   zone: Zone,
   rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR,
+  qtype: number,
 ): Answer {
-  const cached = rcode === Rcode.NXDOMAIN ? zone.nxdomain : zone.nodata
+  const slot = (rcode === Rcode.NXDOMAIN ? 2 : 0) + (qtype === Type.SOA ? 1 : 0)
+  const cached = zone.negative[slot]
   if (cached) return cached
   const s = emptySections(rcode)
-  s.authority.push(...negativeSoa(zone))
+  s.authority.push(...negativeSoa(zone, qtype, rcode))
+
   const answer = encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
-  if (rcode === Rcode.NXDOMAIN) zone.nxdomain = answer
-  else zone.nodata = answer
+  zone.negative[slot] = answer
   return answer
 }
 
 /** Precomputes every answer the zone's own data can produce, so queries only copy. */
 export function precomputeZone(zone: Zone): void {
-  negativeAnswer(zone, Rcode.NXDOMAIN)
-  negativeAnswer(zone, Rcode.NOERROR)
+  for (const qtype of [Type.A, Type.SOA]) {
+    negativeAnswer(zone, Rcode.NXDOMAIN, qtype)
+    negativeAnswer(zone, Rcode.NOERROR, qtype)
+  }
   for (const node of zone.nodes.values()) {
     if (node !== zone.apex && node.rrsets.has(Type.NS)) {
       referralAnswer(zone, node)

@@ -2,7 +2,7 @@
 // received (its case echoed, 0x20-safe), the answer body with its pointers aimed
 // at this question, an OPT record when the query had one, truncation to fit.
 
-import { Flag, Type } from '../../dns/constants.ts'
+import { CLASSIC_UDP_LIMIT, Flag, Type } from '../../dns/constants.ts'
 import { ECHOED_FLAGS } from '../../dns/reply.ts'
 import type { DnsContext } from '../dns-module.ts'
 import type { Answer } from './answer.ts'
@@ -31,6 +31,17 @@ export function writeAnswer(ctx: DnsContext, answer: Answer): void {
   let ar = answer.ar
   let end = base + answer.body.length
   const opt = view.edns ? OPT_LENGTH : 0
+  if (
+    opt &&
+    ctx.transport === 'udp' &&
+    view.ednsUdpSize <= CLASSIC_UDP_LIMIT &&
+    (answer.flags & Flag.AA) !== 0
+  ) {
+    // As BIND does: an EDNS client offering no more than 512 octets over UDP gets no extra addresses.
+
+    end = base + answer.arStart
+    ar = 0
+  }
   if (end + opt > ctx.sizeLimit) {
     // Extra addresses may go; a referral's glue may not (RFC 9471), nor the answer.
     const withoutAdditional = base + answer.arStart

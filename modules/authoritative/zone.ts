@@ -49,8 +49,8 @@ export interface Zone {
   soa: RRset
   /** Every type present, so answers can be precomputed for types that exist. */
   types: Set<number>
-  nxdomain: Answer | undefined
-  nodata: Answer | undefined
+  /** Negative answers, shared by every name: NODATA, NODATA to SOA, NXDOMAIN, NXDOMAIN to SOA. */
+  negative: (Answer | undefined)[]
 }
 
 /** Record types whose presence means the zone needs features the new path lacks. */
@@ -100,8 +100,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[]): BuiltZo
     nodes,
     soa: { type: Type.SOA, ttl: 0, rdatas: [] },
     types: new Set(),
-    nxdomain: undefined,
-    nodata: undefined,
+    negative: [],
   }
   const warnings: string[] = []
   let unsupported: string | undefined

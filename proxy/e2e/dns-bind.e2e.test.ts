@@ -1,0 +1,269 @@
+// End to end against a real BIND 9: the new path serves e2e.test from the same
+// zone file BIND serves, and must answer every name and type as BIND does, over
+// UDP and TCP, with and without EDNS, in any letter case. Everything else goes
+// through the proxy to BIND.
+
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Flag, Rcode, Type } from '../../dns/constants.ts'
+import { buildQuery, decodeMessage, type QueryOptions } from '../../dns/message.ts'
+import { compareDns, describeDns } from '../../flamingo-tests/dns-compare.ts'
+import { exchange } from '../../legacy-adapter/dns-client.ts'
+import { type BindServer, startBind } from './support/bind.ts'
+import { startTestProxy, type TestProxy } from './support/proxy.ts'
+
+const ZONES = join(dirname(fileURLToPath(import.meta.url)), 'zones')
+const E2E_ZONE = join(ZONES, 'e2e.test.zone')
+
+let bind: BindServer
+let proxy: TestProxy
+
+beforeAll(async () => {
+  bind = await startBind(
+    [
+      { name: 'e2e.test', file: E2E_ZONE },
+      { name: 'other.test', file: join(ZONES, 'other.test.zone') },
+    ],
+    ZONES,
+  )
+  proxy = await startTestProxy({
+    dns: {
+      listen: '127.0.0.1:0',
+      zones: [{ name: 'e2e.test', file: E2E_ZONE, path: 'new' }],
+      legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '1s' },
+    },
+  })
+})
+
+afterAll(async () => {
+  await proxy?.stop()
+  await bind?.stop()
+})
+
+const at = () => ({ host: '127.0.0.1', port: proxy.dnsPort })
+
+/** Randomly mixed letter case, the way a 0x20-encoding resolver asks. */
+function mixCase(name: string, seed: number): string {
+  let s = seed
+  return [...name]
+    .map((ch) => {
+      s = (s * 1103515245 + 12345) & 0x7fffffff
+      return s & 1 ? ch.toUpperCase() : ch.toLowerCase()
+    })
+    .join('')
+}
+
+async function both(q: QueryOptions, transport: 'udp' | 'tcp') {
+  const query = buildQuery(q)
+  const [fromBind, fromProxy] = await Promise.all([
+    exchange(bind, query, transport),
+    exchange(at(), query, transport),
+  ])
+  return { query, fromBind, fromProxy }
+}
+
+async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  run: (item: T) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run))
+}
+
+const NAMES = [
+  'e2e.test',
+  'ns1.e2e.test',
+  'ns2.e2e.test',
+  'mail.e2e.test',
+  'www.e2e.test',
+  'mixed.e2e.test',
+  'ttl-first.e2e.test',
+  'alias.e2e.test',
+  'chain.e2e.test',
+  'dangling.e2e.test',
+  'nodata-target.e2e.test',
+  'external.e2e.test',
+  'loop1.e2e.test',
+  'to-wild.e2e.test',
+  'foo.wild.e2e.test',
+  'a.b.wild.e2e.test',
+  '*.wild.e2e.test',
+  'wild.e2e.test',
+  'x.cnamewild.e2e.test',
+  'a.b.c.ent.e2e.test',
+  'b.c.ent.e2e.test',
+  'c.ent.e2e.test',
+  'ent.e2e.test',
+  'sub.e2e.test',
+  'www.sub.e2e.test',
+  'deep.www.sub.e2e.test',
+  'ns1.sub.e2e.test',
+  'inzone-deleg.e2e.test',
+  '_sip._tcp.e2e.test',
+  '_tcp.e2e.test',
+  'sipserver.e2e.test',
+  'ptr.e2e.test',
+  'txt.e2e.test',
+  'hinfo.e2e.test',
+  'generic.e2e.test',
+  'host.inc.e2e.test',
+  'big.e2e.test',
+  'nx.e2e.test',
+  'deep.nx.e2e.test',
+]
+const TYPES = [
+  Type.A,
+  Type.AAAA,
+  Type.NS,
+  Type.SOA,
+  Type.MX,
+  Type.TXT,
+  Type.CNAME,
+  Type.SRV,
+  Type.PTR,
+  Type.CAA,
+  Type.HINFO,
+  Type.DS,
+  65280,
+  Type.HTTPS,
+]
+const EDNS = [undefined, { udpSize: 1232 }, { udpSize: 4096 }, { udpSize: 512 }]
+
+describe('new path against BIND 9 for the same zone file', () => {
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`answers every name and type as BIND does over ${transport}`, async () => {
+      const cases: QueryOptions[] = []
+      let seed = 1
+      for (const name of NAMES) {
+        for (const type of TYPES) {
+          for (const edns of EDNS) {
+            cases.push({ name: mixCase(name, seed++), type, edns })
+            if (type === Type.A) cases.push({ name, type, edns, rd: false })
+          }
+        }
+      }
+      const newBefore = await proxy.metric('cutover_requests_total', {
+        protocol: 'dns',
+        path: 'new',
+      })
+      const mismatches: string[] = []
+      await inBatches(cases, transport === 'udp' ? 32 : 8, async (q) => {
+        const { query, fromBind, fromProxy } = await both(q, transport)
+        // The question comes back exactly as asked: same ID, same letter case.
+        expect(fromProxy.subarray(12, query.length - (q.edns ? 11 : 0))).toEqual(
+          query.subarray(12, query.length - (q.edns ? 11 : 0)),
+        )
+        const diffs = compareDns(decodeMessage(fromBind), decodeMessage(fromProxy))
+        if (diffs.length > 0) {
+          mismatches.push(
+            `${q.name} ${q.type} edns=${q.edns?.udpSize ?? '-'} rd=${q.rd ?? true}:\n${JSON.stringify(diffs, null, 1)}\nBIND:\n${describeDns(decodeMessage(fromBind))}\nproxy:\n${describeDns(decodeMessage(fromProxy))}`,
+          )
+        }
+      })
+      if (process.env.DUMP)
+        (await import('node:fs')).writeFileSync(
+          process.env.DUMP + transport,
+          mismatches.join('\n\n'),
+        )
+      expect(mismatches.slice(0, 5).join('\n\n')).toBe('')
+      const newAfter = await proxy.metric('cutover_requests_total', {
+        protocol: 'dns',
+        path: 'new',
+      })
+      expect(newAfter - newBefore).toBe(cases.length)
+    })
+  }
+
+  it('truncates an answer too large for a UDP client and serves it whole over TCP', async () => {
+    const q = { name: 'big.e2e.test', type: Type.A }
+    const udp = decodeMessage((await both(q, 'udp')).fromProxy)
+    expect(udp.flags & Flag.TC).toBe(Flag.TC)
+    const tcp = decodeMessage((await both(q, 'tcp')).fromProxy)
+    expect(tcp.flags & Flag.TC).toBe(0)
+    expect(tcp.answer).toHaveLength(40)
+    const large = decodeMessage((await both({ ...q, edns: { udpSize: 1232 } }, 'udp')).fromProxy)
+    expect(large.answer).toHaveLength(40)
+  })
+})
+
+describe('legacy path through the proxy', () => {
+  it('forwards names outside the migrated zones to BIND and returns its answers', async () => {
+    for (const transport of ['udp', 'tcp'] as const) {
+      for (const name of ['www.other.test', 'nx.other.test', 'other.test', 'elsewhere.example']) {
+        const { fromBind, fromProxy } = await both(
+          { name: mixCase(name, 7), type: Type.A, edns: { udpSize: 1232 } },
+          transport,
+        )
+        expect(
+          compareDns(decodeMessage(fromBind), decodeMessage(fromProxy), { ttlTolerance: 1 }),
+        ).toEqual([])
+      }
+    }
+    expect(
+      await proxy.metric('cutover_requests_total', { protocol: 'dns', path: 'legacy' }),
+    ).toBeGreaterThan(0)
+  })
+
+  it('sends what the new path does not serve to BIND, counted by reason', async () => {
+    const cases: [QueryOptions, string][] = [
+      [{ name: 'www.e2e.test', type: Type.A, edns: { do: true } }, 'dnssec-ok'],
+      [{ name: 'www.e2e.test', type: Type.ANY }, 'qtype-any'],
+      [{ name: 'e2e.test', type: Type.AXFR }, 'zone-transfer'],
+      [{ name: 'www.e2e.test', type: Type.A, class: 3 }, 'class'],
+      [{ name: 'www.e2e.test', type: Type.A, edns: { version: 1 } }, 'edns-version'],
+    ]
+    for (const [q, reason] of cases) {
+      const before = await proxy.metric('cutover_fallbacks_total', { protocol: 'dns', reason })
+      const { fromBind, fromProxy } = await both(q, 'udp')
+      expect(compareDns(decodeMessage(fromBind), decodeMessage(fromProxy)), reason).toEqual([])
+      expect(
+        await proxy.metric('cutover_fallbacks_total', { protocol: 'dns', reason }),
+        reason,
+      ).toBe(before + 1)
+    }
+  })
+
+  it('serves repeated legacy answers from the packet cache with TTLs counted down', async () => {
+    const q = { name: 'short.other.test', type: Type.A, edns: { udpSize: 1232 } }
+    const hitsBefore = await proxy.metric('cutover_packetcache_lookups_total', { result: 'hit' })
+    const first = decodeMessage(await exchange(at(), buildQuery(q), 'udp'))
+    const second = decodeMessage(await exchange(at(), buildQuery(q), 'udp'))
+    expect(second.answer).toEqual(first.answer.map((r) => ({ ...r, ttl: second.answer[0].ttl })))
+    expect(second.answer[0].ttl).toBeLessThanOrEqual(first.answer[0].ttl)
+    expect(await proxy.metric('cutover_packetcache_lookups_total', { result: 'hit' })).toBe(
+      hitsBefore + 1,
+    )
+  })
+
+  it('answers SERVFAIL within the timeout when the legacy does not answer', async () => {
+    const silent = await startTestProxy({
+      dns: {
+        listen: '127.0.0.1:0',
+        legacy: { servers: ['127.0.0.1:9'], timeout: '300ms', attempts: 2 },
+      },
+    })
+    try {
+      const started = performance.now()
+      const reply = decodeMessage(
+        await exchange(
+          { host: '127.0.0.1', port: silent.dnsPort },
+          buildQuery({ name: 'www.other.test', type: Type.A }),
+          'udp',
+          3000,
+        ),
+      )
+      expect(reply.rcode).toBe(Rcode.SERVFAIL)
+      expect(reply.questions[0].name).toBe('www.other.test.')
+      expect(performance.now() - started).toBeLessThan(1500)
+      expect(
+        await silent.metric('cutover_legacy_failures_total', {
+          protocol: 'dns',
+          failure: 'timeout',
+        }),
+      ).toBe(1)
+    } finally {
+      await silent.stop()
+    }
+  })
+})

@@ -1,0 +1,192 @@
+// The real entry point, run by Node itself (type stripping, not vitest's
+// transpiler): `cutover start` / `stop`, `quickstart`, `check`, and the exit
+// codes and messages a user sees.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
+import { Flag, Rcode, Type } from '../../dns/constants.ts'
+import { buildQuery, decodeMessage } from '../../dns/message.ts'
+import { exchange } from '../../legacy-adapter/dns-client.ts'
+import { freePort } from './support/free-port.ts'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const CLI = join(ROOT, 'cli', 'cutover.ts')
+const dirs: string[] = []
+const children: ChildProcess[] = []
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cutover-cli-'))
+  dirs.push(d)
+  return d
+}
+
+interface Run {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number>
+}
+
+function run(args: string[]): Run {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let output = ''
+  child.stdout?.on('data', (d) => {
+    output += d
+  })
+  child.stderr?.on('data', (d) => {
+    output += d
+  })
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)))
+  return { child, output: () => output, exited }
+}
+
+/** Waits (bounded) until the process prints `text`; fails with its output if it exits first. */
+async function waitFor(r: Run, text: string): Promise<void> {
+  const found = new Promise<void>((resolve) => {
+    const check = () => {
+      if (r.output().includes(text)) resolve()
+    }
+    r.child.stdout?.on('data', check)
+    r.child.stderr?.on('data', check)
+    check()
+  })
+  const exited = r.exited.then((code) => {
+    throw new Error(`exited with ${code} before printing '${text}':\n${r.output()}`)
+  })
+  await Promise.race([found, exited])
+}
+
+describe('cutover start and stop', () => {
+  it('serves DNS from the config given, and stops on `cutover stop` with exit 0', async () => {
+    const dir = tempDir()
+    const legacyPort = await freePort()
+    const config = join(dir, 'cutover.yaml')
+    writeFileSync(
+      config,
+      stringify({
+        dns: {
+          listen: '127.0.0.1:0',
+          zones: [
+            { name: 'example.test', file: join(ROOT, 'examples', 'zones', 'example.test.zone') },
+          ],
+          legacy: { servers: [`127.0.0.1:${legacyPort}`] },
+        },
+        admin: { listen: '127.0.0.1:0' },
+        state: join(dir, 'state'),
+      }),
+    )
+    const proxy = run(['start', '--config', config])
+    await waitFor(proxy, 'cutover is serving')
+    const line = proxy
+      .output()
+      .split('\n')
+      .find((l) => l.includes('cutover is serving'))!
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(JSON.parse(line).dns)![1])
+    const reply = decodeMessage(
+      await exchange(
+        { host: '127.0.0.1', port },
+        buildQuery({ name: 'www.example.test', type: Type.A }),
+        'udp',
+      ),
+    )
+    expect(reply.flags & Flag.AA).toBe(Flag.AA)
+    expect(reply.answer.map((r) => r.data)).toEqual(['192.0.2.10'])
+    expect(readFileSync(join(dir, 'state', 'cutover.pid'), 'utf8').trim()).toBe(
+      String(proxy.child.pid),
+    )
+
+    const stop = run(['stop', '--config', config])
+    expect(await stop.exited).toBe(0)
+    expect(stop.output()).toContain('stopped')
+    expect(await proxy.exited).toBe(0)
+  })
+
+  it('runs the quickstart: new path for example.test, demo legacy for the rest', async () => {
+    const dir = tempDir()
+    const quickstart = parse(readFileSync(join(ROOT, 'examples', 'quickstart.yaml'), 'utf8'))
+    const [dnsPort, legacyPort] = [await freePort(), await freePort()]
+    quickstart.dns.listen = `127.0.0.1:${dnsPort}`
+    quickstart.dns.legacy.servers = [`127.0.0.1:${legacyPort}`]
+    quickstart.dns.zones[0].file = join(ROOT, 'examples', 'zones', 'example.test.zone')
+    quickstart.admin.listen = '127.0.0.1:0'
+    quickstart.state = join(dir, 'state')
+    writeFileSync(join(dir, 'quickstart.yaml'), stringify(quickstart))
+    const demo = run(['quickstart', '--config', join(dir, 'quickstart.yaml')])
+    await waitFor(demo, 'Try it:')
+    expect(demo.output()).toContain(`dig @127.0.0.1 -p ${dnsPort} www.example.test`)
+    const at = { host: '127.0.0.1', port: dnsPort }
+    const migrated = decodeMessage(
+      await exchange(at, buildQuery({ name: 'www.example.test', type: Type.A }), 'udp'),
+    )
+    expect(migrated.flags & Flag.AA).toBe(Flag.AA)
+    const legacy = decodeMessage(
+      await exchange(at, buildQuery({ name: 'www.legacy.test', type: Type.A }), 'tcp'),
+    )
+    expect(legacy.rcode).toBe(Rcode.NOERROR)
+    expect(legacy.answer.map((r) => r.data)).toEqual(['192.0.2.110'])
+    demo.child.kill('SIGINT')
+    expect(await demo.exited).toBe(0)
+  })
+})
+
+describe('configuration errors', () => {
+  it('exits 2 naming the key and what was expected', async () => {
+    const dir = tempDir()
+    const config = join(dir, 'bad.yaml')
+    writeFileSync(
+      config,
+      'dns:\n  listen: localhost:53\n  legacy:\n    servers: []\n    timeout: 2 seconds\n',
+    )
+    const check = run(['check', '--config', config])
+    expect(await check.exited).toBe(2)
+    expect(check.output()).toContain(
+      'dns.listen: expected an IP address and port like "127.0.0.1:5300"',
+    )
+    expect(check.output()).toContain('dns.legacy.servers: list at least one legacy DNS server')
+    expect(check.output()).toContain('dns.legacy.timeout: expected a duration like "500ms"')
+  })
+
+  it('exits 2 when a zone file has a syntax error, naming file, line and token', async () => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'bad.zone'),
+      '$TTL 60\n@ IN SOA ns1 host 1 2 3 4 5\n@ IN NS ns1\nns1 IN A 300.1.1.1\n',
+    )
+    writeFileSync(
+      join(dir, 'cutover.yaml'),
+      stringify({
+        dns: {
+          listen: '127.0.0.1:0',
+          zones: [{ name: 'bad.test', file: 'bad.zone' }],
+          legacy: { servers: ['127.0.0.1:9'] },
+        },
+      }),
+    )
+    const check = run(['check', '--config', join(dir, 'cutover.yaml')])
+    expect(await check.exited).toBe(2)
+    expect(check.output()).toContain(`${join(dir, 'bad.zone')}:4:`)
+    expect(check.output()).toContain("'300.1.1.1'")
+  })
+
+  it('exits 2 with the usage when a command or option is unknown', async () => {
+    const unknown = run(['launch'])
+    expect(await unknown.exited).toBe(2)
+    expect(unknown.output()).toContain("unknown command 'launch'")
+    const noConfig = run(['start'])
+    expect(await noConfig.exited).toBe(2)
+    expect(noConfig.output()).toContain('needs --config FILE')
+  })
+})

@@ -1,0 +1,44 @@
+// Starts the proxy in-process for a test from a config object (written out as
+// YAML and loaded the way `cutover start` loads it), on free loopback ports.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { stringify } from 'yaml'
+import { loadConfig } from '../../config.ts'
+import { type RunningProxy, startProxy } from '../../server.ts'
+
+export interface TestProxy extends RunningProxy {
+  /** Reads one sample of a metric from /metrics-equivalent text, 0 when absent. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>
+}
+
+export async function startTestProxy(config: Record<string, unknown>): Promise<TestProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-proxy-'))
+  const file = join(dir, 'cutover.yaml')
+  writeFileSync(
+    file,
+    stringify({
+      admin: { listen: '127.0.0.1:0' },
+      log: { level: 'silent' },
+      state: dir,
+      ...config,
+    }),
+  )
+  const proxy = await startProxy(loadConfig(file), pino({ level: 'silent' }))
+  return {
+    ...proxy,
+    async stop() {
+      await proxy.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+    async metric(name, labels = {}) {
+      const metric = await proxy.registry.getSingleMetric(name)?.get()
+      const match = metric?.values.find((v) =>
+        Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
+      )
+      return match?.value ?? 0
+    },
+  }
+}
