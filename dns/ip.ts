@@ -20,13 +20,14 @@ export function parseIPv4(text: string): Uint8Array | undefined {
 export function parseIPv6(text: string): Uint8Array | undefined {
   const halves = text.split('::')
   if (halves.length > 2) return undefined
-  const groups = (s: string): number[] | undefined => {
+  // A dotted quad may only end the address: `atEnd` says whether this part does.
+  const groups = (s: string, atEnd: boolean): number[] | undefined => {
     if (s === '') return []
     const out: number[] = []
     const parts = s.split(':')
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]
-      if (i === parts.length - 1 && p.includes('.')) {
+      if (atEnd && i === parts.length - 1 && p.includes('.')) {
         const v4 = parseIPv4(p)
         if (!v4) return undefined
         out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3])
@@ -37,8 +38,9 @@ export function parseIPv6(text: string): Uint8Array | undefined {
     }
     return out
   }
-  const head = groups(halves[0])
-  const tail = halves.length === 2 ? groups(halves[1]) : []
+  const head = groups(halves[0], halves.length === 1)
+  const tail = halves.length === 2 ? groups(halves[1], true) : []
+
   if (!head || !tail) return undefined
   const missing = 8 - head.length - tail.length
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined

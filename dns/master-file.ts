@@ -114,13 +114,16 @@ export function parseMasterFile(source: MasterFileSource, options: ParseOptions)
 
       let ttl: number | undefined
       let klass: number | undefined
+      let classToken: string | undefined
       for (let i = 0; i < 2 && t < tokens.length; i++) {
         const text = tokens[t].text
         const asTtl = ttl === undefined ? parseTtl(text) : undefined
         const asClass = klass === undefined ? classCode(text) : undefined
         if (asTtl !== undefined) ttl = asTtl
-        else if (asClass !== undefined) klass = asClass
-        else break
+        else if (asClass !== undefined) {
+          klass = asClass
+          classToken = text
+        } else break
         t++
       }
       const typeToken = tokens[t]
@@ -137,7 +140,7 @@ export function parseMasterFile(source: MasterFileSource, options: ParseOptions)
         throw fail(typeToken.text, `${typeName(type)} is a meta type and cannot appear in a zone`)
       }
       if (klass !== undefined && klass !== Class.IN) {
-        throw fail(tokens[t - 1]?.text, 'only class IN is supported')
+        throw fail(classToken, 'only class IN is supported')
       }
       let rdata: Rdata
       try {
@@ -148,8 +151,11 @@ export function parseMasterFile(source: MasterFileSource, options: ParseOptions)
       if (ttl !== undefined) state.lastTtl = ttl
       else if (state.defaultTtl !== undefined) ttl = state.defaultTtl
       else if (state.lastTtl !== undefined) ttl = state.lastTtl
-      else if (type === Type.SOA) ttl = rdata.wire.readUInt32BE(rdata.wire.length - 4)
-      else throw fail(typeToken.text, 'no TTL given and no $TTL before this record')
+      else if (type === Type.SOA) {
+        // BIND: "no TTL specified; using SOA MINTTL instead", and it becomes the default.
+        ttl = rdata.wire.readUInt32BE(rdata.wire.length - 4)
+        state.defaultTtl = ttl
+      } else throw fail(typeToken.text, 'no TTL given and no $TTL before this record')
 
       if (!isSubdomain(owner, zoneOrigin)) {
         out.warnings.push(`${src.file}:${line}: ignoring out-of-zone data (${wireToText(owner)})`)

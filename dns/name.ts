@@ -70,7 +70,7 @@ function invalid(text: string, why: string): CutoverError {
 export function wireToText(wire: Uint8Array, offset = 0): string {
   let text = ''
   let pos = offset
-  for (let len = wire[pos]; len !== 0; len = wire[pos]) {
+  for (let len = wire[pos]; len > 0; len = wire[pos]) {
     for (let i = pos + 1; i <= pos + len; i++) text += escapeByte(wire[i])
     text += '.'
     pos += len + 1
@@ -103,14 +103,14 @@ export function lowerWire(wire: Uint8Array): Buffer {
 /** Length in octets of the uncompressed wire name at `offset`. */
 export function wireLength(wire: Uint8Array, offset = 0): number {
   let pos = offset
-  while (wire[pos] !== 0) pos += wire[pos] + 1
+  while (wire[pos] > 0) pos += wire[pos] + 1
   return pos + 1 - offset
 }
 
 /** Number of labels, not counting the root. */
 export function labelCount(wire: Uint8Array): number {
   let n = 0
-  for (let pos = 0; wire[pos] !== 0; pos += wire[pos] + 1) n++
+  for (let pos = 0; wire[pos] > 0; pos += wire[pos] + 1) n++
   return n
 }
 
@@ -178,7 +178,7 @@ export interface LabeledName {
 export function labelName(wire: Uint8Array): LabeledName {
   const labelStart: number[] = []
   let pos = 0
-  for (; wire[pos] !== 0; pos += wire[pos] + 1) labelStart.push(pos)
+  for (; wire[pos] > 0; pos += wire[pos] + 1) labelStart.push(pos)
   const labels = labelStart.length
   if (labels > MAX_LABELS) throw new CutoverError('NAME_INVALID', 'too many labels')
   labelStart.push(pos)

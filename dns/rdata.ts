@@ -193,9 +193,17 @@ export function rdataFromWire(type: number, wire: Buffer): Rdata {
   const fields = FIELDS.get(type)
   if (!fields) return { wire, names: [] }
   const names: number[] = []
-  const ok = walk(fields, wire, 0, wire.length, (field, at) => {
-    if (field === 'name') names.push(at)
-  })
+  const ok = walk(
+    fields,
+    wire,
+    0,
+    wire.length,
+    (field, at) => {
+      if (field === 'name') names.push(at)
+    },
+    true,
+  )
+
   if (!ok) throw bad(type, wire.toString('hex'), `not valid ${typeName(type)} data`)
   return { wire, names }
 }
@@ -231,8 +239,9 @@ function unescapeBytes(type: number, tok: Token): Buffer {
 }
 
 /**
- * Walks the fields of rdata at msg[start..end); names may be compressed (a message).
- * Calls `visit` with each field's kind and start; false when the data does not fit.
+ * Walks the fields of rdata at msg[start..end); names may be compressed when the
+ * data sits in a message, never in stored (`uncompressed`) data. Calls `visit`
+ * with each field's kind and start; false when the data does not fit.
  */
 function walk(
   fields: readonly Field[],
@@ -240,6 +249,7 @@ function walk(
   start: number,
   end: number,
   visit: (field: Field, at: number, next: number) => void,
+  uncompressed = false,
 ): boolean {
   let pos = start
   for (const field of fields) {
@@ -264,7 +274,7 @@ function walk(
       case 'name':
       case 'plain-name': {
         const name = expandName(msg, pos, end)
-        if (!name) return false
+        if (!name || (uncompressed && name.wire.length !== name.end - pos)) return false
         next = name.end
         break
       }

@@ -33,9 +33,9 @@ export class WireWriter {
 
   /** Makes `wire` and its suffixes known as already present at `target`. */
   seed(wire: Buffer, target: PointerTarget): void {
-    for (let i = 0; wire[i] !== 0; i += wire[i] + 1) {
+    for (let i = 0; wire[i] > 0; i += wire[i] + 1) {
       const key = keyOf(wire, i)
-      if (this.#dict.has(key)) continue
+      if (this.#dict.has(key) || (target.kind === 'abs' && target.offset + i > 0x3fff)) continue
       this.#dict.set(
         key,
         target.kind === 'abs'
@@ -66,7 +66,7 @@ export class WireWriter {
 
   /** Writes an uncompressed wire name, compressing it against what came before when allowed. */
   name(wire: Buffer, compress = true): void {
-    for (let i = 0; wire[i] !== 0; i += wire[i] + 1) {
+    for (let i = 0; wire[i] > 0; i += wire[i] + 1) {
       const key = keyOf(wire, i)
       const known = compress ? this.#dict.get(key) : undefined
       if (known) {

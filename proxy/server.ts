@@ -6,6 +6,7 @@ import { CutoverError } from '../dns/errors.ts'
 import { buildQuery } from '../dns/message.ts'
 import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
 import { type AuthoritativeModule, authoritative } from '../modules/authoritative/index.ts'
+import { DNS_CHAIN, type DnsModuleName } from '../modules/chain.ts'
 import type { DnsModule } from '../modules/dns-module.ts'
 import { packetcache } from '../modules/packetcache/index.ts'
 import { createDnsRouter, type DnsScopeConfig, dnsScopeId } from '../rollout/dns-router.ts'
@@ -62,20 +63,27 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
 
   const newZones = dns.zones.filter((z) => z.path === 'new')
   const auth = authoritative({ zones: newZones.map((z) => ({ name: z.name, file: z.file })) }, env)
-  const newChain: DnsModule[] = [auth]
-  const legacyChain: DnsModule[] = dns.packetcache.enabled
-    ? [
-        packetcache(
-          {
-            maxEntries: dns.packetcache.maxEntries,
-            maxBytes: dns.packetcache.maxBytes,
-            servfailTtlMs: dns.packetcache.servfailTtl,
-            maxTtlMs: dns.packetcache.maxTtl,
-          },
-          env,
-        ),
-      ]
-    : []
+  const { packetcache: cache } = dns
+  // Each module named in modules/chain.ts, built from its config section (undefined: disabled).
+  const dnsModules: Record<DnsModuleName, () => DnsModule | undefined> = {
+    authoritative: () => auth,
+    packetcache: () =>
+      cache.enabled
+        ? packetcache(
+            {
+              maxEntries: cache.maxEntries,
+              maxBytes: cache.maxBytes,
+              servfailTtlMs: cache.servfailTtl,
+              maxTtlMs: cache.maxTtl,
+            },
+            env,
+          )
+        : undefined,
+  }
+  const chain = (names: readonly DnsModuleName[]) =>
+    names.map((n) => dnsModules[n]()).filter((m) => m !== undefined)
+  const newChain = chain(DNS_CHAIN.new)
+  const legacyChain = chain(DNS_CHAIN.legacy)
 
   const scopes: DnsScopeConfig[] = dns.zones.map((z) => {
     const reason =

@@ -33,6 +33,8 @@ export async function startBind(
   zones: readonly BindZone[],
   zoneDir: string,
   extraOptions = '',
+  /** Pin named to this CPU core (benchmarks). */
+  core?: number,
 ): Promise<BindServer> {
   const named = findTool('named')
   if (!named) throw new Error('named (BIND 9) is not installed: apt-get install -y bind9')
@@ -64,9 +66,15 @@ ${zones
 `
   for (const z of zones.filter((z) => z.dynamic)) copyFileSync(z.file, `${dir}/${z.name}.zone`)
   writeFileSync(join(dir, 'named.conf'), conf)
-  const child = spawn(named, ['-g', '-c', join(dir, 'named.conf'), '-n', '1'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const argv = ['-g', '-c', join(dir, 'named.conf'), '-n', '1']
+  const child = spawn(
+    core === undefined ? named : 'taskset',
+    core === undefined ? argv : ['-c', String(core), named, ...argv],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+
   let stderr = ''
   child.stderr?.on('data', (d) => {
     stderr += d

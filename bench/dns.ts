@@ -1,0 +1,203 @@
+// DNS benchmark: dnsperf on core 0 against each server pinned to core 1, in one
+// run: the raw-Node ceiling, cutover's new path, dns2, BIND 9, a raw forwarder
+// and cutover's legacy path (both forwarding to BIND on core 0). Throughput at
+// saturation and latency at a fixed rate, each as a ratio to its baseline.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { typeCode } from '../dns/constants.ts'
+import { buildQuery, decodeMessage } from '../dns/message.ts'
+import { exchange } from '../legacy-adapter/dns-client.ts'
+import { startBind } from '../proxy/e2e/support/bind.ts'
+import { freePort } from '../proxy/e2e/support/free-port.ts'
+import { type DnsperfResult, dnsperf } from './support/dnsperf.ts'
+import { startPinned } from './support/pinned.ts'
+
+const ROOT = join(import.meta.dirname, '..')
+const ZONES = join(ROOT, 'examples', 'zones')
+const NODE = process.execPath
+const LOAD_CORE = 0
+const SERVER_CORE = 1
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const FIXED_RATE = 20_000
+
+const NEW_PATH_QUERIES = [
+  'www.example.test A',
+  'www.example.test AAAA',
+  'mail.example.test A',
+  'ns1.example.test A',
+  'ns2.example.test A',
+]
+const LEGACY_QUERIES = ['www.legacy.test A', 'ns1.legacy.test A']
+
+export interface DnsRow {
+  name: string
+  result: DnsperfResult
+  fixed: DnsperfResult
+}
+
+interface Server {
+  port: number
+  stop(): Promise<void>
+}
+
+async function measure(
+  name: string,
+  queries: string,
+  start: () => Promise<Server>,
+): Promise<DnsRow> {
+  const server = await start()
+  const port = server.port
+  try {
+    await dnsperf(LOAD_CORE, port, queries, 1)
+    const result = await dnsperf(LOAD_CORE, port, queries, SECONDS)
+    const fixed = await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE)
+    process.stderr.write(
+      `  ${name}: ${result.qps.toFixed(0)} qps, p99 ${fixed.p99Ms.toFixed(3)} ms at ${FIXED_RATE} qps\n`,
+    )
+    return { name, result, fixed }
+  } finally {
+    await server.stop()
+  }
+}
+
+export async function dnsBench(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-dns-'))
+  const zones = [
+    { name: 'example.test', file: join(ZONES, 'example.test.zone') },
+    { name: 'legacy.test', file: join(ZONES, 'legacy.test.zone') },
+  ]
+  const legacy = await startBind(zones, ZONES, '', LOAD_CORE)
+  try {
+    const newQueries = join(dir, 'new.txt')
+    const legacyQueries = join(dir, 'legacy.txt')
+    writeFileSync(newQueries, `${NEW_PATH_QUERIES.join('\n')}\n`)
+    writeFileSync(legacyQueries, `${LEGACY_QUERIES.join('\n')}\n`)
+
+    // The ceiling and dns2 serve exactly what BIND serves for these questions.
+    const ceiling: { key: string; response: string }[] = []
+    const records: {
+      name: string
+      type: number
+      records: { type: number; ttl: number; data: string }[]
+    }[] = []
+    for (const line of NEW_PATH_QUERIES) {
+      const [name, typeText] = line.split(' ')
+      const query = buildQuery({ name, type: typeCode(typeText)!, rd: true })
+      const reply = await exchange(legacy, query, 'udp')
+      ceiling.push({
+        key: query.subarray(12).toString('latin1').toLowerCase(),
+        response: reply.toString('hex'),
+      })
+      const m = decodeMessage(reply)
+      records.push({
+        name: `${name}.`,
+        type: typeCode(typeText)!,
+        records: m.answer.map((r) => ({ type: r.type, ttl: r.ttl, data: r.data })),
+      })
+    }
+    writeFileSync(join(dir, 'ceiling.json'), JSON.stringify(ceiling))
+    writeFileSync(join(dir, 'dns2.json'), JSON.stringify(records))
+
+    const ready = (o: string) => o.includes('ready')
+    const cutover = async (): Promise<Server> => {
+      const port = await freePort()
+      const config = join(dir, `cutover-${port}.yaml`)
+      writeFileSync(
+        config,
+        stringify({
+          dns: {
+            listen: `127.0.0.1:${port}`,
+            zones: [{ name: 'example.test', file: zones[0].file }],
+            legacy: { servers: [`127.0.0.1:${legacy.port}`] },
+            packetcache: { enabled: false },
+          },
+          admin: { listen: '127.0.0.1:0' },
+          state: join(dir, `state-${port}`),
+          log: { level: 'info' },
+        }),
+      )
+      const p = await startPinned(
+        SERVER_CORE,
+        NODE,
+        [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
+        (o) => o.includes('cutover is serving'),
+      )
+      return { port, stop: p.stop }
+    }
+    const pinnedNode = async (args: string[], isReady: (o: string) => boolean): Promise<Server> => {
+      const port = await freePort()
+      const p = await startPinned(
+        SERVER_CORE,
+        NODE,
+        args.map((a) => a.replace('PORT', String(port))),
+        isReady,
+      )
+      return { port, stop: p.stop }
+    }
+    const rows: DnsRow[] = []
+    rows.push(
+      await measure('raw Node dgram responder (ceiling)', newQueries, () =>
+        pinnedNode(
+          [join(ROOT, 'bench/servers/dns-ceiling.ts'), 'PORT', join(dir, 'ceiling.json')],
+          ready,
+        ),
+      ),
+    )
+    rows.push(await measure('cutover new path', newQueries, cutover))
+    rows.push(
+      await measure('dns2', newQueries, () =>
+        pinnedNode(
+          [join(ROOT, 'bench/servers/dns2-server.ts'), 'PORT', join(dir, 'dns2.json')],
+          ready,
+        ),
+      ),
+    )
+    rows.push(
+      await measure('BIND 9 (named -n 1)', newQueries, () =>
+        startBind(zones, ZONES, '', SERVER_CORE),
+      ),
+    )
+    rows.push(
+      await measure('raw Node forwarder (ceiling)', legacyQueries, () =>
+        pinnedNode(
+          [join(ROOT, 'bench/servers/dns-raw-forwarder.ts'), 'PORT', String(legacy.port)],
+          ready,
+        ),
+      ),
+    )
+    rows.push(await measure('cutover legacy path', legacyQueries, cutover))
+    return report(rows)
+  } finally {
+    await legacy.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function report(rows: DnsRow[]): string {
+  const by = (name: string) => rows.find((r) => r.name.startsWith(name))!
+  const ceiling = by('raw Node dgram')
+  const forwarder = by('raw Node forwarder')
+  const bind = by('BIND')
+  const lines = [
+    `DNS over UDP: dnsperf on core ${LOAD_CORE}, server on core ${SERVER_CORE}; ${SECONDS} s per run; latency at ${FIXED_RATE} qps`,
+    '',
+    '| server | qps | vs baseline | p50 ms | p99 ms | p99 vs BIND | lost % |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const r of rows) {
+    const base = r.name.includes('legacy') || r.name.includes('forwarder') ? forwarder : ceiling
+    lines.push(
+      `| ${r.name} | ${r.result.qps.toFixed(0)} | ${(r.result.qps / base.result.qps).toFixed(2)}× ${base === forwarder ? 'fwd' : 'ceil'} | ${r.fixed.p50Ms.toFixed(3)} | ${r.fixed.p99Ms.toFixed(3)} | ${(r.fixed.p99Ms / bind.fixed.p99Ms).toFixed(2)}× | ${r.result.lostPercent.toFixed(2)} |`,
+    )
+  }
+  const newPath = by('cutover new path')
+  const dns2 = by('dns2')
+  lines.push(
+    '',
+    `cutover new path vs dns2: ${(newPath.result.qps / dns2.result.qps).toFixed(1)}× the throughput`,
+  )
+  return lines.join('\n')
+}

@@ -1,0 +1,24 @@
+// `npm run bench`: every benchmark suite, one after another (never two at once on
+// a 2-core machine), each printing a table of ratios to its in-run baseline.
+// usage: node bench/run.ts [dns ...]
+
+import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
+import { dnsBench } from './dns.ts'
+
+const SUITES: Record<string, () => Promise<string>> = { dns: dnsBench }
+
+const wanted = process.argv.slice(2)
+for (const name of wanted)
+  if (!SUITES[name])
+    throw new Error(`unknown suite '${name}'; suites: ${Object.keys(SUITES).join(', ')}`)
+ensureTools(['named'])
+for (const tool of ['dnsperf', 'taskset']) {
+  if (!findTool(tool))
+    throw new Error(
+      `the benchmarks need ${tool}: apt-get install -y ${tool === 'taskset' ? 'util-linux' : tool}`,
+    )
+}
+for (const name of wanted.length ? wanted : Object.keys(SUITES)) {
+  process.stderr.write(`${name}:\n`)
+  process.stdout.write(`\n${await SUITES[name]()}\n`)
+}

@@ -1,0 +1,58 @@
+// dnsperf runs and what we read from them: throughput at saturation, and latency
+// percentiles at a fixed rate (from its per-query verbose lines).
+
+import { runPinned } from './pinned.ts'
+
+export interface DnsperfResult {
+  qps: number
+  lostPercent: number
+  p50Ms: number
+  p99Ms: number
+  avgMs: number
+}
+
+export async function dnsperf(
+  core: number,
+  port: number,
+  queryFile: string,
+  seconds: number,
+  rate?: number,
+): Promise<DnsperfResult> {
+  const args = [
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    queryFile,
+    '-l',
+    String(seconds),
+    '-c',
+    '4',
+    '-q',
+    '200',
+    '-t',
+    '2',
+  ]
+  if (rate) args.push('-Q', String(rate), '-v')
+  const out = await runPinned(core, 'dnsperf', args)
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN)
+  const latencies = rate
+    ? out
+        .split('\n')
+        .filter((l) => l.startsWith('> '))
+        .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)) * 1000)
+        .sort((a, b) => a - b)
+    : []
+  const pct = (p: number) =>
+    latencies.length
+      ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]
+      : Number.NaN
+  return {
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    lostPercent: num(/Queries lost:\s+\d+ \(([\d.]+)%\)/),
+    avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+  }
+}

@@ -1,0 +1,72 @@
+// Child processes pinned to one CPU core with taskset, so a load generator and
+// the server under test never share a core; started, awaited and always stopped.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { setTimeout as delay } from 'node:timers/promises'
+
+export interface Pinned {
+  child: ChildProcess
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Starts `command` on `core`; resolves once `ready(output)` holds (bounded). */
+export async function startPinned(
+  core: number,
+  command: string,
+  args: string[],
+  ready: (output: string) => boolean,
+  env = process.env,
+): Promise<Pinned> {
+  const child = spawn('taskset', ['-c', String(core), command, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  })
+  let output = ''
+  child.stdout?.on('data', (d) => {
+    output += d
+  })
+  child.stderr?.on('data', (d) => {
+    output += d
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const pinned: Pinned = {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      await Promise.race([exited, delay(10_000).then(() => child.kill('SIGKILL'))])
+      await exited
+    },
+  }
+  for (let i = 0; i < 300; i++) {
+    if (ready(output)) return pinned
+    if (child.exitCode !== null)
+      throw new Error(`${command} ${args.join(' ')} exited with ${child.exitCode}:\n${output}`)
+    await delay(50)
+  }
+  await pinned.stop()
+  throw new Error(`${command} ${args.join(' ')} was not ready within 15 s:\n${output}`)
+}
+
+/** Runs a command pinned to `core` to completion and returns its output. */
+export function runPinned(core: number, command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', ['-c', String(core), command, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    child.stderr.on('data', (d) => {
+      output += d
+    })
+    child.once('error', reject)
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${command} exited with ${code}:\n${output.slice(-2000)}`)),
+    )
+  })
+}
