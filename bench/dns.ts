@@ -146,7 +146,21 @@ export async function dnsBench(): Promise<string> {
         ),
       ),
     )
+    rows.push(
+      await measure('raw dgram responder, literal-address send', newQueries, () =>
+        pinnedNode(
+          [
+            join(ROOT, 'bench/servers/dns-ceiling.ts'),
+            'PORT',
+            join(dir, 'ceiling.json'),
+            '--literal',
+          ],
+          ready,
+        ),
+      ),
+    )
     rows.push(await measure('cutover new path', newQueries, cutover))
+
     rows.push(
       await measure('dns2', newQueries, () =>
         pinnedNode(

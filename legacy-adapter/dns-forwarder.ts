@@ -4,11 +4,11 @@
 // (next healthy server), falls back to TCP when a reply is truncated and the
 // client can take a large one, and gives up with a clear outcome by a deadline.
 
-import { randomInt } from 'node:crypto'
 import type { Socket } from 'node:dgram'
 import { Flag, HEADER_LENGTH } from '../dns/constants.ts'
 import { LOWER } from '../dns/name.ts'
 import { type TcpReplyHandler, TcpUpstream } from './dns-tcp-upstream.ts'
+import { RandomIds } from './random-ids.ts'
 import { type DnsServer, ServerHealth } from './server-health.ts'
 import { createUdpSocket } from './udp-socket.ts'
 
@@ -65,6 +65,7 @@ export class DnsForwarder implements TcpReplyHandler {
   readonly #tcp: TcpUpstream[]
   readonly #health: ServerHealth
   readonly #pending = new Map<number, Pending>()
+  readonly #ids = new RandomIds()
   readonly #attemptMs: number
   // UDP attempts in flight in send order: all wait the same time, so the head expires first.
   #head: Pending | undefined
@@ -112,7 +113,7 @@ export class DnsForwarder implements TcpReplyHandler {
       exchange.finish(undefined, 'overload')
       return
     }
-    let id = randomInt(0x10000)
+    let id = this.#ids.next()
     while (this.#pending.has(id)) id = (id + 1) & 0xffff
     const p: Pending = {
       exchange,
@@ -143,7 +144,8 @@ export class DnsForwarder implements TcpReplyHandler {
 
   #sendUdp(p: Pending, now: number): void {
     const server = this.#opts.servers[p.server]
-    p.socket = randomInt(this.#sockets.length)
+    // The ID is random, so it picks the source port at random too.
+    p.socket = (p.id + p.attemptsLeft) % this.#sockets.length
     p.attemptsLeft--
     p.attemptDeadline = now + this.#attemptMs
     this.#enqueue(p)

@@ -14,6 +14,7 @@ import type {
 import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../modules/dns-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
 import type { DnsRouter } from '../rollout/dns-router.ts'
+import type { HotCount, HotObserver } from './hot-metrics.ts'
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
 
@@ -45,15 +46,16 @@ const UNSERVED = legacy('unserved')
 const ANSWER_BUFFER = 65_535 + 2
 
 interface PathMetrics {
-  requests: { inc(): void }
-  duration: { observe(v: number): void }
+  requests: HotCount
+  duration: HotObserver
 }
 
 export class DnsEngine {
   readonly #parts: DnsEngineParts
   readonly #ctx: DnsContext
   readonly #byPath: Record<PathLabel, PathMetrics>
-  readonly #malformed: { inc(): void }
+  readonly #malformed: HotCount
+  readonly #fallbacks = new Map<string, HotCount>()
   #lastErrorLog = 0
   /** Index of the module that answered in the last #runChain. */
   #answeredBy = 0
@@ -71,11 +73,11 @@ export class DnsEngine {
       responseLength: 0,
     }
     const bind = (path: PathLabel): PathMetrics => ({
-      requests: parts.metrics.requests.labels('dns', path),
-      duration: parts.metrics.duration.labels('dns', path),
+      requests: parts.metrics.requests.child({ protocol: 'dns', path }),
+      duration: parts.metrics.duration.child({ protocol: 'dns', path }),
     })
     this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
-    this.#malformed = parts.metrics.malformed.labels('dns')
+    this.#malformed = parts.metrics.malformed.child({ protocol: 'dns' })
   }
 
   /** Handles one query; the response goes to `replier` now or when the legacy answers. */
@@ -85,7 +87,7 @@ export class DnsEngine {
     const view = ctx.view
     const parsed = readQuery(query, query.length, view)
     if (parsed !== Parse.OK) {
-      this.#malformed.inc()
+      this.#malformed.n++
       if (parsed === Parse.FORMERR)
         replier.sendReply(peer, ctx.out, writeRcodeReply(query, ctx.out, Rcode.FORMERR))
       else replier.dropped(peer)
@@ -108,10 +110,7 @@ export class DnsEngine {
         return
       }
       path = 'fallback'
-      this.#parts.metrics.fallbacks.inc({
-        protocol: 'dns',
-        reason: (verdict as { reason: string }).reason,
-      })
+      this.#fallback((verdict as { reason: string }).reason).n++
     }
     if (this.#runChain(this.#parts.legacyChain, ctx, start).kind === 'answer') {
       this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, start)
@@ -190,8 +189,18 @@ export class DnsEngine {
 
   observe(path: PathLabel, start: number): void {
     const m = this.#byPath[path]
-    m.requests.inc()
+    m.requests.n++
     m.duration.observe((performance.now() - start) / 1000)
+  }
+
+  /** The fallback counter for `reason` (reasons are a small fixed set: module constants). */
+  #fallback(reason: string): HotCount {
+    let count = this.#fallbacks.get(reason)
+    if (count === undefined) {
+      count = this.#parts.metrics.fallbacks.child({ protocol: 'dns', reason })
+      this.#fallbacks.set(reason, count)
+    }
+    return count
   }
 
   legacyFailed(failure: ForwardFailure): void {

@@ -1,45 +1,43 @@
 // The metrics users see (names fixed in the architecture), on a registry passed
 // in. Hot paths hold pre-bound children so a count is one addition, no label lookup.
 
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { type HotCounter, HotHistogram, hotCounter } from './hot-metrics.ts'
 
 export type Protocol = 'dns' | 'http'
 export type PathLabel = 'new' | 'legacy' | 'fallback'
 
 export interface Metrics {
-  requests: Counter<'protocol' | 'path'>
-  fallbacks: Counter<'protocol' | 'reason'>
-  duration: Histogram<'protocol' | 'path'>
+  requests: HotCounter<'protocol' | 'path'>
+  fallbacks: HotCounter<'protocol' | 'reason'>
+  duration: HotHistogram
   rolloutPercent: Gauge<'scope'>
   diffMismatches: Counter<'protocol' | 'scope'>
-  malformed: Counter<'protocol'>
+  malformed: HotCounter<'protocol'>
   legacyFailures: Counter<'protocol' | 'failure'>
 }
 
 export function createMetrics(registry: Registry): Metrics {
   const registers = [registry]
   return {
-    requests: new Counter({
-      name: 'cutover_requests_total',
-      help: 'Requests served, by protocol and by the path that answered (new, legacy, or fallback to legacy)',
-      labelNames: ['protocol', 'path'],
-      registers,
-    }),
-    fallbacks: new Counter({
-      name: 'cutover_fallbacks_total',
-      help: 'Requests the new path handed to the legacy path, by reason',
-      labelNames: ['protocol', 'reason'],
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'cutover_request_duration_seconds',
-      help: 'Time from receiving a request to sending its response',
-      labelNames: ['protocol', 'path'],
-      buckets: [
-        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-      ],
-      registers,
-    }),
+    requests: hotCounter(
+      registry,
+      'cutover_requests_total',
+      'Requests served, by protocol and by the path that answered (new, legacy, or fallback to legacy)',
+      ['protocol', 'path'],
+    ),
+    fallbacks: hotCounter(
+      registry,
+      'cutover_fallbacks_total',
+      'Requests the new path handed to the legacy path, by reason',
+      ['protocol', 'reason'],
+    ),
+    duration: new HotHistogram(
+      registry,
+      'cutover_request_duration_seconds',
+      'Time from receiving a request to sending its response',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
     rolloutPercent: new Gauge({
       name: 'cutover_rollout_percent',
       help: "Share of a scope's traffic on the new path, in percent",
@@ -52,12 +50,12 @@ export function createMetrics(registry: Registry): Metrics {
       labelNames: ['protocol', 'scope'],
       registers,
     }),
-    malformed: new Counter({
-      name: 'cutover_malformed_total',
-      help: 'Requests rejected as malformed (DNS FORMERR or dropped, HTTP 400)',
-      labelNames: ['protocol'],
-      registers,
-    }),
+    malformed: hotCounter(
+      registry,
+      'cutover_malformed_total',
+      'Requests rejected as malformed (DNS FORMERR or dropped, HTTP 400)',
+      ['protocol'],
+    ),
     legacyFailures: new Counter({
       name: 'cutover_legacy_failures_total',
       help: 'Requests the legacy path did not answer (timeout, overload, unreachable)',
