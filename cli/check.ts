@@ -1,8 +1,9 @@
-// `cutover check --config FILE`: validates the config and loads every zone the
-// way `start` would, then prints what would be served where.
+// `cutover check --config FILE`: validates the config, loads every zone and sets
+// up every site's rules the way `start` would, then prints what is served where.
 
 import { Registry } from 'prom-client'
 import { authoritative } from '../modules/authoritative/index.ts'
+import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
 import { loadConfig } from '../proxy/config.ts'
 import { dnsScopeId } from '../rollout/dns-router.ts'
 import { options, requireConfig } from './args.ts'
@@ -18,19 +19,36 @@ export async function checkCommand(args: string[]): Promise<number> {
     },
     error() {},
   }
-  const zones = config.dns.zones.filter((z) => z.path === 'new')
-  const auth = authoritative({ zones }, { log, registry: new Registry() })
+  const env = { log, registry: new Registry() }
   const out: string[] = [`${config.file}: valid`]
-  for (const z of config.dns.zones) {
-    const reason = z.path === 'new' ? auth.unsupported(z.name) : undefined
-    const names = auth.zone(z.name)?.nodes.size
+  if (config.dns) {
+    const auth = authoritative({ zones: config.dns.zones.filter((z) => z.path === 'new') }, env)
+    for (const z of config.dns.zones) {
+      const reason = z.path === 'new' ? auth.unsupported(z.name) : undefined
+      const names = auth.zone(z.name)?.nodes.size
+      out.push(
+        `  ${dnsScopeId(z.name)}  ${reason ? `legacy (${reason})` : z.path}${names ? `  ${names} names` : ''}`,
+      )
+    }
     out.push(
-      `  ${dnsScopeId(z.name)}  ${reason ? `legacy (${reason})` : z.path}${names ? `  ${names} names` : ''}`,
+      `  dns:*  legacy -> ${config.dns.legacy.servers.map((s) => `${s.host}:${s.port}`).join(', ')}`,
     )
   }
-  out.push(
-    `  dns:*  legacy -> ${config.dns.legacy.servers.map((s) => `${s.host}:${s.port}`).join(', ')}`,
-  )
+  if (config.http) {
+    config.http.sites.forEach((s, i) => {
+      const missing = unsupportedRuleTypes(s.rules)
+      for (const { module, rules, where } of modulesForRules(s.rules, `http.sites[${i}]`))
+        module.site(rules, where, env)
+      const path =
+        s.path === 'new' && missing.length > 0
+          ? `legacy (unsupported rule types: ${missing.join(', ')})`
+          : s.path
+      out.push(
+        `  http:${s.host}  ${path}${s.path === 'new' && missing.length === 0 ? ` -> ${s.origin}` : ''}`,
+      )
+    })
+    out.push(`  http:*  legacy -> ${config.http.legacy.url}`)
+  }
   for (const w of warnings) out.push(`  warning: ${w}`)
   process.stdout.write(`${out.join('\n')}\n`)
   return 0

@@ -13,9 +13,10 @@ export const ErrorCode = {
   RDATA_INVALID: { source: 'client', retryable: false },
   MESSAGE_MALFORMED: { source: 'client', retryable: false },
   LISTEN_FAILED: { source: 'internal', retryable: false },
-  LEGACY_TIMEOUT: { source: 'upstream', retryable: true },
-  LEGACY_UNREACHABLE: { source: 'upstream', retryable: true },
-  LEGACY_BAD_REPLY: { source: 'upstream', retryable: true },
+  UPSTREAM_TIMEOUT: { source: 'upstream', retryable: true },
+  UPSTREAM_UNREACHABLE: { source: 'upstream', retryable: true },
+  UPSTREAM_BAD_REPLY: { source: 'upstream', retryable: false },
+  CLIENT_GONE: { source: 'client', retryable: false },
   USAGE: { source: 'client', retryable: false },
 } as const satisfies Record<string, { source: ErrorSource; retryable: boolean }>
 

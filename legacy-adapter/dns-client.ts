@@ -25,7 +25,7 @@ export function exchange(
 
 function timeoutError(target: DnsTarget, transport: string, timeoutMs: number): CutoverError {
   return new CutoverError(
-    'LEGACY_TIMEOUT',
+    'UPSTREAM_TIMEOUT',
     `no DNS reply from ${target.host}:${target.port} over ${transport} within ${timeoutMs} ms`,
   )
 }
@@ -53,7 +53,7 @@ function exchangeUdp(target: DnsTarget, query: Buffer, timeoutMs: number): Promi
       socket.close()
       reject(
         new CutoverError(
-          'LEGACY_UNREACHABLE',
+          'UPSTREAM_UNREACHABLE',
           `DNS over UDP to ${target.host}:${target.port}: ${err.message}`,
           { cause: err },
         ),
@@ -75,7 +75,7 @@ function exchangeTcp(target: DnsTarget, query: Buffer, timeoutMs: number): Promi
     socket.on('error', (err) =>
       fail(
         new CutoverError(
-          'LEGACY_UNREACHABLE',
+          'UPSTREAM_UNREACHABLE',
           `DNS over TCP to ${target.host}:${target.port}: ${err.message}`,
           { cause: err },
         ),
@@ -84,7 +84,7 @@ function exchangeTcp(target: DnsTarget, query: Buffer, timeoutMs: number): Promi
     socket.on('close', () =>
       fail(
         new CutoverError(
-          'LEGACY_BAD_REPLY',
+          'UPSTREAM_BAD_REPLY',
           `${target.host}:${target.port} closed the TCP connection without a reply`,
         ),
       ),

@@ -8,3 +8,8 @@ export const DNS_CHAIN = {
 } as const
 
 export type DnsModuleName = (typeof DNS_CHAIN)[keyof typeof DNS_CHAIN][number]
+
+/** HTTP new-path modules, by the rule types they serve; then the origin. */
+export const HTTP_CHAIN = ['access', 'ratelimit', 'redirect', 'static', 'headers', 'cache'] as const
+
+export type HttpModuleName = (typeof HTTP_CHAIN)[number]

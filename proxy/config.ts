@@ -7,6 +7,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
 import { CutoverError } from '../dns/errors.ts'
 import { nameKey } from '../dns/name.ts'
+import { issueText } from '../modules/rule-schema.ts'
 import { duration, hostPort, isLoopback, size } from './config-units.ts'
 
 const zoneName = z.string().transform((v, ctx) => {
@@ -72,8 +73,74 @@ const admin = z.strictObject({
   tokenFile: z.string().optional(),
 })
 
+const upstreamUrl = z.string().transform((v, ctx) => {
+  let url: URL | undefined
+  try {
+    url = new URL(v)
+  } catch {
+    // reported below
+  }
+  if (!url || url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.username) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an upstream like "http://127.0.0.1:8081" (scheme, host, port; no path), got ${JSON.stringify(v)}`,
+    })
+    return z.NEVER
+  }
+  return url.origin
+})
+
+const hostName = z
+  .string()
+  .toLowerCase()
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    'expected a host name like "www.example.com" or "*.example.com"',
+  )
+
+const site = z.strictObject({
+  host: hostName,
+  aliases: z.array(hostName).default([]),
+  path: z.enum(['new', 'legacy']).default('new'),
+  origin: upstreamUrl.optional(),
+  rules: z.array(z.looseObject({ type: z.string().min(1) })).default([]),
+})
+
+const http = z.strictObject({
+  listen: hostPort,
+  legacy: z.strictObject({ url: upstreamUrl }),
+  upstream: z
+    .strictObject({
+      connections: z.int().min(1).max(4096).default(128),
+      connectTimeout: duration.default(2000),
+      headersTimeout: duration.default(30_000),
+      bodyTimeout: duration.default(30_000),
+      keepAliveTimeout: duration.default(4000),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxHeaderSize: size.default(16 * 1024),
+      maxBodySize: size.default(1024 ** 3),
+      headersTimeout: duration.default(10_000),
+      requestTimeout: duration.default(300_000),
+      keepAliveTimeout: duration.default(5000),
+      maxConnections: z.int().min(1).default(10_000),
+    })
+    .prefault({}),
+  moduleBudget: duration.default(50),
+  doh: z
+    .union([
+      z.literal(false),
+      z.strictObject({ path: z.string().startsWith('/').default('/dns-query') }),
+    ])
+    .default({ path: '/dns-query' }),
+  sites: z.array(site).default([]),
+})
+
 const schema = z.strictObject({
-  dns,
+  dns: dns.optional(),
+  http: http.optional(),
   admin: admin.prefault({ listen: '127.0.0.1:9090' }),
   state: z.string().default('.cutover'),
   log: z
@@ -82,6 +149,9 @@ const schema = z.strictObject({
     })
     .prefault({}),
 })
+
+export type HttpConfig = z.output<typeof http>
+export type DnsConfig = z.output<typeof dns>
 
 export type Config = z.output<typeof schema> & {
   /** The file it was read from; relative paths in it are resolved against its folder. */
@@ -120,15 +190,28 @@ export function loadConfig(file: string): Config {
   const config = result.data as Config
   config.file = resolve(file)
   config.state = resolve(dir, config.state)
-  for (const zone of config.dns.zones) zone.file = resolve(dir, zone.file)
+  if (!config.dns && !config.http) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}: nothing to serve: add a "dns" section, an "http" section, or both`,
+    )
+  }
+  if (config.http?.doh && !config.dns) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}: http.doh needs a "dns" section to answer the queries (or set http.doh: false)`,
+    )
+  }
+  config.http?.sites.forEach((s, i) => {
+    if (s.path === 'new' && !s.origin) {
+      throw new CutoverError(
+        'CONFIG_INVALID',
+        `${file}: http.sites[${i}].origin: a site on the new path needs its origin, like "http://127.0.0.1:8082"`,
+      )
+    }
+  })
+  for (const zone of config.dns?.zones ?? []) zone.file = resolve(dir, zone.file)
+
   if (config.admin.tokenFile) config.admin.tokenFile = resolve(dir, config.admin.tokenFile)
   return config
-}
-
-function issueText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys')
-    return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against README's configuration reference`
-  if (issue.code === 'invalid_type')
-    return `expected ${issue.expected}${issue.input === undefined ? ' (missing)' : `, got ${JSON.stringify(issue.input)}`}`
-  return issue.message
 }

@@ -1,153 +1,62 @@
-// Starts one proxy instance from a config: modules, legacy forwarder, DNS
-// listeners and the admin API; and stops it. The one place that wires parts.
+// Starts one proxy instance from a config: the DNS side, the HTTP side and the
+// admin API; and stops it. The one place that puts the sides together.
 
 import { Registry } from 'prom-client'
 import { CutoverError } from '../dns/errors.ts'
-import { buildQuery } from '../dns/message.ts'
-import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
-import { type AuthoritativeModule, authoritative } from '../modules/authoritative/index.ts'
-import { DNS_CHAIN, type DnsModuleName } from '../modules/chain.ts'
-import type { DnsModule } from '../modules/dns-module.ts'
-import { packetcache } from '../modules/packetcache/index.ts'
-import { createDnsRouter, type DnsScopeConfig, dnsScopeId } from '../rollout/dns-router.ts'
+import type { AuthoritativeModule } from '../modules/authoritative/index.ts'
 import { createAdmin } from './admin.ts'
 import type { Config } from './config.ts'
-import { DnsEngine } from './dns-engine.ts'
-import { DnsTcpListener } from './dns-tcp.ts'
-import { DnsUdpListener } from './dns-udp.ts'
+import { type DnsService, startDns } from './dns-service.ts'
+import { type HttpService, startHttp } from './http-service.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
 
 export interface RunningProxy {
+  /** 0 when the config has no such side. */
   dnsPort: number
+  httpPort: number
   adminPort: number
   registry: Registry
-  authoritative: AuthoritativeModule
+  authoritative: AuthoritativeModule | undefined
   stop(): Promise<void>
-}
-
-interface DnsListeners {
-  udp: DnsUdpListener
-  tcp: DnsTcpListener
-}
-
-/**
- * UDP and TCP on one address and port. Port 0 means "any free one": UDP picks it,
- * TCP takes the same, and if that TCP port is taken both try again.
- */
-async function listenDns(engine: DnsEngine, config: Config): Promise<DnsListeners> {
-  const { listen, tcp: limits } = config.dns
-  for (let attempt = 1; ; attempt++) {
-    const udp = new DnsUdpListener(engine, listen.host.includes(':'))
-    const tcp = new DnsTcpListener(engine, {
-      idleTimeoutMs: limits.idleTimeout,
-      maxConnections: limits.maxConnections,
-      maxInFlight: limits.maxInFlight,
-    })
-    await udp.listen(listen)
-    try {
-      await tcp.listen({ host: listen.host, port: udp.port })
-      return { udp, tcp }
-    } catch (err) {
-      await udp.close()
-      if (listen.port !== 0 || attempt === 10) throw err
-    }
-  }
 }
 
 export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
   const registry = new Registry()
   const metrics = createMetrics(registry)
   const env = { log, registry }
-  const dns = config.dns
-
-  const newZones = dns.zones.filter((z) => z.path === 'new')
-  const auth = authoritative({ zones: newZones.map((z) => ({ name: z.name, file: z.file })) }, env)
-  const { packetcache: cache } = dns
-  // Each module named in modules/chain.ts, built from its config section (undefined: disabled).
-  const dnsModules: Record<DnsModuleName, () => DnsModule | undefined> = {
-    authoritative: () => auth,
-    packetcache: () =>
-      cache.enabled
-        ? packetcache(
-            {
-              maxEntries: cache.maxEntries,
-              maxBytes: cache.maxBytes,
-              servfailTtlMs: cache.servfailTtl,
-              maxTtlMs: cache.maxTtl,
-            },
-            env,
-          )
-        : undefined,
-  }
-  const chain = (names: readonly DnsModuleName[]) =>
-    names.map((n) => dnsModules[n]()).filter((m) => m !== undefined)
-  const newChain = chain(DNS_CHAIN.new)
-  const legacyChain = chain(DNS_CHAIN.legacy)
-
-  const scopes: DnsScopeConfig[] = dns.zones.map((z) => {
-    const reason =
-      z.path === 'new'
-        ? newChain.map((m) => m.unsupported?.(z.name)).find((r) => r !== undefined)
-        : undefined
-    if (reason)
-      log.warn({ scope: dnsScopeId(z.name), reason }, 'zone routed to the legacy path as a whole')
-    return { zone: z.name, path: reason ? 'legacy' : z.path }
-  })
-  for (const s of scopes)
-    metrics.rolloutPercent.set({ scope: dnsScopeId(s.zone) }, s.path === 'new' ? 100 : 0)
-
-  const forwarder = new DnsForwarder({
-    servers: dns.legacy.servers,
-    timeoutMs: dns.legacy.timeout,
-    attempts: dns.legacy.attempts,
-    sockets: dns.legacy.sockets,
-    maxInFlight: dns.legacy.maxInFlight,
-    failuresBeforeDown: dns.legacy.health.failures,
-    healthIntervalMs: dns.legacy.health.interval,
-    tcpIdleMs: dns.legacy.tcpIdleTimeout,
-    probe: buildQuery({ name: dns.legacy.health.probe, type: 6, rd: false }),
-  })
-  await forwarder.start()
-
-  const engine = new DnsEngine({
-    router: createDnsRouter(scopes),
-    newChain,
-    legacyChain,
-    forwarder,
-    metrics,
-    log,
-    udpPayload: dns.udpPayload,
-    moduleBudgetMs: dns.moduleBudget,
-  })
-  const admin = createAdmin({
-    registry,
-    notReady: () => (forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
-  })
-  let listeners: DnsListeners | undefined
+  let dns: DnsService | undefined
+  let http: HttpService | undefined
+  const admin = createAdmin({ registry, notReady: () => dns?.notReady() ?? [] })
   try {
-    listeners = await listenDns(engine, config)
+    if (config.dns) dns = await startDns(config.dns, env, metrics)
+    if (config.http) http = await startHttp(config.http, env, metrics, dns?.engine)
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
   } catch (err) {
-    forwarder.close()
-    await Promise.allSettled([listeners?.udp.close(), listeners?.tcp.close(), admin.close()])
+    await Promise.allSettled([dns?.stop(), http?.stop(), admin.close()])
+    if (err instanceof CutoverError) throw err
     throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
       cause: err,
     })
   }
-  const { udp, tcp } = listeners
   const adminAddress = admin.server.address()
-  log.info({ dns: `${dns.listen.host}:${udp.port}`, admin: adminAddress }, 'cutover is serving')
-
+  const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : 0
+  log.info(
+    {
+      dns: dns ? `${config.dns?.listen.host}:${dns.port}` : undefined,
+      http: http ? `${config.http?.listen.host}:${http.port}` : undefined,
+      admin: `${config.admin.listen.host}:${adminPort}`,
+    },
+    'cutover is serving',
+  )
   return {
-    dnsPort: udp.port,
-    adminPort: typeof adminAddress === 'object' && adminAddress ? adminAddress.port : 0,
+    dnsPort: dns?.port ?? 0,
+    httpPort: http?.port ?? 0,
+    adminPort,
     registry,
-    authoritative: auth,
+    authoritative: dns?.authoritative,
     async stop() {
-      await Promise.allSettled([udp.close(), tcp.close(), admin.close()])
-      forwarder.close()
-      for (const m of [...newChain, ...legacyChain]) m.close?.()
+      await Promise.allSettled([http?.stop(), dns?.stop(), admin.close()])
     },
   }
 }

@@ -26,7 +26,7 @@ export function loadZone(source: ZoneSource): BuiltZone {
       },
     },
   )
-  const built = buildZone(source.name, parsed.records)
+  const built = buildZone(source.name, parsed.records, source.file)
   built.warnings.unshift(...parsed.warnings)
   precomputeZone(built.zone)
   return built

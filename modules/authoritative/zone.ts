@@ -87,7 +87,7 @@ export interface BuiltZone {
  * Builds a zone and checks it as BIND does at load: an SOA and NS at the apex,
  * no CNAME beside other data, addresses for in-zone name servers.
  */
-export function buildZone(name: string, records: readonly ZoneRecord[]): BuiltZone {
+export function buildZone(name: string, records: readonly ZoneRecord[], file: string): BuiltZone {
   const origin = lowerWire(fqdnWire(name))
   const nodes = new NameTable<ZoneNode>()
   const apex = newNode(origin)
@@ -105,6 +105,8 @@ export function buildZone(name: string, records: readonly ZoneRecord[]): BuiltZo
   const warnings: string[] = []
   let unsupported: string | undefined
   const where = (r: ZoneRecord) => `${r.file}:${r.line}`
+  // Where each name was first written, so a check on a whole name can point at it.
+  const firstSeen = new Map<ZoneNode, string>()
 
   for (const r of records) {
     if (!isSubdomain(r.owner, origin))
@@ -113,6 +115,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[]): BuiltZo
       unsupported = `${typeName(r.type)} records (${where(r)}): the new path does not serve DNSSEC or DNAME`
     }
     const node = ensureNode(zone, r.owner)
+    if (!firstSeen.has(node)) firstSeen.set(node, where(r))
     const rrset = node.rrsets.get(r.type)
     if (!rrset) {
       node.rrsets.set(r.type, { type: r.type, ttl: r.ttl, rdatas: [r.rdata] })
@@ -126,7 +129,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[]): BuiltZo
     if (r.ttl !== rrset.ttl) warnings.push(`${where(r)}: TTL set to prior TTL (${rrset.ttl})`)
     rrset.rdatas.push(r.rdata)
   }
-  checkZone(zone)
+  checkZone(zone, file, firstSeen)
   zone.soa = apex.rrsets.get(Type.SOA)!
   return { zone, warnings, unsupported }
 }
@@ -143,20 +146,21 @@ function ensureNode(zone: Zone, owner: Buffer): ZoneNode {
   return node
 }
 
-function checkZone(zone: Zone): void {
+function checkZone(zone: Zone, file: string, firstSeen: Map<ZoneNode, string>): void {
   const { apex, name } = zone
   const soa = apex.rrsets.get(Type.SOA)
-  if (!soa) throw zoneError(`zone ${name} has no SOA record at its apex`)
-  if (soa.rdatas.length > 1) throw zoneError(`zone ${name} has more than one SOA record`)
+  if (!soa) throw zoneError(`${file}: zone ${name} has no SOA record at its apex`)
+  if (soa.rdatas.length > 1)
+    throw zoneError(`${firstSeen.get(apex)}: zone ${name} has more than one SOA record`)
   const ns = apex.rrsets.get(Type.NS)
-  if (!ns) throw zoneError(`zone ${name} has no NS records at its apex`)
+  if (!ns) throw zoneError(`${file}: zone ${name} has no NS records at its apex`)
   for (const node of zone.nodes.values()) {
     const cname = node.rrsets.get(Type.CNAME)
     if (!cname) continue
-    const owner = wireToText(node.wire)
-    if (cname.rdatas.length > 1) throw zoneError(`${owner} has more than one CNAME record`)
-    if (node.rrsets.size > 1) throw zoneError(`${owner} has a CNAME beside other data`)
-    if (node === apex) throw zoneError(`${owner} is the apex and cannot be a CNAME`)
+    const at = `${firstSeen.get(node)}: ${wireToText(node.wire)}`
+    if (cname.rdatas.length > 1) throw zoneError(`${at} has more than one CNAME record`)
+    if (node.rrsets.size > 1) throw zoneError(`${at} has a CNAME beside other data`)
+    if (node === apex) throw zoneError(`${at} is the apex and cannot be a CNAME`)
   }
   for (const rdata of ns.rdatas) {
     const target = targetName(Type.NS, rdata.wire)!
@@ -164,7 +168,7 @@ function checkZone(zone: Zone): void {
     const t = zone.nodes.get(target)
     if (!t || (!t.rrsets.has(Type.A) && !t.rrsets.has(Type.AAAA))) {
       throw zoneError(
-        `NS '${wireToText(target)}' of zone ${name} has no address records (A or AAAA)`,
+        `${file}: NS '${wireToText(target)}' of zone ${name} has no address records (A or AAAA)`,
       )
     }
   }

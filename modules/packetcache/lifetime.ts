@@ -52,14 +52,17 @@ export function cacheable(
   ttl = Math.min(ttl, maxTtl)
   if (!(ttl > 0)) return undefined
 
-  let response = reply
+  let response: Buffer
   if (opt && opt.end > opt.start) {
-    const cut = opt.end - opt.start
-    response = Buffer.concat([reply.subarray(0, opt.start), reply.subarray(opt.end)])
+    // Cutting bytes out of the middle would break compression pointers behind
+    // them; servers put OPT last (BIND, Unbound), and a reply that does not is
+    // simply not cached.
+    if (opt.end !== reply.length) return undefined
+    response = Buffer.from(reply.subarray(0, opt.start))
     response.writeUInt16BE(0, opt.start - 2)
-    for (let i = 0; i < offsets.length; i++) if (offsets[i] > opt.start) offsets[i] -= cut
   } else {
     response = Buffer.from(reply)
   }
+
   return { ttl, response, ttlOffsets: Uint16Array.from(offsets), ttls: Uint32Array.from(ttls) }
 }

@@ -56,14 +56,16 @@ export class PacketStore {
   }
 
   set(entry: Entry): void {
+    const old = this.#names.get(entry.name)?.get(entry.key)
+    // Deleting the old entry may drop the name's map: look it up only afterwards.
+    if (old !== undefined) this.delete(old)
     let byKey = this.#names.get(entry.name)
     if (byKey === undefined) {
       byKey = new Map()
       this.#names.set(entry.name, byKey)
     }
-    const old = byKey.get(entry.key)
-    if (old !== undefined) this.delete(old)
     byKey.set(entry.key, entry)
+
     this.#append(entry)
     this.#entries++
     this.#bytes += entry.response.length + ENTRY_OVERHEAD

@@ -1,0 +1,86 @@
+// Header rewriting at the proxy hop (RFC 9110 section 7.6): hop-by-hop fields
+// (the fixed set and any named in Connection) go; X-Forwarded-For,
+// X-Forwarded-Proto and Via are added; Host stays as the client sent it.
+
+/** Fields that describe one connection, never forwarded (RFC 9110 7.6.1, plus the old Keep-Alive and Proxy-Connection). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+export const VIA = '1.1 cutover'
+
+/** The names listed in Connection headers, lowercased (they are hop-by-hop too). */
+function connectionOptions(raw: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length !== 10 || raw[i].toLowerCase() !== 'connection') continue
+    for (const token of raw[i + 1].split(',')) {
+      const t = token.trim().toLowerCase()
+      if (!t) continue
+      named ??= new Set()
+      named.add(t)
+    }
+  }
+  return named
+}
+
+/** `raw` (flat name/value list) without hop-by-hop fields and without the names in `drop`. */
+export function endToEnd(raw: readonly string[], drop?: ReadonlySet<string>): string[] {
+  const named = connectionOptions(raw)
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase()
+    if (HOP_BY_HOP.has(name) || named?.has(name) || drop?.has(name)) continue
+    out.push(raw[i], raw[i + 1])
+  }
+  return out
+}
+
+/** Request fields this proxy answers itself (Node sends 100 Continue) or sets itself. */
+const REQUEST_DROP = new Set(['expect', 'x-forwarded-proto'])
+
+/** Folds every `name` field of `list` into one comma list ending with `value`. */
+function appendToList(list: string[], name: string, value: string): void {
+  let joined: string | undefined
+  for (let i = 0; i < list.length; ) {
+    if (list[i].toLowerCase() === name) {
+      joined = joined === undefined ? list[i + 1] : `${joined}, ${list[i + 1]}`
+      list.splice(i, 2)
+    } else {
+      i += 2
+    }
+  }
+  list.push(name, joined === undefined ? value : `${joined}, ${value}`)
+}
+
+/** Request headers for the next hop: end-to-end fields, then X-Forwarded-For, -Proto and Via. */
+export function forwardRequestHeaders(
+  raw: readonly string[],
+  clientIp: string,
+  protocol: string,
+): string[] {
+  const out = endToEnd(raw, REQUEST_DROP)
+  appendToList(
+    out,
+    'x-forwarded-for',
+    clientIp.startsWith('::ffff:') && clientIp.includes('.') ? clientIp.slice(7) : clientIp,
+  )
+  out.push('x-forwarded-proto', protocol)
+  appendToList(out, 'via', VIA)
+  return out
+}
+
+/** Response headers for the client: end-to-end fields from the upstream, then Via. */
+export function forwardResponseHeaders(raw: readonly string[]): string[] {
+  const out = endToEnd(raw)
+  appendToList(out, 'via', VIA)
+  return out
+}

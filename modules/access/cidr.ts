@@ -1,0 +1,37 @@
+// Client address matching against CIDR blocks, IPv4 and IPv6 (an IPv4-mapped
+// IPv6 address is matched as IPv4). Blocks are parsed once at config time.
+
+import { parseIPv4, parseIPv6 } from '../../dns/ip.ts'
+
+export interface Cidr {
+  bytes: Uint8Array
+  prefix: number
+}
+
+/** Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address; undefined when it is neither. */
+export function parseCidr(text: string): Cidr | undefined {
+  const [addr, bits, extra] = text.split('/')
+  if (extra !== undefined) return undefined
+  const bytes = parseIPv4(addr) ?? parseIPv6(addr)
+  if (!bytes) return undefined
+  const max = bytes.length * 8
+  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return undefined
+  const prefix = bits === undefined ? max : Number(bits)
+  return prefix <= max ? { bytes, prefix } : undefined
+}
+
+/** The client address as bytes: IPv4 as 4, IPv4-mapped IPv6 as 4, IPv6 as 16. */
+export function addressBytes(ip: string): Uint8Array | undefined {
+  if (ip.startsWith('::ffff:') && ip.includes('.')) return parseIPv4(ip.slice(7))
+  return parseIPv4(ip) ?? parseIPv6(ip)
+}
+
+export function cidrContains(c: Cidr, addr: Uint8Array): boolean {
+  if (addr.length !== c.bytes.length) return false
+  const whole = c.prefix >> 3
+  for (let i = 0; i < whole; i++) if (addr[i] !== c.bytes[i]) return false
+  const rest = c.prefix & 7
+  if (rest === 0) return true
+  const mask = (0xff << (8 - rest)) & 0xff
+  return (addr[whole] & mask) === (c.bytes[whole] & mask)
+}

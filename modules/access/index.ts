@@ -1,0 +1,89 @@
+// access: allows or denies requests by client address (CIDR, IPv4 and IPv6),
+// method, path and header. Rules are read in order; the first whose conditions
+// all hold decides; a request no rule matches is allowed.
+
+import { STATUS_CODES } from 'node:http'
+import { z } from 'zod'
+
+import { headerGet } from '../header-list.ts'
+import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
+import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
+import { parseRule } from '../rule-schema.ts'
+import { ANSWER, NEXT } from '../verdict.ts'
+import { addressBytes, cidrContains, parseCidr } from './cidr.ts'
+
+export const NAME = 'access'
+
+const cidr = z.string().transform((v, ctx) => {
+  const c = parseCidr(v)
+  if (!c) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an address or CIDR block like "10.0.0.0/8" or "2001:db8::/32", got ${JSON.stringify(v)}`,
+    })
+    return z.NEVER
+  }
+  return c
+})
+
+const schema = z.strictObject({
+  type: z.literal(NAME),
+  action: z.enum(['allow', 'deny']),
+  ip: z.array(cidr).min(1).optional(),
+  methods: z.array(z.string().toUpperCase()).min(1).optional(),
+  path: pathMatchSchema.optional(),
+  header: z
+    .strictObject({
+      name: z.string().min(1).toLowerCase(),
+      equals: z.string().optional(),
+    })
+    .optional(),
+  status: z.int().min(400).max(599).default(403),
+})
+
+export const accessModule: HttpModule = {
+  name: NAME,
+  ruleTypes: [NAME],
+  site(rules: readonly Rule[], where: readonly string[]) {
+    const compiled = rules.map((rule, i) => {
+      const r = parseRule(schema, rule, where[i])
+      const path = r.path ? compilePathMatch(r.path) : undefined
+      const methods = r.methods ? new Set(r.methods) : undefined
+      const matches = (req: HttpRequest, addr: Uint8Array | undefined): boolean => {
+        if (methods && !methods.has(req.method)) return false
+        if (path && path(req.path) === undefined) return false
+        if (r.header) {
+          const v = headerGet(req.headers, r.header.name)
+          if (v === undefined || (r.header.equals !== undefined && v !== r.header.equals))
+            return false
+        }
+        return !r.ip || (addr !== undefined && r.ip.some((c) => cidrContains(c, addr)))
+      }
+      const body = Buffer.from(`${STATUS_CODES[r.status] ?? 'Denied'}\n`)
+      return {
+        matches,
+        deny: r.action === 'deny',
+        status: r.status,
+        body,
+        usesIp: r.ip !== undefined,
+      }
+    })
+    const needsAddress = compiled.some((r) => r.usesIp)
+    return {
+      request(ctx) {
+        const addr = needsAddress ? addressBytes(ctx.request.clientIp) : undefined
+        for (const r of compiled) {
+          if (!r.matches(ctx.request, addr)) continue
+          if (!r.deny) return NEXT
+          ctx.reply = {
+            status: r.status,
+            headers: ['content-type', 'text/plain; charset=utf-8'],
+            body: r.body,
+          }
+          return ANSWER
+        }
+        return NEXT
+      },
+    }
+  },
+}

@@ -1,0 +1,81 @@
+// The HTTP module contract. A module is set up once per site from that site's
+// rules of the types it serves (validated and precompiled at config time) and
+// returns a small object whose phases do only per-request work. Request phases
+// run in chain order before the origin; response phases in reverse after it,
+// on origin responses and on local replies alike.
+
+import type { ModuleEnv } from './env.ts'
+import type { HeaderList } from './header-list.ts'
+import type { Verdict } from './verdict.ts'
+
+/** What a request phase sees and may change before the request goes to the origin. */
+export interface HttpRequest {
+  readonly method: string
+  /** Host without port, lowercase. */
+  readonly host: string
+  /** The path of the request target, as sent (percent-encoding kept), without the query. */
+  readonly path: string
+  /** The query string without `?`, '' when there is none. */
+  readonly query: string
+  /** Request headers to send on; modules may change them. */
+  headers: HeaderList
+  readonly clientIp: string
+  readonly protocol: 'http' | 'https'
+}
+
+/** A reply a module makes itself, without the origin. */
+export interface LocalReply {
+  status: number
+  headers: HeaderList
+  body: Buffer
+}
+
+/** Receives the response body as it streams to the client. */
+export interface BodyTap {
+  chunk(data: Buffer): void
+  end(): void
+  /** The body did not arrive whole (client gone, upstream failed). */
+  abort(): void
+}
+
+/** The response on its way to the client, as response phases see it. */
+export interface HttpResponse {
+  status: number
+  headers: HeaderList
+  /** Where it came from: the origin, or a local reply of a module. */
+  readonly source: 'origin' | 'local'
+  /** Set to send these bytes instead of the body that came with the response. */
+  body: Buffer | undefined
+  /** Observers of the body as it is sent. */
+  taps: BodyTap[]
+}
+
+/** One per request. */
+export interface HttpContext {
+  readonly request: HttpRequest
+  /** Set by the module that answered (verdict ANSWER). */
+  reply: LocalReply | undefined
+}
+
+export interface HttpSiteModule {
+  request?(ctx: HttpContext): Verdict | Promise<Verdict>
+  response?(ctx: HttpContext, response: HttpResponse): void
+}
+
+/** A site's rule as written in the config: its type picks the module. */
+export interface Rule {
+  type: string
+  [key: string]: unknown
+}
+
+export interface HttpModule {
+  readonly name: string
+  /** Rule types this module serves. */
+  readonly ruleTypes: readonly string[]
+  /**
+   * Config time: validates `rules` (all of this module's types, in site order)
+   * and precompiles them. Throws CONFIG_INVALID naming `where` (e.g.
+   * `http.sites[0].rules[2]`) and what was expected.
+   */
+  site(rules: readonly Rule[], where: readonly string[], env: ModuleEnv): HttpSiteModule
+}

@@ -1,0 +1,43 @@
+// Every HTTP module by name, and which module serves each rule type. A site
+// whose rules name a type no module serves stays on the legacy path as a whole.
+
+import { accessModule } from './access/index.ts'
+import { HTTP_CHAIN, type HttpModuleName } from './chain.ts'
+import { headersModule } from './headers/index.ts'
+import type { HttpModule, Rule } from './http-module.ts'
+import { redirectModule } from './redirect/index.ts'
+import { staticModule } from './static/index.ts'
+
+export const HTTP_MODULES: Partial<Record<HttpModuleName, HttpModule>> = {
+  access: accessModule,
+  redirect: redirectModule,
+  static: staticModule,
+  headers: headersModule,
+}
+
+const byRuleType = new Map<string, HttpModule>()
+for (const name of HTTP_CHAIN)
+  for (const type of HTTP_MODULES[name]?.ruleTypes ?? []) byRuleType.set(type, HTTP_MODULES[name]!)
+
+/** The rule types of `rules` that no module serves (empty: the new path can serve the site). */
+export function unsupportedRuleTypes(rules: readonly Rule[]): string[] {
+  return [...new Set(rules.map((r) => r.type).filter((t) => !byRuleType.has(t)))]
+}
+
+/** The modules with rules for a site, in chain order, each with its rules and their config paths. */
+export function modulesForRules(
+  rules: readonly Rule[],
+  where: string,
+): { module: HttpModule; rules: Rule[]; where: string[] }[] {
+  const out: { module: HttpModule; rules: Rule[]; where: string[] }[] = []
+  for (const name of HTTP_CHAIN) {
+    const module = HTTP_MODULES[name]
+    if (!module) continue
+    const picked = rules
+      .map((rule, i) => ({ rule, at: `${where}.rules[${i}]` }))
+      .filter((r) => module.ruleTypes.includes(r.rule.type))
+    if (picked.length > 0)
+      out.push({ module, rules: picked.map((r) => r.rule), where: picked.map((r) => r.at) })
+  }
+  return out
+}

@@ -1,0 +1,53 @@
+// static: answers matching requests with a fixed status, headers and body
+// (maintenance pages, robots.txt), without touching the origin.
+
+import { z } from 'zod'
+import type { HeaderList } from '../header-list.ts'
+import type { HttpModule, Rule } from '../http-module.ts'
+import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
+import { parseRule } from '../rule-schema.ts'
+import { ANSWER, NEXT } from '../verdict.ts'
+
+export const NAME = 'static'
+
+const schema = z.strictObject({
+  type: z.literal(NAME),
+  match: pathMatchSchema,
+  methods: z.array(z.string().toUpperCase()).default(['GET', 'HEAD']),
+  status: z.int().min(200).max(599).default(200),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().default(''),
+})
+
+export const staticModule: HttpModule = {
+  name: NAME,
+  ruleTypes: [NAME],
+  site(rules: readonly Rule[], where: readonly string[]) {
+    const compiled = rules.map((rule, i) => {
+      const r = parseRule(schema, rule, where[i])
+      const body = Buffer.from(r.body)
+      const headers: HeaderList = Object.entries(r.headers).flat()
+      if (!Object.keys(r.headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers.push('content-type', 'text/plain; charset=utf-8')
+      }
+      return {
+        matches: compilePathMatch(r.match),
+        methods: new Set(r.methods),
+        status: r.status,
+        headers,
+        body,
+      }
+    })
+    return {
+      request(ctx) {
+        const { method, path } = ctx.request
+        for (const r of compiled) {
+          if (!r.methods.has(method) || r.matches(path) === undefined) continue
+          ctx.reply = { status: r.status, headers: [...r.headers], body: r.body }
+          return ANSWER
+        }
+        return NEXT
+      },
+    }
+  },
+}

@@ -1,0 +1,420 @@
+// The per-request flow for HTTP: framing checks Node's parser leaves to us, the
+// site by Host, then either the new path (the site's modules in chain order,
+// then its origin) or the legacy upstream, untouched. Errors become a 400, 413,
+// 502 or 504 here and nowhere else.
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Transform, type TransformCallback } from 'node:stream'
+import type { CutoverError } from '../dns/errors.ts'
+import { forwardRequestHeaders, forwardResponseHeaders } from '../legacy-adapter/http-headers.ts'
+import type {
+  HttpUpstream,
+  UpstreamCall,
+  UpstreamHandler,
+} from '../legacy-adapter/http-upstream.ts'
+import { headerGet } from '../modules/header-list.ts'
+import type { BodyTap, HttpContext, HttpResponse, HttpSiteModule } from '../modules/http-module.ts'
+import { legacy, type Verdict } from '../modules/verdict.ts'
+import type { HttpRouter } from '../rollout/http-router.ts'
+import type { HotCount, HotObserver } from './hot-metrics.ts'
+import type { Logger } from './log.ts'
+import type { Metrics, PathLabel } from './metrics.ts'
+
+/** A site on the new path: its modules (those with rules for it) and its origin. */
+export interface HttpSite {
+  modules: readonly { name: string; phases: HttpSiteModule }[]
+  origin: HttpUpstream
+}
+
+export interface HttpEngineParts {
+  router: HttpRouter<HttpSite>
+  legacy: HttpUpstream
+  metrics: Metrics
+  log: Logger
+  maxBodySize: number
+  moduleBudgetMs: number
+  /** Requests for this path go to DNS over HTTPS instead of a site. */
+  dohPath: string | undefined
+  doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+}
+
+const MODULE_ERROR = legacy('module-error')
+const MODULE_BUDGET = legacy('module-budget')
+
+interface PathMetrics {
+  requests: HotCount
+  duration: HotObserver
+}
+
+export class HttpEngine {
+  readonly #parts: HttpEngineParts
+  readonly #byPath: Record<PathLabel, PathMetrics>
+  readonly #malformed: HotCount
+  readonly #fallbacks = new Map<string, HotCount>()
+  #lastErrorLog = 0
+
+  constructor(parts: HttpEngineParts) {
+    this.#parts = parts
+    const bind = (path: PathLabel): PathMetrics => ({
+      requests: parts.metrics.requests.child({ protocol: 'http', path }),
+      duration: parts.metrics.duration.child({ protocol: 'http', path }),
+    })
+    this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
+    this.#malformed = parts.metrics.malformed.child({ protocol: 'http' })
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const start = performance.now()
+    const raw = req.rawHeaders
+    const framing = framingError(req, raw, this.#parts.maxBodySize)
+    if (framing !== undefined) {
+      this.#malformed.n++
+      res.shouldKeepAlive = false
+      sendError(res, framing.status, framing.message)
+      return
+    }
+    const target = req.url ?? '/'
+    const q = target.indexOf('?')
+    const path = q < 0 ? target : target.slice(0, q)
+    if (path === this.#parts.dohPath && this.#parts.doh) {
+      this.#parts.doh(req, res)
+      return
+    }
+    const host = hostOf(headerGet(raw, 'host') ?? '')
+    const scope = this.#parts.router(host)
+    if (scope.path === 'new' && scope.site !== undefined) {
+      const ctx: HttpContext = {
+        request: {
+          method: req.method ?? 'GET',
+          host,
+          path,
+          query: q < 0 ? '' : target.slice(q + 1),
+          headers: raw.slice(),
+          clientIp: req.socket.remoteAddress ?? '',
+          protocol: 'http',
+        },
+        reply: undefined,
+      }
+      void this.#runNew(scope.site, ctx, req, res, start)
+      return
+    }
+    this.#forward(this.#parts.legacy, req, res, raw, 'legacy', start, undefined, undefined)
+  }
+
+  async #runNew(
+    site: HttpSite,
+    ctx: HttpContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    start: number,
+  ): Promise<void> {
+    const modules = site.modules
+    let answeredBy = modules.length
+    let verdict: Verdict | undefined
+    try {
+      for (let i = 0; i < modules.length; i++) {
+        const phase = modules[i].phases.request
+        if (phase === undefined) continue
+        let v = phase(ctx)
+        if (v instanceof Promise) v = await this.#withinBudget(v)
+        if (v.kind === 'next') continue
+        verdict = v
+        answeredBy = i
+        break
+      }
+    } catch (err) {
+      this.#logError(err)
+      verdict = MODULE_ERROR
+    }
+    if (verdict?.kind === 'legacy') {
+      this.#fallback(verdict.reason).n++
+      this.#forward(
+        this.#parts.legacy,
+        req,
+        res,
+        req.rawHeaders,
+        'fallback',
+        start,
+        undefined,
+        undefined,
+      )
+      return
+    }
+    if (verdict?.kind === 'answer' && ctx.reply !== undefined) {
+      const reply = ctx.reply
+      const response: HttpResponse = {
+        status: reply.status,
+        headers: reply.headers,
+        source: 'local',
+        body: reply.body,
+        taps: [],
+      }
+      this.#responsePhases(modules, answeredBy, ctx, response)
+      req.resume()
+      writeLocal(res, response)
+      for (const tap of response.taps) tap.end()
+      this.observe('new', start)
+      return
+    }
+    this.#forward(site.origin, req, res, ctx.request.headers, 'new', start, ctx, modules)
+  }
+
+  #withinBudget(p: Promise<Verdict>): Promise<Verdict> {
+    let timer: NodeJS.Timeout | undefined
+    const budget = new Promise<Verdict>((resolve) => {
+      timer = setTimeout(() => resolve(MODULE_BUDGET), this.#parts.moduleBudgetMs)
+    })
+    return Promise.race([p, budget]).finally(() => clearTimeout(timer))
+  }
+
+  /** Response phases of the modules before `end`, last first; one that throws is logged and skipped. */
+  #responsePhases(
+    modules: HttpSite['modules'],
+    end: number,
+    ctx: HttpContext,
+    response: HttpResponse,
+  ): void {
+    for (let i = end - 1; i >= 0; i--) {
+      const phase = modules[i].phases.response
+      if (phase === undefined) continue
+      try {
+        phase(ctx, response)
+      } catch (err) {
+        this.#logError(err)
+      }
+    }
+  }
+
+  #forward(
+    upstream: HttpUpstream,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: readonly string[],
+    path: PathLabel,
+    start: number,
+    ctx: HttpContext | undefined,
+    modules: HttpSite['modules'] | undefined,
+  ): void {
+    const exchange = new Exchange(this, res, path, start, ctx, modules)
+    const hasBody =
+      req.headers['content-length'] !== undefined
+        ? req.headers['content-length'] !== '0'
+        : req.headers['transfer-encoding'] !== undefined
+    const body = !hasBody
+      ? null
+      : req.headers['content-length'] !== undefined
+        ? req
+        : req.pipe(new BodyLimit(this.#parts.maxBodySize))
+    exchange.call = upstream.request(
+      {
+        method: req.method ?? 'GET',
+        target: req.url ?? '/',
+        headers: forwardRequestHeaders(headers, req.socket.remoteAddress ?? '', 'http'),
+        body,
+      },
+      exchange,
+    )
+    res.once('close', () => exchange.clientClosed())
+  }
+
+  runResponsePhases(ctx: HttpContext, modules: HttpSite['modules'], response: HttpResponse): void {
+    this.#responsePhases(modules, modules.length, ctx, response)
+  }
+
+  observe(path: PathLabel, start: number): void {
+    const m = this.#byPath[path]
+    m.requests.n++
+    m.duration.observe((performance.now() - start) / 1000)
+  }
+
+  upstreamFailed(err: CutoverError): void {
+    this.#parts.metrics.legacyFailures.inc({
+      protocol: 'http',
+      failure: err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'unreachable',
+    })
+    this.#parts.log.warn({ err: err.message }, 'HTTP upstream failed')
+  }
+
+  #fallback(reason: string): HotCount {
+    let count = this.#fallbacks.get(reason)
+    if (count === undefined) {
+      count = this.#parts.metrics.fallbacks.child({ protocol: 'http', reason })
+      this.#fallbacks.set(reason, count)
+    }
+    return count
+  }
+
+  #logError(err: unknown): void {
+    const now = performance.now()
+    if (now - this.#lastErrorLog < 1000) return
+    this.#lastErrorLog = now
+    this.#parts.log.error({ err }, 'HTTP module threw; the request falls back to the legacy path')
+  }
+}
+
+/** One forwarded request: relays the upstream response to the client with backpressure. */
+class Exchange implements UpstreamHandler {
+  call: UpstreamCall | undefined
+  readonly #engine: HttpEngine
+  readonly #res: ServerResponse
+  readonly #path: PathLabel
+  readonly #start: number
+  readonly #ctx: HttpContext | undefined
+  readonly #modules: HttpSite['modules'] | undefined
+  #taps: BodyTap[] = []
+  #done = false
+  #replaced = false
+
+  constructor(
+    engine: HttpEngine,
+    res: ServerResponse,
+    path: PathLabel,
+    start: number,
+    ctx: HttpContext | undefined,
+    modules: HttpSite['modules'] | undefined,
+  ) {
+    this.#engine = engine
+    this.#res = res
+    this.#path = path
+    this.#start = start
+    this.#ctx = ctx
+    this.#modules = modules
+  }
+
+  onHead(status: number, raw: string[]): void {
+    const response: HttpResponse = {
+      status,
+      headers: forwardResponseHeaders(raw),
+      source: 'origin',
+      body: undefined,
+      taps: this.#taps,
+    }
+    if (this.#ctx !== undefined && this.#modules !== undefined)
+      this.#engine.runResponsePhases(this.#ctx, this.#modules, response)
+    if (response.body !== undefined) {
+      // A module supplied the body (a revalidated cache entry): the upstream's is not needed.
+      this.#replaced = true
+      this.call?.abort()
+      writeLocal(this.#res, response)
+      this.#finish()
+      return
+    }
+    this.#res.writeHead(response.status, response.headers)
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#replaced) return true
+    for (const tap of this.#taps) tap.chunk(chunk)
+    if (this.#res.write(chunk)) return true
+    this.#res.once('drain', () => this.call?.resume())
+    return false
+  }
+
+  onEnd(): void {
+    if (this.#replaced) return
+    this.#res.end()
+    this.#finish()
+  }
+
+  onError(err: CutoverError): void {
+    if (this.#done) return
+    this.#done = true
+    for (const tap of this.#taps) tap.abort()
+    if (err.code === 'CUTOVER_ERR_CLIENT_GONE') return
+    this.#engine.upstreamFailed(err)
+    if (this.#res.headersSent) {
+      this.#res.destroy()
+    } else {
+      const timeout = err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT'
+      sendError(this.#res, timeout ? 504 : 502, timeout ? 'Gateway Timeout' : 'Bad Gateway')
+    }
+    this.#engine.observe(this.#path, this.#start)
+  }
+
+  /** The client connection closed: if the response was not finished, stop the upstream. */
+  clientClosed(): void {
+    if (this.#done) return
+    this.#done = true
+    this.call?.abort()
+    for (const tap of this.#taps) tap.abort()
+  }
+
+  #finish(): void {
+    if (this.#done) return
+    this.#done = true
+    for (const tap of this.#taps) tap.end()
+    this.#engine.observe(this.#path, this.#start)
+  }
+}
+
+/** Writes a response whose whole body is known, with its length. */
+function writeLocal(res: ServerResponse, response: HttpResponse): void {
+  const body = response.body ?? Buffer.alloc(0)
+  const headers = response.headers
+  if (
+    headerGet(headers, 'content-length') === undefined &&
+    response.status !== 204 &&
+    response.status !== 304
+  ) {
+    headers.push('content-length', String(body.length))
+  }
+  res.writeHead(response.status, headers)
+  res.end(body)
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  const body = `${message}\n`
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(body)
+}
+
+/** The host part of a Host header, lowercase, without port or IPv6 brackets' port. */
+function hostOf(value: string): string {
+  let end = value.length
+  if (value.startsWith('[')) end = value.indexOf(']') + 1
+  else {
+    const colon = value.lastIndexOf(':')
+    if (colon >= 0) end = colon
+  }
+  return value.slice(0, end).toLowerCase()
+}
+
+/** Request shapes Node's parser accepts but a proxy must refuse (request smuggling, RFC 9112). */
+function framingError(
+  req: IncomingMessage,
+  raw: readonly string[],
+  maxBody: number,
+): { status: number; message: string } | undefined {
+  let hosts = 0
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
+  if (hosts > 1) return { status: 400, message: 'Bad Request: more than one Host header' }
+  if (req.headers['transfer-encoding'] !== undefined && req.httpVersionMinor === 0) {
+    return { status: 400, message: 'Bad Request: Transfer-Encoding in an HTTP/1.0 request' }
+  }
+  const length = req.headers['content-length']
+  if (length !== undefined && Number(length) > maxBody) {
+    return { status: 413, message: `Content Too Large: the limit is ${maxBody} bytes` }
+  }
+  return undefined
+}
+
+/** Passes a chunked request body through, failing it once it passes the size limit. */
+class BodyLimit extends Transform {
+  readonly #max: number
+  #seen = 0
+
+  constructor(max: number) {
+    super()
+    this.#max = max
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length
+    if (this.#seen > this.#max) done(new Error(`request body over the ${this.#max}-byte limit`))
+    else done(null, chunk)
+  }
+}
