@@ -4,15 +4,16 @@
 
 import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
 import { dnsBench } from './dns.ts'
+import { httpBench } from './http.ts'
 
-const SUITES: Record<string, () => Promise<string>> = { dns: dnsBench }
+const SUITES: Record<string, () => Promise<string>> = { dns: dnsBench, http: httpBench }
 
 const wanted = process.argv.slice(2)
 for (const name of wanted)
   if (!SUITES[name])
     throw new Error(`unknown suite '${name}'; suites: ${Object.keys(SUITES).join(', ')}`)
-ensureTools(['named'])
-for (const tool of ['dnsperf', 'taskset']) {
+ensureTools(['named', 'nginx'])
+for (const tool of ['dnsperf', 'wrk', 'taskset']) {
   if (!findTool(tool))
     throw new Error(
       `the benchmarks need ${tool}: apt-get install -y ${tool === 'taskset' ? 'util-linux' : tool}`,

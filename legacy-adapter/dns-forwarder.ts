@@ -88,7 +88,7 @@ export class DnsForwarder implements TcpReplyHandler {
   async start(): Promise<void> {
     for (let i = 0; i < this.#opts.sockets; i++) {
       const socket = createUdpSocket(this.#opts.servers[0].host.includes(':'))
-      socket.on('message', (msg, rinfo) => this.#onUdpReply(msg, rinfo.address, rinfo.port))
+      socket.on('message', (msg, rinfo) => this.#onUdpReply(i, msg, rinfo.address, rinfo.port))
       socket.on('error', () => {})
       await new Promise<void>((resolve) => socket.bind(0, resolve))
       this.#sockets.push(socket)
@@ -145,7 +145,7 @@ export class DnsForwarder implements TcpReplyHandler {
   #sendUdp(p: Pending, now: number): void {
     const server = this.#opts.servers[p.server]
     // The ID is random, so it picks the source port at random too.
-    p.socket = (p.id + p.attemptsLeft) % this.#sockets.length
+    p.socket = this.#ids.next() % this.#sockets.length
     p.attemptsLeft--
     p.attemptDeadline = now + this.#attemptMs
     this.#enqueue(p)
@@ -161,12 +161,14 @@ export class DnsForwarder implements TcpReplyHandler {
     this.#tcp[p.server].send(p.id, p.exchange.query)
   }
 
-  #onUdpReply(msg: Buffer, address: string, port: number): void {
-    if (msg.length < HEADER_LENGTH) return
+  /** A datagram on socket `socket`: a reply only if it answers the query sent from that socket (RFC 5452). */
+  #onUdpReply(socket: number, msg: Buffer, address: string, port: number): void {
+    if (msg.length < HEADER_LENGTH || (msg[2] & 0x80) === 0) return
     const p = this.#pending.get(msg.readUInt16BE(0))
-    if (p === undefined || p.socket < 0) return
+    if (p === undefined || p.socket !== socket) return
     const server = this.#opts.servers[p.server]
     if (server.port !== port || server.host !== address || !sameQuestion(p.exchange, msg)) return
+
     this.#health.succeeded(p.server)
     if ((msg[2] << 8) & Flag.TC && p.exchange.largeReplies) {
       this.#dequeue(p)

@@ -48,9 +48,13 @@ export class TcpUpstream {
     const socket = connect({ host: this.#host, port: this.#port, noDelay: true })
     this.#socket = socket
     this.#pending = Buffer.alloc(0)
-    socket.setTimeout(this.#idleMs, () => {
+    // A listener of its own, not setTimeout's callback (that one is called once).
+    socket.setTimeout(this.#idleMs)
+    socket.on('timeout', () => {
       if (this.#inFlight.size === 0) socket.end()
+      else socket.setTimeout(this.#idleMs)
     })
+
     socket.on('data', (chunk) => this.#read(chunk))
     const fail = () => {
       if (this.#socket !== socket) return

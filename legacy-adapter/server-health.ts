@@ -48,17 +48,22 @@ export class ServerHealth {
     return !this.#down[server]
   }
 
-  /** The next server to use, other than `avoid` when another is up; any server when all are down. */
+  /**
+   * The next server to use: another server that is up, else `avoid` if it is up,
+   * else (all down) the next in turn, so queries still probe them.
+   */
   pick(avoid: number): number {
     const n = this.#down.length
     for (let k = 0; k < n; k++) {
       const i = (this.#next + k) % n
-      if (!this.#down[i] && (i !== avoid || n === 1)) {
+      if (!this.#down[i] && i !== avoid) {
         this.#next = (i + 1) % n
         return i
       }
     }
+    if (avoid >= 0 && !this.#down[avoid]) return avoid
     const i = this.#next
+
     this.#next = (i + 1) % n
     return i
   }

@@ -108,8 +108,10 @@ export async function startDns(
     port: listeners.udp.port,
     notReady: () => (forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
     async stop() {
-      await Promise.allSettled([listeners.udp.close(), listeners.tcp.close()])
+      // The forwarder first: what it has in flight is answered while the listeners still can.
       forwarder.close()
+      await Promise.allSettled([listeners.udp.close(), listeners.tcp.close()])
+
       for (const m of [...newChain, ...legacyChain]) m.close?.()
     },
   }

@@ -55,9 +55,13 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   #accept(socket: Socket): void {
     const conn = new Connection(socket)
     this.#connections.add(conn)
-    socket.setTimeout(this.#limits.idleTimeoutMs, () => {
+    // A listener of its own, not setTimeout's callback (that one is called once).
+    socket.setTimeout(this.#limits.idleTimeoutMs)
+    socket.on('timeout', () => {
       if (conn.inFlight === 0) socket.end()
+      else socket.setTimeout(this.#limits.idleTimeoutMs)
     })
+
     socket.on('data', (chunk) => this.#read(conn, chunk))
     socket.on('error', () => socket.destroy())
     socket.on('close', () => {

@@ -10,6 +10,7 @@ import type { DnsEngine, DnsReplier } from './dns-engine.ts'
 export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   readonly #socket: Socket
   readonly #engine: DnsEngine
+  #closed = false
 
   constructor(engine: DnsEngine, ipv6: boolean) {
     this.#engine = engine
@@ -34,6 +35,8 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   }
 
   sendReply(peer: RemoteInfo, buf: Buffer, length: number): void {
+    // A legacy reply may arrive after the listener closed: its client is gone.
+    if (this.#closed) return
     const copy = Buffer.allocUnsafe(length)
     buf.copy(copy, 0, 0, length)
     this.#socket.send(copy, 0, length, peer.port, peer.address)
@@ -42,6 +45,7 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   dropped(): void {}
 
   close(): Promise<void> {
+    this.#closed = true
     return new Promise((resolve) => this.#socket.close(() => resolve()))
   }
 }

@@ -16,7 +16,11 @@ export interface NginxServer {
 }
 
 /** Starts nginx with `httpBody` inside `http {}`; resolves once every port in `ports` accepts connections. */
-export async function startNginx(httpBody: string, ports: readonly number[]): Promise<NginxServer> {
+export async function startNginx(
+  httpBody: string,
+  ports: readonly number[],
+  core?: number,
+): Promise<NginxServer> {
   const nginx = findTool('nginx')
   if (!nginx) throw new Error('nginx is not installed: apt-get install -y nginx-light')
   const dir = mkdtempSync(join(tmpdir(), 'cutover-nginx-'))
@@ -38,9 +42,11 @@ ${httpBody}
 }
 `
   writeFileSync(join(dir, 'nginx.conf'), conf)
+  const argv = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]
+  // Benchmarks pin nginx to one core; tests let it run anywhere.
   const child = spawn(
-    nginx,
-    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+    core === undefined ? nginx : 'taskset',
+    core === undefined ? argv : ['-c', String(core), nginx, ...argv],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
   let stderr = ''

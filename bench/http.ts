@@ -1,0 +1,152 @@
+// HTTP benchmark: wrk on core 0 against each server pinned to core 1, in one run:
+// node:http hello (the ceiling), fastify hello, a module-answered response
+// (static), cutover's new path to an origin, its legacy path, a raw undici
+// dispatch proxy, @fastify/http-proxy and nginx proxy_pass, all to the same
+// nginx origin on core 0. Each row as a ratio to its baseline.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { freePort } from '../proxy/e2e/support/free-port.ts'
+import { startNginx } from '../proxy/e2e/support/nginx.ts'
+import { startPinned } from './support/pinned.ts'
+import { type WrkResult, wrk } from './support/wrk.ts'
+
+const ROOT = join(import.meta.dirname, '..')
+const NODE = process.execPath
+const LOAD_CORE = 0
+const SERVER_CORE = 1
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+
+interface Server {
+  port: number
+  stop(): Promise<void>
+}
+
+interface Row {
+  name: string
+  result: WrkResult
+}
+
+export async function httpBench(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-http-'))
+  const originPort = await freePort()
+  const origin = await startNginx(
+    `server { listen 127.0.0.1:${originPort} backlog=4096; keepalive_requests 100000; location / { default_type text/plain; return 200 "hello\\n"; } }`,
+    [originPort],
+    LOAD_CORE,
+  )
+  const originUrl = `http://127.0.0.1:${originPort}`
+  const ready = (o: string) => o.includes('ready')
+  const node = async (script: string, ...args: string[]): Promise<Server> => {
+    const port = await freePort()
+    const p = await startPinned(
+      SERVER_CORE,
+      NODE,
+      [join(ROOT, 'bench/servers', script), String(port), ...args],
+      ready,
+    )
+    return { port, stop: p.stop }
+  }
+  const cutover = async (): Promise<Server> => {
+    const port = await freePort()
+    const config = join(dir, `cutover-${port}.yaml`)
+    writeFileSync(
+      config,
+      stringify({
+        http: {
+          listen: `127.0.0.1:${port}`,
+          legacy: { url: originUrl },
+          doh: false,
+          sites: [
+            {
+              host: 'bench.test',
+              origin: originUrl,
+              rules: [{ type: 'static', match: { exact: '/static' }, body: 'hello\n' }],
+            },
+          ],
+        },
+        admin: { listen: '127.0.0.1:0' },
+        state: join(dir, `state-${port}`),
+        log: { level: 'info' },
+      }),
+    )
+    const p = await startPinned(
+      SERVER_CORE,
+      NODE,
+      [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
+      (o) => o.includes('cutover is serving'),
+    )
+    return { port, stop: p.stop }
+  }
+  const nginxProxy = async (): Promise<Server> => {
+    const port = await freePort()
+    const n = await startNginx(
+      `upstream origin { server 127.0.0.1:${originPort}; keepalive 64; }
+  server { listen 127.0.0.1:${port} backlog=4096; keepalive_requests 100000;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+      [port],
+      SERVER_CORE,
+    )
+    return { port, stop: n.stop }
+  }
+  const rows: Row[] = []
+  const measure = async (
+    name: string,
+    start: () => Promise<Server>,
+    path = '/',
+    host = 'bench.test',
+  ) => {
+    const server = await start()
+    try {
+      await wrk(LOAD_CORE, `http://127.0.0.1:${server.port}${path}`, host, 1)
+      const result = await wrk(LOAD_CORE, `http://127.0.0.1:${server.port}${path}`, host, SECONDS)
+      process.stderr.write(
+        `  ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms\n`,
+      )
+      rows.push({ name, result })
+    } finally {
+      await server.stop()
+    }
+  }
+  try {
+    await measure('node:http hello (ceiling)', () => node('http-hello.ts'))
+    await measure('fastify hello', () => node('fastify-hello.ts'))
+    await measure('cutover module answer (static)', cutover, '/static')
+    await measure('cutover new path to origin', cutover)
+    await measure('cutover legacy path', cutover, '/', 'legacy.test')
+    await measure('raw undici dispatch proxy', () => node('undici-proxy.ts', originUrl))
+    await measure('@fastify/http-proxy', () => node('fastify-proxy.ts', originUrl))
+    await measure('nginx proxy_pass', nginxProxy)
+  } finally {
+    await origin.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return report(rows)
+}
+
+function report(rows: Row[]): string {
+  const by = (name: string) => rows.find((r) => r.name.startsWith(name))!.result
+  const hello = by('node:http hello')
+  const undici = by('raw undici')
+  const lines = [
+    `HTTP/1.1: wrk -t1 -c50 on core ${LOAD_CORE}, server on core ${SERVER_CORE}, nginx origin on core ${LOAD_CORE}; ${SECONDS} s per run`,
+    '',
+    '| server | req/s | vs node:http | vs undici proxy | p50 ms | p99 ms | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const { name, result: r } of rows) {
+    lines.push(
+      `| ${name} | ${r.rps.toFixed(0)} | ${(r.rps / hello.rps).toFixed(2)}× | ${(r.rps / undici.rps).toFixed(2)}× | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} |`,
+    )
+  }
+  const fastifyCost = 1 - by('fastify hello').rps / hello.rps
+  const newPath = by('cutover new path')
+  lines.push(
+    '',
+    `fastify costs ${(fastifyCost * 100).toFixed(0)}% against node:http here, so the listener is node:http (fastify serves the admin API).`,
+    `new path to origin vs @fastify/http-proxy: ${(newPath.rps / by('@fastify/http-proxy').rps).toFixed(2)}×`,
+  )
+  return lines.join('\n')
+}
