@@ -2,17 +2,21 @@
 // whose rules name a type no module serves stays on the legacy path as a whole.
 
 import { accessModule } from './access/index.ts'
+import { cacheModule } from './cache/index.ts'
 import { HTTP_CHAIN, type HttpModuleName } from './chain.ts'
 import { headersModule } from './headers/index.ts'
 import type { HttpModule, Rule } from './http-module.ts'
+import { ratelimitModule } from './ratelimit/index.ts'
 import { redirectModule } from './redirect/index.ts'
 import { staticModule } from './static/index.ts'
 
-export const HTTP_MODULES: Partial<Record<HttpModuleName, HttpModule>> = {
+export const HTTP_MODULES: Record<HttpModuleName, HttpModule> = {
   access: accessModule,
+  ratelimit: ratelimitModule,
   redirect: redirectModule,
   static: staticModule,
   headers: headersModule,
+  cache: cacheModule,
 }
 
 const byRuleType = new Map<string, HttpModule>()
@@ -32,7 +36,6 @@ export function modulesForRules(
   const out: { module: HttpModule; rules: Rule[]; where: string[] }[] = []
   for (const name of HTTP_CHAIN) {
     const module = HTTP_MODULES[name]
-    if (!module) continue
     const picked = rules
       .map((rule, i) => ({ rule, at: `${where}.rules[${i}]` }))
       .filter((r) => module.ruleTypes.includes(r.rule.type))

@@ -23,13 +23,16 @@ export const pathMatchSchema = z.union([
 
 export type PathMatch = z.output<typeof pathMatchSchema>
 
+const NO_GROUPS: string[] = []
+
 /**
- * A matcher for `match`: the match as [whole, ...groups], or undefined when the
- * path does not match. Groups: a regex's own; for a prefix, what follows it.
+ * A matcher for `match`: the match's groups as [whole, ...groups] (none for an
+ * exact match), or undefined when the path does not match. Groups: a regex's own;
+ * for a prefix, what follows it.
  */
 
 export function compilePathMatch(match: PathMatch): (path: string) => string[] | undefined {
-  if ('exact' in match) return (path) => (path === match.exact ? [path] : undefined)
+  if ('exact' in match) return (path) => (path === match.exact ? NO_GROUPS : undefined)
   // A prefix match captures the rest of the path as group 1.
   if ('prefix' in match)
     return (path) =>

@@ -737,7 +737,9 @@ describe('authoritative: load-time errors', () => {
   } as const
 
   it.each(Object.entries(cases))('rejects a zone with %s', (_case, [name, text, message]) => {
-    expect(zoneError(name, text).message).toMatch(new RegExp(`^/.*\\.zone(:\\d+)?: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+    expect(zoneError(name, text).message).toMatch(
+      new RegExp(`^/.*\\.zone(:\\d+)?: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+    )
   })
 
   it('names the zone file in every load-time error (README: errors name the file)', () => {

@@ -521,11 +521,13 @@ describe('packetcache: EDNS options are not shared', () => {
       ],
       opt: { options: [cookie], at: 0 },
     })
-    expect(decodeMessage(reply).additional.map((r) => r.name)).toEqual(['extra.example.test.', 'extra.example.test.'])
+    expect(decodeMessage(reply).additional.map((r) => r.name)).toEqual([
+      'extra.example.test.',
+      'extra.example.test.',
+    ])
     store(query, reply)
     expect(lookup(q('www.example.test', { edns: { udpSize: 1232 } }))).toBeUndefined()
   })
-
 })
 
 describe('packetcache: bounds', () => {

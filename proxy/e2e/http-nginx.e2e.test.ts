@@ -3,6 +3,9 @@
 // the same real origin (another nginx server). For every rule type the new
 // path's response must equal nginx's: status, the headers that matter, body.
 
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from './support/free-port.ts'
@@ -13,6 +16,7 @@ let nginx: NginxServer
 let proxy: TestProxy
 let legacyPort: number
 let originPort: number
+let cacheDir: string
 
 /** The headers a client or cache acts on; the rest (Date, Server, Via, framing) may differ. */
 const MATTERS = [
@@ -30,11 +34,17 @@ const MATTERS = [
 beforeAll(async () => {
   legacyPort = await freePort()
   originPort = await freePort()
+  cacheDir = mkdtempSync(join(tmpdir(), 'cutover-nginx-cache-'))
   nginx = await startNginx(
     `
   # The origin: reflects what it received, so both paths can be compared on it.
   server {
     listen 127.0.0.1:${originPort};
+    location /cached/ {
+      default_type text/plain;
+      add_header Cache-Control "max-age=60";
+      return 200 "a cacheable page (request $request_id)\\n";
+    }
     location / {
       default_type text/plain;
       add_header X-Origin nginx;
@@ -42,9 +52,11 @@ beforeAll(async () => {
       add_header Set-Cookie "a=1; Path=/";
       add_header Set-Cookie "b=2; Path=/";
       add_header Cache-Control "max-age=60";
-      return 200 "origin saw $request_method $request_uri host=$host x-cutover=$http_x_cutover xff=$http_x_forwarded_for proto=$http_x_forwarded_proto cookie=$http_cookie\\n";
+      return 200 "origin saw (request $request_id) $request_method $request_uri host=$host x-cutover=$http_x_cutover xff=$http_x_forwarded_for proto=$http_x_forwarded_proto cookie=$http_cookie\\n";
     }
   }
+  limit_req_zone $binary_remote_addr zone=perclient:1m rate=5r/s;
+  proxy_cache_path ${cacheDir} keys_zone=pages:1m;
   # The legacy proxy: the site's rules, written the nginx way.
   server {
     listen 127.0.0.1:${legacyPort};
@@ -58,6 +70,19 @@ beforeAll(async () => {
     location = /robots.txt { default_type "text/plain; charset=utf-8"; return 200 "User-agent: *\\nDisallow: /private/\\n"; }
     location = /maintenance { default_type "text/html"; return 503 "<h1>down for maintenance</h1>\\n"; }
     location /admin/ { deny 127.0.0.1; allow all; }
+    error_page 429 /429.txt;
+    location = /429.txt { internal; default_type "text/plain; charset=utf-8"; return 429 "rate limit exceeded\\n"; }
+    location /limited/ {
+      limit_req zone=perclient burst=4 nodelay;
+      limit_req_status 429;
+      proxy_set_header Host $host;
+      proxy_pass http://127.0.0.1:${originPort};
+    }
+    location /cached/ {
+      proxy_cache pages;
+      proxy_set_header Host $host;
+      proxy_pass http://127.0.0.1:${originPort};
+    }
     location / {
       proxy_set_header Host $host;
       proxy_set_header X-Cutover new-path;
@@ -103,6 +128,15 @@ beforeAll(async () => {
             },
             { type: 'access', action: 'deny', ip: ['127.0.0.1/32'], path: { prefix: '/admin/' } },
             {
+              type: 'ratelimit',
+              key: 'client-ip',
+              rate: 5,
+              per: '1s',
+              burst: 5,
+              match: { prefix: '/limited/' },
+            },
+            { type: 'cache', match: { prefix: '/cached/' } },
+            {
               type: 'headers',
               request: { set: { 'X-Cutover': 'new-path' } },
               response: { set: { 'X-Served-By': 'cutover' }, remove: ['X-Powered-By'] },
@@ -119,6 +153,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop()
   await nginx?.stop()
+  rmSync(cacheDir, { recursive: true, force: true })
 })
 
 interface Seen {
@@ -166,9 +201,38 @@ describe('the new path answers as nginx does for the same rules', () => {
     it(name, async () => {
       const fromNginx = await get(legacyPort, path)
       const fromProxy = await get(proxy.httpPort, path)
-      expect(fromProxy).toEqual(fromNginx)
+      // Each origin response carries its own request id.
+      const anyId = (seen: Seen) => ({
+        ...seen,
+        body: seen.body.replace(/\(request \w+\)/, '(request *)'),
+      })
+      expect(anyId(fromProxy)).toEqual(anyId(fromNginx))
     })
   }
+
+  it('rate limits as nginx limit_req does: the burst passes, the rest gets 429', async () => {
+    const statuses = async (port: number) => {
+      const out: number[] = []
+      for (let i = 0; i < 8; i++) out.push((await get(port, '/limited/x')).status)
+      return out
+    }
+    const fromNginx = await statuses(legacyPort)
+    expect(fromNginx).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
+    expect(await statuses(proxy.httpPort)).toEqual(fromNginx)
+    const limited = await get(proxy.httpPort, '/limited/x')
+    expect(limited.body).toBe((await get(legacyPort, '/limited/x')).body)
+  })
+
+  it('caches as nginx proxy_cache does: the second response is the stored first one', async () => {
+    for (const port of [legacyPort, proxy.httpPort]) {
+      const first = await get(port, '/cached/page')
+      const second = await get(port, '/cached/page')
+      expect(first.body).toMatch(/a cacheable page \(request \w+\)/)
+      expect(second).toEqual(first)
+    }
+    const uncached = [await get(proxy.httpPort, '/fresh'), await get(proxy.httpPort, '/fresh')]
+    expect(uncached[1].body).not.toBe(uncached[0].body)
+  })
 
   it('serves the new path, not the legacy (the requests were counted as new)', async () => {
     const before = await proxy.metric('cutover_requests_total', { protocol: 'http', path: 'new' })

@@ -1,0 +1,122 @@
+// ratelimit: token buckets per client address, path or header value; a request
+// that finds its bucket empty gets a local reply (429 by default) with Retry-After.
+
+import { Counter, type Registry } from 'prom-client'
+import { z } from 'zod'
+import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
+import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
+import { parseRule } from '../rule-schema.ts'
+import { duration } from '../units.ts'
+import { ANSWER, NEXT } from '../verdict.ts'
+import { type BucketStore, type BucketStoreFactory, memoryBucketStore } from './bucket-store.ts'
+import { compileKey, keySchema } from './rule-key.ts'
+
+export const NAME = 'ratelimit'
+
+const schema = z.strictObject({
+  type: z.literal(NAME),
+  key: keySchema,
+  rate: z.int().positive(),
+  per: duration.refine((ms) => ms > 0, { error: 'expected a duration above zero' }),
+  burst: z.int().positive().optional(),
+  status: z.int().min(400).max(599).default(429),
+  maxBuckets: z.int().positive().default(100_000),
+  match: pathMatchSchema.optional(),
+})
+
+const BODY = Buffer.from('rate limit exceeded\n')
+
+export interface RatelimitOptions {
+  /** Makes each rule's bucket store; in-process by default. */
+  store?: BucketStoreFactory
+  /** The clock in ms; it must agree across the workers sharing a store. */
+  now?: () => number
+}
+
+interface CompiledRule {
+  matches: ((path: string) => string[] | undefined) | undefined
+  keyOf: (request: HttpRequest) => string | undefined
+  store: BucketStore
+  status: number
+}
+
+// performance.now() alone does not go back when the wall clock is set back, but
+// its origin differs per process; added to timeOrigin it agrees across workers.
+const processClock = (): number => performance.timeOrigin + performance.now()
+
+/** One counter per registry, shared by every site's rules. */
+function requestCounter(registry: Registry): Counter<'result'> {
+  const name = `cutover_${NAME}_requests_total`
+  return (
+    (registry.getSingleMetric(name) as Counter<'result'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Requests a rate limit rule applied to, by result',
+      labelNames: ['result'],
+      registers: [registry],
+    })
+  )
+}
+
+/** The ratelimit module, with its bucket store and clock chosen by the caller. */
+export function createRatelimit(options: RatelimitOptions = {}): HttpModule {
+  const makeStore = options.store ?? memoryBucketStore
+  const now = options.now ?? processClock
+  return {
+    name: NAME,
+    ruleTypes: [NAME],
+    site(rules: readonly Rule[], where: readonly string[], env) {
+      const compiled: CompiledRule[] = rules.map((rule, i) => {
+        const r = parseRule(schema, rule, where[i])
+        const limits = {
+          rate: r.rate,
+          perMs: r.per,
+          burst: r.burst ?? r.rate,
+          maxBuckets: r.maxBuckets,
+        }
+        return {
+          matches: r.match === undefined ? undefined : compilePathMatch(r.match),
+          keyOf: compileKey(r.key),
+          store: makeStore(where[i], limits),
+          status: r.status,
+        }
+      })
+      const counter = requestCounter(env.registry)
+      const allowed = counter.labels('allowed')
+      const limited = counter.labels('limited')
+      // Both series exist from the start, so rate() sees the first increment.
+      allowed.inc(0)
+      limited.inc(0)
+      return {
+        request(ctx) {
+          const request = ctx.request
+          let applied = false
+          for (const r of compiled) {
+            if (r.matches !== undefined && r.matches(request.path) === undefined) continue
+            const key = r.keyOf(request)
+            if (key === undefined) continue
+            applied = true
+            const wait = r.store.take(key, now())
+            if (wait === 0) continue
+            limited.inc()
+            ctx.reply = {
+              status: r.status,
+              headers: [
+                'retry-after',
+                String(Math.max(1, Math.ceil(wait))),
+                'content-type',
+                'text/plain',
+              ],
+              body: BODY,
+            }
+            return ANSWER
+          }
+          if (applied) allowed.inc()
+          return NEXT
+        },
+      }
+    },
+  }
+}
+
+export const ratelimitModule: HttpModule = createRatelimit()
