@@ -22,13 +22,15 @@ export async function checkCommand(args: string[]): Promise<number> {
   const env = { log, registry: new Registry() }
   const out: string[] = [`${config.file}: valid`]
   if (config.dns) {
-    const auth = authoritative({ zones: config.dns.zones.filter((z) => z.path === 'new') }, env)
+    const auth = authoritative({ zones: config.dns.zones }, env)
     for (const z of config.dns.zones) {
-      const reason = z.path === 'new' ? auth.unsupported(z.name) : undefined
+      const reason = auth.unsupported(z.name)
       const names = auth.zone(z.name)?.nodes.size
       out.push(
-        `  ${dnsScopeId(z.name)}  ${reason ? `legacy (${reason})` : z.path}${names ? `  ${names} names` : ''}`,
+        `  ${dnsScopeId(z.name)}  ${reason ? `legacy (${reason})` : `${z.percent / 100}% new`}${names ? `  ${names} names` : ''}`,
       )
+      for (const [type, bp] of Object.entries(z.qtypes))
+        out.push(`  ${dnsScopeId(z.name)}/${type.toUpperCase()}  ${bp / 100}% new`)
     }
     out.push(
       `  dns:*  legacy -> ${config.dns.legacy.servers.map((s) => `${s.host}:${s.port}`).join(', ')}`,
@@ -39,13 +41,13 @@ export async function checkCommand(args: string[]): Promise<number> {
       const missing = unsupportedRuleTypes(s.rules)
       for (const { module, rules, where } of modulesForRules(s.rules, `http.sites[${i}]`))
         module.site(rules, where, env)
-      const path =
-        s.path === 'new' && missing.length > 0
+      const where =
+        missing.length > 0
           ? `legacy (unsupported rule types: ${missing.join(', ')})`
-          : s.path
-      out.push(
-        `  http:${s.host}  ${path}${s.path === 'new' && missing.length === 0 ? ` -> ${s.origin}` : ''}`,
-      )
+          : `${s.percent / 100}% new -> ${s.origin ?? '(no origin)'}`
+      out.push(`  http:${s.host}  ${where}`)
+      for (const [prefix, bp] of Object.entries(s.paths))
+        out.push(`  http:${s.host}${prefix}  ${bp / 100}% new`)
     })
     out.push(`  http:*  legacy -> ${config.http.legacy.url}`)
   }

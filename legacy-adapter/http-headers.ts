@@ -24,7 +24,8 @@ function connectionOptions(raw: readonly string[]): Set<string> | undefined {
     if (raw[i].length !== 10 || raw[i].toLowerCase() !== 'connection') continue
     for (const token of raw[i + 1].split(',')) {
       const t = token.trim().toLowerCase()
-      if (!t) continue
+      // A client may not strip Host from what the next hop sees.
+      if (!t || t === 'host') continue
       named ??= new Set()
       named.add(t)
     }

@@ -131,6 +131,8 @@ class Call implements Dispatcher.DispatchHandler, UpstreamCall {
 }
 
 function upstreamError(err: Error, url: string, afterHead: boolean): CutoverError {
+  // Ours already (the request body went over its limit): it says whose fault it is.
+  if (err instanceof CutoverError) return err
   const code = (err as { code?: string }).code ?? ''
   const where = afterHead ? 'while sending the body' : 'before the response head'
   if (

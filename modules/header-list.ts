@@ -4,6 +4,9 @@
 
 export type HeaderList = string[]
 
+/** A field name as RFC 9110 section 5.1 allows (a token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
 /** The first value of `name`, or undefined. `name` must be lowercase. */
 export function headerGet(list: HeaderList, name: string): string | undefined {
   for (let i = 0; i < list.length; i += 2) if (list[i].toLowerCase() === name) return list[i + 1]

@@ -3,23 +3,28 @@
 
 import { z } from 'zod'
 
-export const pathMatchSchema = z.union([
-  z.strictObject({ exact: z.string().startsWith('/') }),
-  z.strictObject({ prefix: z.string().startsWith('/') }),
-  z.strictObject({
-    regex: z.string().refine(
-      (s) => {
-        try {
-          new RegExp(s)
-          return true
-        } catch {
-          return false
-        }
-      },
-      { message: 'not a valid regular expression' },
-    ),
-  }),
-])
+export const pathMatchSchema = z.union(
+  [
+    z.strictObject({ exact: z.string().startsWith('/') }),
+    z.strictObject({ prefix: z.string().startsWith('/') }),
+    z.strictObject({
+      regex: z.string().refine(
+        (s) => {
+          try {
+            new RegExp(s)
+            return true
+          } catch {
+            return false
+          }
+        },
+        { message: 'not a valid regular expression' },
+      ),
+    }),
+  ],
+  {
+    error: 'expected one of { exact: "/path" }, { prefix: "/path/" } or { regex: "^/path/(.*)$" }',
+  },
+)
 
 export type PathMatch = z.output<typeof pathMatchSchema>
 

@@ -33,5 +33,5 @@ export const hostPort = z.string().transform((v, ctx) => {
 })
 
 export function isLoopback(host: string): boolean {
-  return host === '::1' || host.startsWith('127.')
+  return host === '::1' || host.startsWith('127.') || host.toLowerCase().startsWith('::ffff:127.')
 }

@@ -5,9 +5,11 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
+import { typeCode } from '../dns/constants.ts'
 import { CutoverError } from '../dns/errors.ts'
 import { nameKey } from '../dns/name.ts'
 import { issueText } from '../modules/rule-schema.ts'
+import { toBasisPoints } from '../rollout/bucket.ts'
 import { duration, hostPort, isLoopback, size } from './config-units.ts'
 
 const zoneName = z.string().transform((v, ctx) => {
@@ -19,10 +21,43 @@ const zoneName = z.string().transform((v, ctx) => {
   }
 })
 
+/** A percentage in 0.01 steps, as basis points. */
+const percent = z.number().transform((v, ctx) => {
+  const bp = toBasisPoints(v)
+  if (bp === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a percentage from 0 to 100 in steps of 0.01, got ${JSON.stringify(v)}`,
+    })
+    return z.NEVER
+  }
+  return bp
+})
+
+const stickiness = z
+  .string()
+  .regex(/^(client-ip|client-subnet|ecs|qname|host|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/, {
+    message:
+      'expected one of client-ip, client-subnet, ecs, qname (DNS), host, header:<Name> (HTTP)',
+  })
+
+/** How a zone or site starts out in the rollout; the state store has the live percentage. */
+const scopeSettings = {
+  percent: percent.default(10_000),
+  stickiness: stickiness.optional(),
+  salt: z.string().min(1).optional(),
+}
+
+const qtypeName = z
+  .string()
+  .refine((t) => typeCode(t) !== undefined, { message: 'expected a record type like AAAA' })
+
 const dnsZone = z.strictObject({
   name: zoneName,
   file: z.string().min(1),
-  path: z.enum(['new', 'legacy']).default('new'),
+  ...scopeSettings,
+  /** Narrower scopes: one query type of the zone, with its own starting percentage. */
+  qtypes: z.record(qtypeName, percent).default({}),
 })
 
 const dnsLegacy = z.strictObject({
@@ -101,9 +136,11 @@ const hostName = z
 const site = z.strictObject({
   host: hostName,
   aliases: z.array(hostName).default([]),
-  path: z.enum(['new', 'legacy']).default('new'),
   origin: upstreamUrl.optional(),
   rules: z.array(z.looseObject({ type: z.string().min(1) })).default([]),
+  ...scopeSettings,
+  /** Narrower scopes: a path prefix of the site, with its own starting percentage. */
+  paths: z.record(z.string().startsWith('/'), percent).default({}),
 })
 
 const http = z.strictObject({
@@ -138,9 +175,41 @@ const http = z.strictObject({
   sites: z.array(site).default([]),
 })
 
+const rollout = z.strictObject({
+  store: z.enum(['file', 'redis']).default('file'),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .startsWith('redis://', 'expected a URL like "redis://127.0.0.1:6379"')
+        .default('redis://127.0.0.1:6379'),
+      prefix: z.string().min(1).default('cutover'),
+    })
+    .prefault({}),
+  subnet: z
+    .strictObject({
+      v4: z.int().min(0).max(32).default(24),
+      v6: z.int().min(0).max(128).default(56),
+    })
+    .prefault({}),
+  gates: z
+    .strictObject({
+      minSamples: z.int().min(1).default(100),
+      maxErrorRate: z.number().min(0).max(1).default(0.01),
+      maxFallbackRate: z.number().min(0).max(1).default(0.05),
+      maxLatencyRatio: z.number().min(1).default(1.5),
+      maxMismatchRate: z.number().min(0).max(1).default(0.001),
+    })
+    .prefault({}),
+  rollbackTo: z.enum(['last-good', 'zero']).default('last-good'),
+  /** EDNS option code (local use range) for forced paths and decision traces. */
+  ednsOption: z.int().min(65001).max(65534).default(65430),
+})
+
 const schema = z.strictObject({
   dns: dns.optional(),
   http: http.optional(),
+  rollout: rollout.prefault({}),
   admin: admin.prefault({ listen: '127.0.0.1:9090' }),
   state: z.string().default('.cutover'),
   log: z
@@ -151,6 +220,7 @@ const schema = z.strictObject({
 })
 
 export type HttpConfig = z.output<typeof http>
+export type RolloutConfig = z.output<typeof rollout>
 export type DnsConfig = z.output<typeof dns>
 
 export type Config = z.output<typeof schema> & {
@@ -203,10 +273,10 @@ export function loadConfig(file: string): Config {
     )
   }
   config.http?.sites.forEach((s, i) => {
-    if (s.path === 'new' && !s.origin) {
+    if (!s.origin && (s.percent > 0 || Object.values(s.paths).some((p) => p > 0))) {
       throw new CutoverError(
         'CONFIG_INVALID',
-        `${file}: http.sites[${i}].origin: a site on the new path needs its origin, like "http://127.0.0.1:8082"`,
+        `${file}: http.sites[${i}].origin: a site with traffic on the new path needs its origin, like "http://127.0.0.1:8082"`,
       )
     }
   })

@@ -12,17 +12,28 @@ import { buildQuery, decodeMessage } from '../dns/message.ts'
 import type { LegacyExchange } from '../legacy-adapter/dns-forwarder.ts'
 import { authoritative } from '../modules/authoritative/index.ts'
 import { createDnsRouter } from '../rollout/dns-router.ts'
+import { createScope } from '../rollout/scopes.ts'
 import { DnsEngine, type DnsReplier } from './dns-engine.ts'
 import { createMetrics } from './metrics.ts'
 
 const ZONE = join(import.meta.dirname, 'e2e', 'zones', 'e2e.test.zone')
+
+function scope(id: string, basisPoints: number, servable: boolean) {
+  return createScope(
+    { id, protocol: 'dns', basisPoints, stickiness: undefined, salt: undefined, servable },
+    { v4: 24, v6: 56 },
+  )
+}
 
 function engineWith(forward: (ex: LegacyExchange) => void) {
   const registry = new Registry()
   const log = pino({ level: 'silent' })
   const auth = authoritative({ zones: [{ name: 'e2e.test', file: ZONE }] }, { log, registry })
   return new DnsEngine({
-    router: createDnsRouter([{ zone: 'e2e.test', path: 'new' }]),
+    router: createDnsRouter(
+      [{ zone: 'e2e.test', scope: scope('dns:e2e.test', 10_000, true), qtypes: new Map() }],
+      scope('dns:*', 0, false),
+    ),
     newChain: [auth],
     legacyChain: [],
     forwarder: { forward },
@@ -78,7 +89,7 @@ describe('DNS engine with random and mutated packets', () => {
       fc.property(fc.oneof(mutated, random), (packet) => {
         const out = new Collector()
         total++
-        engine.handle(packet, total % 2 ? 'udp' : 'tcp', 0, out)
+        engine.handle(packet, total % 2 ? 'udp' : 'tcp', '127.0.0.1', 0, out)
         expect(out.replies.length + out.drops).toBe(1)
         for (const reply of out.replies) {
           expect(reply.readUInt16BE(0)).toBe(packet.readUInt16BE(0))
@@ -96,7 +107,7 @@ describe('DNS engine with random and mutated packets', () => {
   it('answers a query that survives mutation like any other', () => {
     const engine = engineWith(() => {})
     const out = new Collector()
-    engine.handle(buildQuery({ name: 'WWW.e2e.TEST', type: Type.A }), 'udp', 0, out)
+    engine.handle(buildQuery({ name: 'WWW.e2e.TEST', type: Type.A }), 'udp', '127.0.0.1', 0, out)
     const reply = decodeMessage(out.replies[0])
     expect(reply.flags & Flag.AA).toBe(Flag.AA)
     expect(reply.questions[0].name).toBe('WWW.e2e.TEST.')

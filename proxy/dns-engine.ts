@@ -14,6 +14,9 @@ import type {
 import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../modules/dns-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
 import type { DnsRouter } from '../rollout/dns-router.ts'
+import { recordLatency } from '../rollout/latency.ts'
+import { choosePath, type Scope } from '../rollout/scope.ts'
+import { dnsKeyHash } from '../rollout/stickiness.ts'
 import type { HotCount, HotObserver } from './hot-metrics.ts'
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
@@ -81,7 +84,14 @@ export class DnsEngine {
   }
 
   /** Handles one query; the response goes to `replier` now or when the legacy answers. */
-  handle<P>(query: Buffer, transport: DnsTransport, peer: P, replier: DnsReplier<P>): void {
+  /** Handles one query from address `client`; the response goes to `replier` now or when the legacy answers. */
+  handle<P>(
+    query: Buffer,
+    transport: DnsTransport,
+    client: string,
+    peer: P,
+    replier: DnsReplier<P>,
+  ): void {
     const start = performance.now()
     const ctx = this.#ctx
     const view = ctx.view
@@ -102,18 +112,22 @@ export class DnsEngine {
           ? Math.min(Math.max(view.ednsUdpSize, CLASSIC_UDP_LIMIT), this.#parts.udpPayload)
           : CLASSIC_UDP_LIMIT
 
-    let path: PathLabel = this.#parts.router(query, view).path
+    const scope = this.#parts.router(query, view)
+    let path: PathLabel = choosePath(scope, dnsKeyHash, query, view, client)
     if (path === 'new') {
       const verdict = this.#runChain(this.#parts.newChain, ctx, start)
       if (verdict.kind === 'answer') {
-        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', start)
+        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', scope, start)
         return
       }
       path = 'fallback'
-      this.#fallback((verdict as { reason: string }).reason).n++
+      const reason = (verdict as { reason: string }).reason
+      this.#fallback(reason).n++
+      scope.stats.fallbacks++
+      if (verdict === MODULE_ERROR) scope.stats.newErrors++
     }
     if (this.#runChain(this.#parts.legacyChain, ctx, start).kind === 'answer') {
-      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, start)
+      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, scope, start)
       return
     }
     this.#parts.forwarder.forward(
@@ -127,6 +141,7 @@ export class DnsEngine {
         peer,
         replier,
         path,
+        scope,
         start,
       ),
     )
@@ -160,11 +175,12 @@ export class DnsEngine {
     peer: P,
     replier: DnsReplier<P>,
     path: PathLabel,
+    scope: Scope,
     start: number,
   ): void {
     this.runResponsePhases(chain, this.#answeredBy, ctx)
     replier.sendReply(peer, ctx.response, ctx.responseLength)
-    this.observe(path, start)
+    this.observe(path, scope, start, ctx.response[3] & 0xf)
   }
 
   /**
@@ -187,10 +203,21 @@ export class DnsEngine {
     return this.#parts.legacyChain
   }
 
-  observe(path: PathLabel, start: number): void {
+  /** Counts a finished query: instance metrics, and the scope's counters the plan gates read. */
+  observe(path: PathLabel, scope: Scope, start: number, rcode: number): void {
     const m = this.#byPath[path]
+    const seconds = (performance.now() - start) / 1000
     m.requests.n++
-    m.duration.observe((performance.now() - start) / 1000)
+    m.duration.observe(seconds)
+    const stats = scope.stats
+    if (path === 'new') {
+      stats.newRequests++
+      if (rcode === Rcode.SERVFAIL) stats.newErrors++
+      recordLatency(stats.newLatency, seconds)
+    } else if (path === 'legacy') {
+      stats.legacyRequests++
+      recordLatency(stats.legacyLatency, seconds)
+    }
   }
 
   /** The fallback counter for `reason` (reasons are a small fixed set: module constants). */
@@ -233,6 +260,7 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
   readonly #peer: P
   readonly #replier: DnsReplier<P>
   readonly #path: PathLabel
+  readonly #scope: Scope
   readonly #start: number
 
   constructor(
@@ -245,6 +273,7 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
     peer: P,
     replier: DnsReplier<P>,
     path: PathLabel,
+    scope: Scope,
     start: number,
   ) {
     this.#engine = engine
@@ -257,6 +286,7 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
     this.#peer = peer
     this.#replier = replier
     this.#path = path
+    this.#scope = scope
     this.#start = start
   }
 
@@ -283,7 +313,12 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
         this.#sendTruncated(reply)
       }
     }
-    this.#engine.observe(this.#path, this.#start)
+    this.#engine.observe(
+      this.#path,
+      this.#scope,
+      this.#start,
+      reply === undefined ? Rcode.SERVFAIL : reply[3] & 0xf,
+    )
   }
 
   /** The legacy's answer (fetched over TCP) is too large for this UDP client: TC=1, retry over TCP. */

@@ -1,6 +1,7 @@
 // The DNS side of one proxy instance, wired from its config section: modules in
 // chain order, the router, the legacy forwarder, the engine and its listeners.
 
+import { typeCode } from '../dns/constants.ts'
 import { buildQuery } from '../dns/message.ts'
 import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
 import { type AuthoritativeModule, authoritative } from '../modules/authoritative/index.ts'
@@ -8,7 +9,9 @@ import { DNS_CHAIN, type DnsModuleName } from '../modules/chain.ts'
 import type { DnsModule } from '../modules/dns-module.ts'
 import type { ModuleEnv } from '../modules/env.ts'
 import { packetcache } from '../modules/packetcache/index.ts'
-import { createDnsRouter, type DnsScopeConfig, dnsScopeId } from '../rollout/dns-router.ts'
+import { createDnsRouter, type DnsZoneScopes, dnsScopeId } from '../rollout/dns-router.ts'
+import type { Scope } from '../rollout/scope.ts'
+import { createScope, type ScopeSet, type SubnetPrefixes } from '../rollout/scopes.ts'
 import type { DnsConfig } from './config.ts'
 import { DnsEngine } from './dns-engine.ts'
 import { DnsTcpListener } from './dns-tcp.ts'
@@ -25,17 +28,19 @@ export interface DnsService {
   stop(): Promise<void>
 }
 
+/**
+ * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
+ * and `dns:*`) are added to `scopes`.
+ */
 export async function startDns(
   dns: DnsConfig,
   env: ModuleEnv & { log: Logger },
   metrics: Metrics,
+  scopes: ScopeSet,
+  subnet: SubnetPrefixes,
 ): Promise<DnsService> {
-  const auth = authoritative(
-    {
-      zones: dns.zones.filter((z) => z.path === 'new').map((z) => ({ name: z.name, file: z.file })),
-    },
-    env,
-  )
+  // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
+  const auth = authoritative({ zones: dns.zones.map((z) => ({ name: z.name, file: z.file })) }, env)
   const cache = dns.packetcache
   // Each module named in modules/chain.ts, built from its config section (undefined: disabled).
   const modules: Record<DnsModuleName, () => DnsModule | undefined> = {
@@ -58,20 +63,45 @@ export async function startDns(
   const newChain = chain(DNS_CHAIN.new)
   const legacyChain = chain(DNS_CHAIN.legacy)
 
-  const scopes: DnsScopeConfig[] = dns.zones.map((z) => {
-    const reason =
-      z.path === 'new'
-        ? newChain.map((m) => m.unsupported?.(z.name)).find((r) => r !== undefined)
-        : undefined
+  const zones: DnsZoneScopes[] = dns.zones.map((z) => {
+    const id = dnsScopeId(z.name)
+    const reason = newChain.map((m) => m.unsupported?.(z.name)).find((r) => r !== undefined)
     if (reason)
       env.log.warn(
-        { scope: dnsScopeId(z.name), reason },
-        'zone routed to the legacy path as a whole',
+        { scope: id, reason },
+        'zone stays on the legacy path as a whole, whatever its percentage',
       )
-    return { zone: z.name, path: reason ? 'legacy' : z.path }
+    const settings = {
+      protocol: 'dns' as const,
+      stickiness: z.stickiness,
+      salt: z.salt,
+      servable: reason === undefined,
+    }
+    const scope = createScope({ id, basisPoints: z.percent, ...settings }, subnet)
+    scopes.set(id, scope)
+    const qtypes = new Map<number, Scope>()
+    for (const [type, bp] of Object.entries(z.qtypes)) {
+      const narrow = createScope(
+        { id: `${id}/${type.toUpperCase()}`, basisPoints: bp, ...settings },
+        subnet,
+      )
+      scopes.set(narrow.id, narrow)
+      qtypes.set(typeCode(type)!, narrow)
+    }
+    return { zone: z.name, scope, qtypes }
   })
-  for (const s of scopes)
-    metrics.rolloutPercent.set({ scope: dnsScopeId(s.zone) }, s.path === 'new' ? 100 : 0)
+  const fallback = createScope(
+    {
+      id: 'dns:*',
+      protocol: 'dns',
+      basisPoints: 0,
+      stickiness: undefined,
+      salt: undefined,
+      servable: false,
+    },
+    subnet,
+  )
+  scopes.set(fallback.id, fallback)
 
   const forwarder = new DnsForwarder({
     servers: dns.legacy.servers,
@@ -86,7 +116,7 @@ export async function startDns(
   })
   await forwarder.start()
   const engine = new DnsEngine({
-    router: createDnsRouter(scopes),
+    router: createDnsRouter(zones, fallback),
     newChain,
     legacyChain,
     forwarder,

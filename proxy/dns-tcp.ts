@@ -90,7 +90,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
       const message = buf.subarray(2, 2 + length)
       buf = buf.subarray(2 + length)
       conn.inFlight++
-      this.#engine.handle(message, 'tcp', conn, this)
+      this.#engine.handle(message, 'tcp', conn.socket.remoteAddress ?? '', conn, this)
     }
     conn.buffered = buf !== undefined && buf.length > 0 ? buf : undefined
     conn.draining = false

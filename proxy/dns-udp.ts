@@ -15,7 +15,9 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   constructor(engine: DnsEngine, ipv6: boolean) {
     this.#engine = engine
     this.#socket = createUdpSocket(ipv6)
-    this.#socket.on('message', (msg, rinfo) => this.#engine.handle(msg, 'udp', rinfo, this))
+    this.#socket.on('message', (msg, rinfo) =>
+      this.#engine.handle(msg, 'udp', rinfo.address, rinfo, this),
+    )
     // A send error (e.g. ICMP unreachable reported late) concerns one client only.
     this.#socket.on('error', () => {})
   }

@@ -57,7 +57,7 @@ export function dohHandler(engine: DnsEngine): (req: IncomingMessage, res: Serve
         refuse(res, 414, 'URI Too Long')
         return
       }
-      engine.handle(query, 'doh', res, replier)
+      engine.handle(query, 'doh', req.socket.remoteAddress ?? '', res, replier)
       return
     }
     if (req.method !== 'POST') {
@@ -82,7 +82,8 @@ export function dohHandler(engine: DnsEngine): (req: IncomingMessage, res: Serve
       chunks.push(chunk)
     })
     req.on('end', () => {
-      if (size <= MAX_MESSAGE) engine.handle(Buffer.concat(chunks), 'doh', res, replier)
+      if (size <= MAX_MESSAGE)
+        engine.handle(Buffer.concat(chunks), 'doh', req.socket.remoteAddress ?? '', res, replier)
     })
   }
 }

@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Transform, type TransformCallback } from 'node:stream'
-import type { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../dns/errors.ts'
 import { forwardRequestHeaders, forwardResponseHeaders } from '../legacy-adapter/http-headers.ts'
 import type {
   HttpUpstream,
@@ -15,8 +15,12 @@ import type {
 import { headerGet } from '../modules/header-list.ts'
 import type { BodyTap, HttpContext, HttpResponse, HttpSiteModule } from '../modules/http-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
-import type { HttpRouter } from '../rollout/http-router.ts'
+import { type HttpRouter, scopeForPath } from '../rollout/http-router.ts'
+import { recordLatency } from '../rollout/latency.ts'
+import { choosePath, type Scope } from '../rollout/scope.ts'
+import { httpKeyHash } from '../rollout/stickiness.ts'
 import type { HotCount, HotObserver } from './hot-metrics.ts'
+import { parseTarget } from './http-target.ts'
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
 
@@ -73,37 +77,61 @@ export class HttpEngine {
       sendError(res, framing.status, framing.message)
       return
     }
-    const target = req.url ?? '/'
-    const q = target.indexOf('?')
-    const path = q < 0 ? target : target.slice(0, q)
-    if (path === this.#parts.dohPath && this.#parts.doh) {
+    const t = parseTarget(req.url ?? '/', headerGet(raw, 'host'))
+    if (typeof t === 'string') {
+      this.#malformed.n++
+      res.shouldKeepAlive = false
+      sendError(res, 400, `Bad Request: ${t}`)
+      return
+    }
+    if (t.path === this.#parts.dohPath && this.#parts.doh) {
       this.#parts.doh(req, res)
       return
     }
-    const host = hostOf(headerGet(raw, 'host') ?? '')
-    const scope = this.#parts.router(host)
-    if (scope.path === 'new' && scope.site !== undefined) {
+    // An absolute-form target names the host; the Host field is replaced with it (RFC 9112 section 3.2.2).
+    const headers = t.authority === undefined ? raw : withHost(raw, t.authority)
+    const route = this.#parts.router(t.host)
+    const scope = scopeForPath(route, t.path)
+    const clientIp = req.socket.remoteAddress ?? ''
+    if (
+      route.site !== undefined &&
+      choosePath(scope, httpKeyHash, t.host, headers, clientIp) === 'new'
+    ) {
       const ctx: HttpContext = {
         request: {
           method: req.method ?? 'GET',
-          host,
-          path,
-          query: q < 0 ? '' : target.slice(q + 1),
-          headers: raw.slice(),
-          clientIp: req.socket.remoteAddress ?? '',
+          host: t.host,
+          path: t.path,
+          query: t.query,
+          headers: headers.slice(),
+          clientIp,
           protocol: 'http',
         },
         reply: undefined,
       }
-      void this.#runNew(scope.site, ctx, req, res, start)
+      void this.#runNew(route.site, scope, ctx, t.forward, headers, req, res, start)
       return
     }
-    this.#forward(this.#parts.legacy, req, res, raw, 'legacy', start, undefined, undefined)
+    this.#forward(
+      this.#parts.legacy,
+      req,
+      res,
+      t.forward,
+      headers,
+      'legacy',
+      scope,
+      start,
+      undefined,
+      undefined,
+    )
   }
 
   async #runNew(
     site: HttpSite,
+    scope: Scope,
     ctx: HttpContext,
+    target: string,
+    headers: string[],
     req: IncomingMessage,
     res: ServerResponse,
     start: number,
@@ -128,12 +156,16 @@ export class HttpEngine {
     }
     if (verdict?.kind === 'legacy') {
       this.#fallback(verdict.reason).n++
+      scope.stats.fallbacks++
+      if (verdict === MODULE_ERROR) scope.stats.newErrors++
       this.#forward(
         this.#parts.legacy,
         req,
         res,
-        req.rawHeaders,
+        target,
+        headers,
         'fallback',
+        scope,
         start,
         undefined,
         undefined,
@@ -153,10 +185,21 @@ export class HttpEngine {
       req.resume()
       writeLocal(res, response)
       for (const tap of response.taps) tap.end()
-      this.observe('new', start)
+      this.observe('new', scope, start, response.status)
       return
     }
-    this.#forward(site.origin, req, res, ctx.request.headers, 'new', start, ctx, modules)
+    this.#forward(
+      site.origin,
+      req,
+      res,
+      target,
+      ctx.request.headers,
+      'new',
+      scope,
+      start,
+      ctx,
+      modules,
+    )
   }
 
   #withinBudget(p: Promise<Verdict>): Promise<Verdict> {
@@ -189,13 +232,15 @@ export class HttpEngine {
     upstream: HttpUpstream,
     req: IncomingMessage,
     res: ServerResponse,
+    target: string,
     headers: readonly string[],
     path: PathLabel,
+    scope: Scope,
     start: number,
     ctx: HttpContext | undefined,
     modules: HttpSite['modules'] | undefined,
   ): void {
-    const exchange = new Exchange(this, res, path, start, ctx, modules)
+    const exchange = new Exchange(this, res, path, scope, start, ctx, modules)
     const hasBody =
       req.headers['content-length'] !== undefined
         ? req.headers['content-length'] !== '0'
@@ -208,7 +253,7 @@ export class HttpEngine {
     exchange.call = upstream.request(
       {
         method: req.method ?? 'GET',
-        target: req.url ?? '/',
+        target,
         headers: forwardRequestHeaders(headers, req.socket.remoteAddress ?? '', 'http'),
         body,
       },
@@ -221,10 +266,21 @@ export class HttpEngine {
     this.#responsePhases(modules, modules.length, ctx, response)
   }
 
-  observe(path: PathLabel, start: number): void {
+  /** Counts a finished request: instance metrics, and the scope's counters the plan gates read. */
+  observe(path: PathLabel, scope: Scope, start: number, status: number): void {
     const m = this.#byPath[path]
+    const seconds = (performance.now() - start) / 1000
     m.requests.n++
-    m.duration.observe((performance.now() - start) / 1000)
+    m.duration.observe(seconds)
+    const stats = scope.stats
+    if (path === 'new') {
+      stats.newRequests++
+      if (status >= 500) stats.newErrors++
+      recordLatency(stats.newLatency, seconds)
+    } else if (path === 'legacy') {
+      stats.legacyRequests++
+      recordLatency(stats.legacyLatency, seconds)
+    }
   }
 
   upstreamFailed(err: CutoverError): void {
@@ -258,10 +314,12 @@ class Exchange implements UpstreamHandler {
   readonly #engine: HttpEngine
   readonly #res: ServerResponse
   readonly #path: PathLabel
+  readonly #scope: Scope
   readonly #start: number
   readonly #ctx: HttpContext | undefined
   readonly #modules: HttpSite['modules'] | undefined
   #taps: BodyTap[] = []
+  #status = 0
   #done = false
   #replaced = false
 
@@ -269,6 +327,7 @@ class Exchange implements UpstreamHandler {
     engine: HttpEngine,
     res: ServerResponse,
     path: PathLabel,
+    scope: Scope,
     start: number,
     ctx: HttpContext | undefined,
     modules: HttpSite['modules'] | undefined,
@@ -276,12 +335,14 @@ class Exchange implements UpstreamHandler {
     this.#engine = engine
     this.#res = res
     this.#path = path
+    this.#scope = scope
     this.#start = start
     this.#ctx = ctx
     this.#modules = modules
   }
 
   onHead(status: number, raw: string[]): void {
+    this.#status = status
     const response: HttpResponse = {
       status,
       headers: forwardResponseHeaders(raw),
@@ -321,14 +382,15 @@ class Exchange implements UpstreamHandler {
     this.#done = true
     for (const tap of this.#taps) tap.abort()
     if (err.code === 'CUTOVER_ERR_CLIENT_GONE') return
-    this.#engine.upstreamFailed(err)
+    const status = errorStatus(err)
+    if (err.source === 'upstream') this.#engine.upstreamFailed(err)
     if (this.#res.headersSent) {
       this.#res.destroy()
     } else {
-      const timeout = err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT'
-      sendError(this.#res, timeout ? 504 : 502, timeout ? 'Gateway Timeout' : 'Bad Gateway')
+      this.#res.shouldKeepAlive = status !== 413
+      sendError(this.#res, status, ERROR_TEXT[status])
     }
-    this.#engine.observe(this.#path, this.#start)
+    this.#engine.observe(this.#path, this.#scope, this.#start, status)
   }
 
   /** The client connection closed: if the response was not finished, stop the upstream. */
@@ -343,8 +405,20 @@ class Exchange implements UpstreamHandler {
     if (this.#done) return
     this.#done = true
     for (const tap of this.#taps) tap.end()
-    this.#engine.observe(this.#path, this.#start)
+    this.#engine.observe(this.#path, this.#scope, this.#start, this.#status)
   }
+}
+
+const ERROR_TEXT: Record<number, string> = {
+  413: 'Content Too Large',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+}
+
+/** The one place a failed exchange becomes a status: the client's fault, a slow upstream, or a broken one. */
+function errorStatus(err: CutoverError): number {
+  if (err.code === 'CUTOVER_ERR_BODY_TOO_LARGE') return 413
+  return err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT' ? 504 : 502
 }
 
 /** Writes a response whose whole body is known, with its length. */
@@ -371,15 +445,13 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   res.end(body)
 }
 
-/** The host part of a Host header, lowercase, without port or IPv6 brackets' port. */
-function hostOf(value: string): string {
-  let end = value.length
-  if (value.startsWith('[')) end = value.indexOf(']') + 1
-  else {
-    const colon = value.lastIndexOf(':')
-    if (colon >= 0) end = colon
-  }
-  return value.slice(0, end).toLowerCase()
+/** `raw` with its Host field(s) replaced by `authority`. */
+function withHost(raw: readonly string[], authority: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1])
+  out.push('Host', authority)
+  return out
 }
 
 /** Request shapes Node's parser accepts but a proxy must refuse (request smuggling, RFC 9112). */
@@ -392,9 +464,16 @@ function framingError(
   for (let i = 0; i < raw.length; i += 2)
     if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
   if (hosts > 1) return { status: 400, message: 'Bad Request: more than one Host header' }
-  if (req.headers['transfer-encoding'] !== undefined && req.httpVersionMinor === 0) {
+  const te = req.headers['transfer-encoding']
+  if (te !== undefined && req.httpVersionMinor === 0) {
     return { status: 400, message: 'Bad Request: Transfer-Encoding in an HTTP/1.0 request' }
   }
+  // Node takes the chunking off and would pass the rest (gzip...) on as if it were plain (RFC 9112 section 6.1).
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    return { status: 501, message: `Not Implemented: transfer coding ${JSON.stringify(te)}` }
+  }
+  if (req.url === '*')
+    return { status: 501, message: 'Not Implemented: OPTIONS * is not forwarded' }
   const length = req.headers['content-length']
   if (length !== undefined && Number(length) > maxBody) {
     return { status: 413, message: `Content Too Large: the limit is ${maxBody} bytes` }
@@ -414,7 +493,8 @@ class BodyLimit extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.#seen += chunk.length
-    if (this.#seen > this.#max) done(new Error(`request body over the ${this.#max}-byte limit`))
+    if (this.#seen > this.#max)
+      done(new CutoverError('BODY_TOO_LARGE', `request body over the ${this.#max}-byte limit`))
     else done(null, chunk)
   }
 }

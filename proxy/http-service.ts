@@ -6,7 +6,8 @@ import { CutoverError } from '../dns/errors.ts'
 import { HttpUpstream } from '../legacy-adapter/http-upstream.ts'
 import type { ModuleEnv } from '../modules/env.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
-import { createHttpRouter, type HttpScopeConfig } from '../rollout/http-router.ts'
+import { createHttpRouter, type HttpSiteScopes } from '../rollout/http-router.ts'
+import { createScope, type ScopeSet, type SubnetPrefixes } from '../rollout/scopes.ts'
 import type { HttpConfig } from './config.ts'
 import type { DnsEngine } from './dns-engine.ts'
 import { dohHandler } from './doh.ts'
@@ -20,11 +21,17 @@ export interface HttpService {
   stop(): Promise<void>
 }
 
+/**
+ * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
+ * and `http:*`) are added to `scopes`.
+ */
 export async function startHttp(
   http: HttpConfig,
   env: ModuleEnv & { log: Logger },
   metrics: Metrics,
   dns: DnsEngine | undefined,
+  scopes: ScopeSet,
+  subnet: SubnetPrefixes,
 ): Promise<HttpService> {
   const pool = (url: string) =>
     new HttpUpstream({
@@ -37,40 +44,65 @@ export async function startHttp(
     })
   const legacyUpstream = pool(http.legacy.url)
   const origins = new Map<string, HttpUpstream>()
-  const scopes: HttpScopeConfig<HttpSite>[] = http.sites.map((s, i) => {
-    const hosts = [s.host, ...s.aliases]
-    const id = `http:${s.host}`
-    const missing = unsupportedRuleTypes(s.rules)
-    if (s.path === 'legacy' || missing.length > 0) {
-      if (s.path === 'new')
-        env.log.warn(
-          { scope: id, unsupported: missing },
-          `site uses rule types the new path does not serve (${missing.join(', ')}); it stays on the legacy path`,
-        )
-      metrics.rolloutPercent.set({ scope: id }, 0)
-      return { hosts, path: 'legacy', site: undefined }
-    }
-    const where = `http.sites[${i}]`
-    const modules = modulesForRules(s.rules, where).map(({ module, rules, where: at }) => {
+  /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
+  const siteSetup = (s: HttpConfig['sites'][number], i: number): HttpSite => {
+    const modules = modulesForRules(s.rules, `http.sites[${i}]`).map(({ module, rules, where }) => {
       try {
-        return { name: module.name, phases: module.site(rules, at, env) }
+        return { name: module.name, phases: module.site(rules, where, env) }
       } catch (err) {
         throw new CutoverError('CONFIG_INVALID', `site ${s.host}: ${(err as Error).message}`, {
           cause: err,
         })
       }
     })
-    const originUrl = s.origin!
-    let origin = origins.get(originUrl)
+    const url = s.origin!
+    let origin = origins.get(url)
     if (!origin) {
-      origin = pool(originUrl)
-      origins.set(originUrl, origin)
+      origin = pool(url)
+      origins.set(url, origin)
     }
-    metrics.rolloutPercent.set({ scope: id }, 100)
-    return { hosts, path: 'new', site: { modules, origin } }
+    return { modules, origin }
+  }
+  const sites: HttpSiteScopes<HttpSite>[] = http.sites.map((s, i) => {
+    const id = `http:${s.host}`
+    const missing = unsupportedRuleTypes(s.rules)
+    if (missing.length > 0) {
+      env.log.warn(
+        { scope: id, unsupported: missing },
+        `site uses rule types the new path does not serve (${missing.join(', ')}); it stays on the legacy path whatever its percentage`,
+      )
+    }
+    const site = missing.length === 0 && s.origin ? siteSetup(s, i) : undefined
+    const settings = {
+      protocol: 'http' as const,
+      stickiness: s.stickiness,
+      salt: s.salt,
+      servable: site !== undefined,
+    }
+    const scope = createScope({ id, basisPoints: s.percent, ...settings }, subnet)
+    scopes.set(id, scope)
+    const paths = Object.entries(s.paths).map(([prefix, bp]) => {
+      const narrow = createScope({ id: `${id}${prefix}`, basisPoints: bp, ...settings }, subnet)
+      scopes.set(narrow.id, narrow)
+      return { prefix, scope: narrow }
+    })
+    return { hosts: [s.host, ...s.aliases], scope, paths, site }
   })
+  const fallback = createScope(
+    {
+      id: 'http:*',
+      protocol: 'http',
+      basisPoints: 0,
+      stickiness: undefined,
+      salt: undefined,
+      servable: false,
+    },
+    subnet,
+  )
+  scopes.set(fallback.id, fallback)
+
   const engine = new HttpEngine({
-    router: createHttpRouter(scopes),
+    router: createHttpRouter(sites, fallback),
     legacy: legacyUpstream,
     metrics,
     log: env.log,

@@ -1,15 +1,19 @@
 // Starts one proxy instance from a config: the DNS side, the HTTP side and the
 // admin API; and stops it. The one place that puts the sides together.
 
+import type { FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { CutoverError } from '../dns/errors.ts'
 import type { AuthoritativeModule } from '../modules/authoritative/index.ts'
+import type { ScopeSet } from '../rollout/scopes.ts'
 import { createAdmin } from './admin.ts'
+import { loadOrCreateToken } from './admin-token.ts'
 import type { Config } from './config.ts'
 import { type DnsService, startDns } from './dns-service.ts'
 import { type HttpService, startHttp } from './http-service.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
+import { type RolloutService, startRollout } from './rollout-service.ts'
 
 export interface RunningProxy {
   /** 0 when the config has no such side. */
@@ -18,6 +22,7 @@ export interface RunningProxy {
   adminPort: number
   registry: Registry
   authoritative: AuthoritativeModule | undefined
+  rollout: RolloutService
   stop(): Promise<void>
 }
 
@@ -25,21 +30,33 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   const registry = new Registry()
   const metrics = createMetrics(registry)
   const env = { log, registry }
+  const scopes: ScopeSet = new Map()
+  const subnet = config.rollout.subnet
   let dns: DnsService | undefined
   let http: HttpService | undefined
-  const admin = createAdmin({ registry, notReady: () => dns?.notReady() ?? [] })
+  let rollout: RolloutService | undefined
+  let admin: FastifyInstance | undefined
   try {
-    if (config.dns) dns = await startDns(config.dns, env, metrics)
-    if (config.http) http = await startHttp(config.http, env, metrics, dns?.engine)
+    if (config.dns) dns = await startDns(config.dns, env, metrics, scopes, subnet)
+    if (config.http) http = await startHttp(config.http, env, metrics, dns?.engine, scopes, subnet)
+    rollout = await startRollout(config, scopes, metrics, log)
+    const r = rollout
+    admin = createAdmin({
+      registry,
+      token: loadOrCreateToken(config),
+      rollout: r,
+      notReady: () => [...(dns?.notReady() ?? []), ...r.notReady()],
+    })
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
   } catch (err) {
-    await Promise.allSettled([dns?.stop(), http?.stop(), admin.close()])
+    await Promise.allSettled([dns?.stop(), http?.stop(), rollout?.stop(), admin?.close()])
     if (err instanceof CutoverError) throw err
     throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
       cause: err,
     })
   }
   const adminAddress = admin.server.address()
+  const running = admin
   const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : 0
   log.info(
     {
@@ -55,8 +72,10 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     adminPort,
     registry,
     authoritative: dns?.authoritative,
+    rollout: rollout!,
     async stop() {
-      await Promise.allSettled([http?.stop(), dns?.stop(), admin.close()])
+      await Promise.allSettled([http?.stop(), dns?.stop(), running.close()])
+      await rollout!.stop()
     },
   }
 }

@@ -1,36 +1,41 @@
-// Which path an HTTP request takes: the site of its Host (exact name first,
-// then the closest `*.` wildcard), whose scope says new or legacy; hosts of no
-// configured site belong to the `http:*` scope, served by the legacy.
+// Which site and scope an HTTP request falls in: the site of its Host (exact
+// name first, then the closest `*.` wildcard), narrowed to the longest path
+// prefix with a scope of its own; hosts of no configured site belong to `http:*`.
 
-import type { Path } from './dns-router.ts'
+import type { Scope } from './scope.ts'
 
-export interface HttpScope<Site> {
-  /** `http:<host>` or `http:*`. */
-  id: string
-  path: Path
-  /** The site's new-path setup, for scopes on the new path. */
+export interface HttpRoute<Site> {
+  scope: Scope
+  /** Narrower scopes by path prefix, longest first. */
+  paths: readonly { prefix: string; scope: Scope }[]
+  /** The site's new-path setup, when the new path can serve it. */
   site: Site | undefined
 }
 
-export type HttpRouter<Site> = (host: string) => HttpScope<Site>
-
-export interface HttpScopeConfig<Site> {
+export interface HttpSiteScopes<Site> extends HttpRoute<Site> {
   hosts: readonly string[]
-  path: Path
-  site: Site | undefined
 }
 
-export function createHttpRouter<Site>(scopes: readonly HttpScopeConfig<Site>[]): HttpRouter<Site> {
-  const exact = new Map<string, HttpScope<Site>>()
-  const wildcard = new Map<string, HttpScope<Site>>()
-  for (const s of scopes) {
-    const scope: HttpScope<Site> = { id: `http:${s.hosts[0]}`, path: s.path, site: s.site }
+export type HttpRouter<Site> = (host: string) => HttpRoute<Site>
+
+export function createHttpRouter<Site>(
+  sites: readonly HttpSiteScopes<Site>[],
+  fallback: Scope,
+): HttpRouter<Site> {
+  const exact = new Map<string, HttpRoute<Site>>()
+  const wildcard = new Map<string, HttpRoute<Site>>()
+  for (const s of sites) {
+    const route: HttpRoute<Site> = {
+      scope: s.scope,
+      paths: [...s.paths].sort((a, b) => b.prefix.length - a.prefix.length),
+      site: s.site,
+    }
     for (const host of s.hosts) {
-      if (host.startsWith('*.')) wildcard.set(host.slice(1), scope)
-      else exact.set(host, scope)
+      if (host.startsWith('*.')) wildcard.set(host.slice(1), route)
+      else exact.set(host, route)
     }
   }
-  const fallback: HttpScope<Site> = { id: 'http:*', path: 'legacy', site: undefined }
+  const catchAll: HttpRoute<Site> = { scope: fallback, paths: [], site: undefined }
   return (host) => {
     const found = exact.get(host)
     if (found !== undefined) return found
@@ -40,6 +45,12 @@ export function createHttpRouter<Site>(scopes: readonly HttpScopeConfig<Site>[])
         if (w !== undefined) return w
       }
     }
-    return fallback
+    return catchAll
   }
+}
+
+/** The narrowest scope of `route` for `path`. */
+export function scopeForPath<Site>(route: HttpRoute<Site>, path: string): Scope {
+  for (const p of route.paths) if (path.startsWith(p.prefix)) return p.scope
+  return route.scope
 }

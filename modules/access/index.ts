@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http'
 import { z } from 'zod'
 
-import { headerGet } from '../header-list.ts'
+import { HEADER_NAME, headerAll } from '../header-list.ts'
 import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
 import { parseRule } from '../rule-schema.ts'
@@ -34,7 +34,7 @@ const schema = z.strictObject({
   path: pathMatchSchema.optional(),
   header: z
     .strictObject({
-      name: z.string().min(1).toLowerCase(),
+      name: z.string().regex(HEADER_NAME, 'not a valid header name').toLowerCase(),
       equals: z.string().optional(),
     })
     .optional(),
@@ -53,8 +53,12 @@ export const accessModule: HttpModule = {
         if (methods && !methods.has(req.method)) return false
         if (path && path(req.path) === undefined) return false
         if (r.header) {
-          const v = headerGet(req.headers, r.header.name)
-          if (v === undefined || (r.header.equals !== undefined && v !== r.header.equals))
+          // Every value counts: a repeated header cannot hide the one a rule looks for.
+          const values = headerAll(req.headers, r.header.name)
+          if (
+            values.length === 0 ||
+            (r.header.equals !== undefined && !values.includes(r.header.equals))
+          )
             return false
         }
         return !r.ip || (addr !== undefined && r.ip.some((c) => cidrContains(c, addr)))

@@ -2,7 +2,7 @@
 // headers after it (on local replies too), for requests whose path matches.
 
 import { z } from 'zod'
-import { type HeaderList, headerAdd, headerRemove, headerSet } from '../header-list.ts'
+import { HEADER_NAME, type HeaderList, headerAdd, headerRemove, headerSet } from '../header-list.ts'
 import type { HttpModule, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
 import { parseRule } from '../rule-schema.ts'
@@ -10,7 +10,6 @@ import { NEXT } from '../verdict.ts'
 
 export const NAME = 'headers'
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const name = z.string().regex(HEADER_NAME, 'not a valid header name')
 const value = z
   .string()

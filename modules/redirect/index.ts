@@ -15,7 +15,11 @@ const schema = z.strictObject({
   type: z.literal(NAME),
   match: pathMatchSchema,
   to: z.string().min(1),
-  status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).default(301),
+  status: z
+    .union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)], {
+      error: 'expected 301, 302, 307 or 308',
+    })
+    .default(301),
   preserveQuery: z.boolean().default(true),
 })
 

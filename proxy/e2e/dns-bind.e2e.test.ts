@@ -30,7 +30,7 @@ beforeAll(async () => {
   proxy = await startTestProxy({
     dns: {
       listen: '127.0.0.1:0',
-      zones: [{ name: 'e2e.test', file: E2E_ZONE, path: 'new' }],
+      zones: [{ name: 'e2e.test', file: E2E_ZONE }],
       legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '1s' },
     },
   })

@@ -222,7 +222,7 @@ async function startProxy(
     dns: {
       listen: '127.0.0.1:0',
       tcp,
-      zones: [{ name: 'example.test', file: EXAMPLE_ZONE, path: 'new' }],
+      zones: [{ name: 'example.test', file: EXAMPLE_ZONE }],
       legacy: {
         servers: [`127.0.0.1:${legacy.port}`],
         timeout: '10s',

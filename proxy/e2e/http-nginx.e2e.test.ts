@@ -144,7 +144,7 @@ beforeAll(async () => {
           ],
         },
         // The same host name served by the legacy directly, to compare against.
-        { host: 'legacy.e2e.test', path: 'legacy' },
+        { host: 'legacy.e2e.test', percent: 0 },
       ],
     },
   })

@@ -1,0 +1,83 @@
+// The rollout side of one instance: the state store (file or Redis), applied to
+// every scope the moment it changes; the plan controller (behind the fleet
+// lease with Redis); and what the admin API needs to show and change it.
+
+import { join } from 'node:path'
+import { Controller } from '../rollout/controller.ts'
+import { FileStore } from '../rollout/file-store.ts'
+import { localStats } from '../rollout/local-stats.ts'
+import { type Fleet, joinFleet } from '../rollout/redis-fleet.ts'
+import { RedisStore } from '../rollout/redis-store.ts'
+import type { ScopeSet } from '../rollout/scopes.ts'
+import { type RolloutState, withInitialScopes } from '../rollout/state.ts'
+import type { RolloutStore } from '../rollout/store.ts'
+import type { Config } from './config.ts'
+import type { Logger } from './log.ts'
+import type { Metrics } from './metrics.ts'
+
+export interface RolloutService {
+  store: RolloutStore
+  controller: Controller
+  scopes: ScopeSet
+  notReady(): string[]
+  stop(): Promise<void>
+}
+
+export async function startRollout(
+  config: Config,
+  scopes: ScopeSet,
+  metrics: Metrics,
+  log: Logger,
+): Promise<RolloutService> {
+  const initial = new Map([...scopes.values()].map((s) => [s.id, s.initialBasisPoints]))
+  const seed = (state: RolloutState) => withInitialScopes(state, initial, Date.now())
+  const r = config.rollout
+  const store: RolloutStore =
+    r.store === 'redis'
+      ? await RedisStore.open({
+          url: r.redis.url,
+          prefix: r.redis.prefix,
+          snapshotFile: join(config.state, 'rollout-snapshot.json'),
+          initial: seed,
+          log,
+        })
+      : new FileStore(join(config.state, 'rollout.json'), seed, () =>
+          log.info(
+            { file: join(config.state, 'rollout.json') },
+            "rollout: no state file yet; created it from the config's percentages",
+          ),
+        )
+  const apply = (state: RolloutState) => {
+    for (const scope of scopes.values()) {
+      scope.basisPoints = state.scopes[scope.id]?.basisPoints ?? scope.initialBasisPoints
+      metrics.rolloutPercent.set({ scope: scope.id }, scope.servable ? scope.basisPoints / 100 : 0)
+    }
+  }
+  apply(store.current())
+  store.onChange(apply)
+  const fleet: Fleet | undefined =
+    r.store === 'redis' ? await joinFleet(r.redis.url, r.redis.prefix, scopes) : undefined
+  const controller = new Controller({
+    store,
+    stats: fleet?.stats ?? localStats(scopes),
+    limits: r.gates,
+    rollbackToZero: r.rollbackTo === 'zero',
+    leading: fleet ? fleet.leading : () => true,
+    log,
+  })
+  controller.start()
+  return {
+    store,
+    controller,
+    scopes,
+    notReady: () => {
+      const h = store.health()
+      return h.ok ? [] : [h.detail ?? 'rollout state unavailable']
+    },
+    async stop() {
+      controller.stop()
+      fleet?.close()
+      await store.close()
+    },
+  }
+}

@@ -1,0 +1,113 @@
+// What a fleet shares through Redis besides the state: the lease that picks the
+// one instance whose controller drives plans, and every instance's counters so
+// that controller judges gates on the whole fleet's traffic.
+
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import type { StatsSource } from './controller.ts'
+import { newStats, type ScopeStats } from './scope.ts'
+import type { ScopeSet } from './scopes.ts'
+
+const LEASE_MS = 10_000
+const RENEW_MS = 3000
+const PUBLISH_MS = 1000
+
+export interface Fleet {
+  /** True while this instance holds the controller lease. */
+  leading(): boolean
+  stats: StatsSource
+  close(): void
+}
+
+/** Joins the fleet: publishes this instance's counters and competes for the controller lease. */
+export async function joinFleet(url: string, prefix: string, scopes: ScopeSet): Promise<Fleet> {
+  const id = randomUUID()
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (n) => Math.min(n * 200, 2000),
+  })
+  client.on('error', () => {})
+  await client.connect().catch(() => {})
+  const leaseKey = `${prefix}:rollout:lease`
+  const statsKey = (scope: string) => `${prefix}:stats:${scope}`
+  let leaseUntil = 0
+  let fleetStats = new Map<string, ScopeStats>()
+
+  const renew = async () => {
+    if (client.status !== 'ready') return
+    // Take the lease if free, or extend it if ours; atomically.
+    const ok = await client.eval(
+      "local v = redis.call('GET', KEYS[1]) if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0",
+      1,
+      leaseKey,
+      id,
+      LEASE_MS,
+    )
+    leaseUntil = ok === 1 ? Date.now() + LEASE_MS - RENEW_MS : 0
+  }
+  const publish = async () => {
+    if (client.status !== 'ready') return
+    const tx = client.multi()
+    for (const [scope, s] of scopes)
+      tx.hset(statsKey(scope), id, serialize(s.stats)).pexpire(statsKey(scope), 60_000)
+    await tx.exec()
+    // Only the leader needs the sums.
+    if (Date.now() < leaseUntil) fleetStats = await sumAll(client, [...scopes.keys()], statsKey)
+  }
+  const timers = [
+    setInterval(() => void renew().catch(() => {}), RENEW_MS),
+    setInterval(() => void publish().catch(() => {}), PUBLISH_MS),
+  ]
+  for (const t of timers) t.unref()
+  await renew().catch(() => {})
+  await publish().catch(() => {})
+  return {
+    leading: () => Date.now() < leaseUntil,
+    stats: { snapshot: (scope) => fleetStats.get(scope) },
+    close: () => {
+      for (const t of timers) clearInterval(t)
+      client.disconnect()
+    },
+  }
+}
+
+function serialize(s: ScopeStats): string {
+  return JSON.stringify({
+    ...s,
+    newLatency: [...s.newLatency],
+    legacyLatency: [...s.legacyLatency],
+  })
+}
+
+async function sumAll(
+  client: Redis,
+  scopes: string[],
+  key: (s: string) => string,
+): Promise<Map<string, ScopeStats>> {
+  const out = new Map<string, ScopeStats>()
+  for (const scope of scopes) {
+    const sum = newStats()
+    for (const raw of Object.values(await client.hgetall(key(scope)))) {
+      const s = JSON.parse(raw) as Record<string, number | number[]>
+      for (const k of [
+        'newRequests',
+        'newErrors',
+        'fallbacks',
+        'legacyRequests',
+        'shadowed',
+        'mismatches',
+      ] as const)
+        sum[k] += s[k] as number
+      ;(s.newLatency as number[]).forEach((v, i) => {
+        sum.newLatency[i] += v
+      })
+      ;(s.legacyLatency as number[]).forEach((v, i) => {
+        sum.legacyLatency[i] += v
+      })
+    }
+    out.set(scope, sum)
+  }
+  return out
+}
