@@ -5,6 +5,7 @@
 import { CutoverError } from '../dns/errors.ts'
 import { checkCommand } from './check.ts'
 import { quickstartCommand } from './quickstart.ts'
+import { rolloutCommand } from './rollout.ts'
 import { startCommand, stopCommand } from './start-stop.ts'
 
 const USAGE = `usage: cutover <command> [options]
@@ -13,6 +14,7 @@ commands:
   start --config FILE     run the proxy in the foreground (SIGTERM or 'cutover stop' ends it)
   stop [--config FILE]    stop the proxy started with that config, and wait for it to exit
   check --config FILE     validate the config and load its zones, then exit
+  rollout ...             status, set, plan, pause, resume, abort, promote, history ('cutover rollout help')
   quickstart [--config F] the demo: proxy plus demo legacy on loopback (what 'npm start' runs)
 `
 
@@ -21,6 +23,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   stop: stopCommand,
   check: checkCommand,
   quickstart: quickstartCommand,
+  rollout: rolloutCommand,
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -33,6 +33,9 @@ export interface QueryView {
   ednsOptionsEnd: number
   /** Offset of the EDNS Client Subnet option's data, or -1. */
   ecsOffset: number
+  /** Offset of the data of the first option with a local-use code (65001-65534), or -1; and that code. */
+  localOptionOffset: number
+  localOptionCode: number
   /** True when the message carries records we do not interpret (TSIG, answers in a query). */
   extraRecords: boolean
 }
@@ -61,6 +64,8 @@ export function createQueryView(): QueryView {
     ednsOptionsStart: 0,
     ednsOptionsEnd: 0,
     ecsOffset: -1,
+    localOptionOffset: -1,
+    localOptionCode: 0,
     extraRecords: false,
   }
 }
@@ -85,6 +90,7 @@ export function readQuery(buf: Uint8Array, length: number, v: QueryView): ParseR
   v.ednsOptionsStart = 0
   v.ednsOptionsEnd = 0
   v.ecsOffset = -1
+  v.localOptionOffset = -1
   v.extraRecords = false
   v.labels = 0
   if (length < HEADER_LENGTH) return Parse.DROP
@@ -163,6 +169,10 @@ function readOpt(buf: Uint8Array, pos: number, rdata: number, end: number, v: Qu
     const len = (buf[o + 2] << 8) | buf[o + 3]
     if (o + 4 + len > end) return false
     if (code === EdnsOption.ECS) v.ecsOffset = o + 4
+    else if (code >= 65001 && code <= 65534 && v.localOptionOffset < 0) {
+      v.localOptionOffset = o + 4
+      v.localOptionCode = code
+    }
     o += 4 + len
   }
   return true

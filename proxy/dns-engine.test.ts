@@ -41,6 +41,7 @@ function engineWith(forward: (ex: LegacyExchange) => void) {
     log,
     udpPayload: 1232,
     moduleBudgetMs: 1000,
+    control: undefined,
   })
 }
 

@@ -4,7 +4,8 @@
 // closure or promise per query.
 
 import { CLASSIC_UDP_LIMIT, Flag, HEADER_LENGTH, Rcode, Type } from '../dns/constants.ts'
-import { createQueryView, Parse, readQuery } from '../dns/query-view.ts'
+import { appendEdnsOption } from '../dns/edns-append.ts'
+import { createQueryView, Parse, type QueryView, readQuery } from '../dns/query-view.ts'
 import { writeRcodeReply } from '../dns/reply.ts'
 import type {
   DnsForwarder,
@@ -13,6 +14,8 @@ import type {
 } from '../legacy-adapter/dns-forwarder.ts'
 import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../modules/dns-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
+import { bucketOf } from '../rollout/bucket.ts'
+import { type Control, dnsControl, traceText } from '../rollout/control.ts'
 import type { DnsRouter } from '../rollout/dns-router.ts'
 import { recordLatency } from '../rollout/latency.ts'
 import { choosePath, type Scope } from '../rollout/scope.ts'
@@ -41,6 +44,16 @@ export interface DnsEngineParts {
   udpPayload: number
   /** A module chain that runs longer than this has its answer dropped for the legacy's. */
   moduleBudgetMs: number
+  /** Forced paths and traces (EDNS option `option`), for holders of the admin token. */
+  control: { token: string; option: number } | undefined
+}
+
+/** A traced query: what the trace will say besides the final path and reason. */
+interface Trace {
+  scope: Scope
+  bucket: number
+  forced: boolean
+  reason: string | undefined
 }
 
 const MODULE_ERROR = legacy('module-error')
@@ -113,21 +126,37 @@ export class DnsEngine {
           : CLASSIC_UDP_LIMIT
 
     const scope = this.#parts.router(query, view)
-    let path: PathLabel = choosePath(scope, dnsKeyHash, query, view, client)
+    let path: PathLabel
+    let trace: Trace | undefined
+    const control = view.localOptionOffset >= 0 ? this.#control(query, view) : undefined
+    if (control === undefined) {
+      path = choosePath(scope, dnsKeyHash, query, view, client)
+    } else {
+      const chosen = choosePath(scope, dnsKeyHash, query, view, client)
+      path = control.force ?? chosen
+      if (control.trace)
+        trace = {
+          scope,
+          bucket: bucketOf(dnsKeyHash(scope, query, view, client)),
+          forced: control.force !== undefined,
+          reason: undefined,
+        }
+    }
     if (path === 'new') {
       const verdict = this.#runChain(this.#parts.newChain, ctx, start)
       if (verdict.kind === 'answer') {
-        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', scope, start)
+        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', scope, start, trace)
         return
       }
       path = 'fallback'
       const reason = (verdict as { reason: string }).reason
+      if (trace) trace.reason = reason
       this.#fallback(reason).n++
       scope.stats.fallbacks++
       if (verdict === MODULE_ERROR) scope.stats.newErrors++
     }
     if (this.#runChain(this.#parts.legacyChain, ctx, start).kind === 'answer') {
-      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, scope, start)
+      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, scope, start, trace)
       return
     }
     this.#parts.forwarder.forward(
@@ -143,7 +172,31 @@ export class DnsEngine {
         path,
         scope,
         start,
+        trace,
       ),
+    )
+  }
+
+  #control(query: Buffer, view: QueryView): Control | undefined {
+    const c = this.#parts.control
+    return c === undefined
+      ? undefined
+      : dnsControl(c.token, Math.floor(Date.now() / 1000), c.option, query, view)
+  }
+
+  /** The reply with the decision trace appended as an EDNS option (unchanged when it has no OPT to carry it). */
+  traced(reply: Buffer, length: number, trace: Trace, path: PathLabel): Buffer {
+    const text = traceText(
+      trace.scope.id,
+      trace.bucket,
+      trace.scope.basisPoints,
+      path,
+      trace.forced,
+      trace.reason,
+    )
+    return (
+      appendEdnsOption(reply, length, this.#parts.control!.option, Buffer.from(text)) ??
+      reply.subarray(0, length)
     )
   }
 
@@ -177,9 +230,15 @@ export class DnsEngine {
     path: PathLabel,
     scope: Scope,
     start: number,
+    trace: Trace | undefined,
   ): void {
     this.runResponsePhases(chain, this.#answeredBy, ctx)
-    replier.sendReply(peer, ctx.response, ctx.responseLength)
+    if (trace === undefined) {
+      replier.sendReply(peer, ctx.response, ctx.responseLength)
+    } else {
+      const reply = this.traced(ctx.response, ctx.responseLength, trace, path)
+      replier.sendReply(peer, reply, reply.length)
+    }
     this.observe(path, scope, start, ctx.response[3] & 0xf)
   }
 
@@ -262,6 +321,7 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
   readonly #path: PathLabel
   readonly #scope: Scope
   readonly #start: number
+  readonly #trace: Trace | undefined
 
   constructor(
     engine: DnsEngine,
@@ -275,6 +335,7 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
     path: PathLabel,
     scope: Scope,
     start: number,
+    trace: Trace | undefined,
   ) {
     this.#engine = engine
     this.query = query
@@ -288,6 +349,7 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
     this.#path = path
     this.#scope = scope
     this.#start = start
+    this.#trace = trace
   }
 
   finish(reply: Buffer | undefined, failure: ForwardFailure | undefined): void {
@@ -308,7 +370,11 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
         this,
       )
       if (reply.length <= this.#sizeLimit) {
-        this.#replier.sendReply(this.#peer, reply, reply.length)
+        const out =
+          this.#trace === undefined
+            ? reply
+            : this.#engine.traced(reply, reply.length, this.#trace, this.#path)
+        this.#replier.sendReply(this.#peer, out, out.length)
       } else {
         this.#sendTruncated(reply)
       }

@@ -38,6 +38,7 @@ export async function startDns(
   metrics: Metrics,
   scopes: ScopeSet,
   subnet: SubnetPrefixes,
+  control: { token: string; option: number },
 ): Promise<DnsService> {
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
   const auth = authoritative({ zones: dns.zones.map((z) => ({ name: z.name, file: z.file })) }, env)
@@ -124,6 +125,7 @@ export async function startDns(
     log: env.log,
     udpPayload: dns.udpPayload,
     moduleBudgetMs: dns.moduleBudget,
+    control,
   })
   let listeners: DnsListeners
   try {

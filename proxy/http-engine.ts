@@ -15,6 +15,8 @@ import type {
 import { headerGet } from '../modules/header-list.ts'
 import type { BodyTap, HttpContext, HttpResponse, HttpSiteModule } from '../modules/http-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
+import { bucketOf } from '../rollout/bucket.ts'
+import { HTTP_AUTH, HTTP_FORCE, HTTP_TRACE, httpControl, traceText } from '../rollout/control.ts'
 import { type HttpRouter, scopeForPath } from '../rollout/http-router.ts'
 import { recordLatency } from '../rollout/latency.ts'
 import { choosePath, type Scope } from '../rollout/scope.ts'
@@ -37,6 +39,8 @@ export interface HttpEngineParts {
   log: Logger
   maxBodySize: number
   moduleBudgetMs: number
+  /** The admin token, for forced paths and traces. */
+  token: string
   /** Requests for this path go to DNS over HTTPS instead of a site. */
   dohPath: string | undefined
   doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -89,14 +93,43 @@ export class HttpEngine {
       return
     }
     // An absolute-form target names the host; the Host field is replaced with it (RFC 9112 section 3.2.2).
-    const headers = t.authority === undefined ? raw : withHost(raw, t.authority)
+    let headers = t.authority === undefined ? raw : withHost(raw, t.authority)
     const route = this.#parts.router(t.host)
     const scope = scopeForPath(route, t.path)
     const clientIp = req.socket.remoteAddress ?? ''
-    if (
-      route.site !== undefined &&
-      choosePath(scope, httpKeyHash, t.host, headers, clientIp) === 'new'
-    ) {
+    let path = choosePath(scope, httpKeyHash, t.host, headers, clientIp)
+    const auth = headerGet(headers, HTTP_AUTH)
+    if (auth !== undefined) {
+      const method = req.method ?? 'GET'
+      const control = httpControl(
+        this.#parts.token,
+        Math.floor(Date.now() / 1000),
+        method,
+        t.host,
+        req.url ?? '/',
+        headerGet(headers, HTTP_FORCE),
+        headerGet(headers, HTTP_TRACE),
+        auth,
+      )
+      // The proof is for this hop only.
+      headers = withoutControlHeaders(headers)
+      if (control?.force) path = control.force
+      if (control?.trace) {
+        const bucket = bucketOf(httpKeyHash(scope, t.host, headers, clientIp))
+        res.setHeader(
+          HTTP_TRACE,
+          traceText(
+            scope.id,
+            bucket,
+            scope.basisPoints,
+            path,
+            control.force !== undefined,
+            undefined,
+          ),
+        )
+      }
+    }
+    if (route.site !== undefined && path === 'new') {
       const ctx: HttpContext = {
         request: {
           method: req.method ?? 'GET',
@@ -156,6 +189,12 @@ export class HttpEngine {
     }
     if (verdict?.kind === 'legacy') {
       this.#fallback(verdict.reason).n++
+      const trace = res.getHeader(HTTP_TRACE)
+      if (typeof trace === 'string')
+        res.setHeader(
+          HTTP_TRACE,
+          trace.replace(/path=new(.*)reason=-$/, `path=fallback$1reason=${verdict.reason}`),
+        )
       scope.stats.fallbacks++
       if (verdict === MODULE_ERROR) scope.stats.newErrors++
       this.#forward(
@@ -443,6 +482,14 @@ function sendError(res: ServerResponse, status: number, message: string): void {
     'content-length': Buffer.byteLength(body),
   })
   res.end(body)
+}
+
+/** `raw` without the X-Cutover-* fields that ask for a forced path or a trace. */
+function withoutControlHeaders(raw: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2)
+    if (!raw[i].toLowerCase().startsWith('x-cutover-')) out.push(raw[i], raw[i + 1])
+  return out
 }
 
 /** `raw` with its Host field(s) replaced by `authority`. */

@@ -32,6 +32,7 @@ export async function startHttp(
   dns: DnsEngine | undefined,
   scopes: ScopeSet,
   subnet: SubnetPrefixes,
+  token: string,
 ): Promise<HttpService> {
   const pool = (url: string) =>
     new HttpUpstream({
@@ -108,6 +109,7 @@ export async function startHttp(
     log: env.log,
     maxBodySize: http.limits.maxBodySize,
     moduleBudgetMs: http.moduleBudget,
+    token,
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
   })

@@ -36,14 +36,20 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   let http: HttpService | undefined
   let rollout: RolloutService | undefined
   let admin: FastifyInstance | undefined
+  const token = loadOrCreateToken(config)
   try {
-    if (config.dns) dns = await startDns(config.dns, env, metrics, scopes, subnet)
-    if (config.http) http = await startHttp(config.http, env, metrics, dns?.engine, scopes, subnet)
+    if (config.dns)
+      dns = await startDns(config.dns, env, metrics, scopes, subnet, {
+        token,
+        option: config.rollout.ednsOption,
+      })
+    if (config.http)
+      http = await startHttp(config.http, env, metrics, dns?.engine, scopes, subnet, token)
     rollout = await startRollout(config, scopes, metrics, log)
     const r = rollout
     admin = createAdmin({
       registry,
-      token: loadOrCreateToken(config),
+      token,
       rollout: r,
       notReady: () => [...(dns?.notReady() ?? []), ...r.notReady()],
     })

@@ -1,0 +1,245 @@
+// `cutover rollout ...`: reads and changes the rollout through the running
+// proxy's admin API (the one place changes are validated and audited), with the
+// admin token from CUTOVER_ADMIN_TOKEN or the token file of the config.
+
+import { CutoverError } from '../dns/errors.ts'
+import { readToken, tokenFileOf } from '../proxy/admin-token.ts'
+import { loadConfig } from '../proxy/config.ts'
+import { options } from './args.ts'
+
+const USAGE = `usage: cutover rollout <command> [--config FILE]
+
+  status [--json]                          every scope: percentage, plan step, gate health
+  set SCOPE PERCENT [--reason TEXT]        set a percentage by hand (0.01 steps; 0 is the kill switch)
+  plan SCOPE --steps 1,5,25,50,100 --bake DURATION
+                                           walk SCOPE through the steps, baking each while its gates hold
+  pause|resume|abort|promote SCOPE [--reason TEXT]
+  history [SCOPE] [--json] [--limit N]     who changed what, when, from, to and why
+
+SCOPE is like dns:example.com, dns:example.com/AAAA, http:shop.example.com or http:shop.example.com/api/.
+--config defaults to $CUTOVER_CONFIG, then ./cutover.yaml.`
+
+interface Admin {
+  base: string
+  token: () => string
+}
+
+function adminOf(configFile: string | undefined): Admin {
+  const file = configFile ?? process.env.CUTOVER_CONFIG ?? 'cutover.yaml'
+  const config = loadConfig(file)
+  const { host, port } = config.admin.listen
+  return {
+    base: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    token: () => readToken(tokenFileOf(config)),
+  }
+}
+
+async function call(admin: Admin, method: string, path: string, body?: unknown): Promise<unknown> {
+  let res: Response
+  try {
+    res = await fetch(`${admin.base}${path}`, {
+      method,
+      headers:
+        body === undefined
+          ? {}
+          : { 'content-type': 'application/json', authorization: `Bearer ${admin.token()}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  } catch (err) {
+    throw new CutoverError(
+      'UPSTREAM_UNREACHABLE',
+      `cannot reach the admin API at ${admin.base} (${(err as Error).cause ?? (err as Error).message}); is the proxy running?`,
+    )
+  }
+  const data = (await res.json()) as { error?: string }
+  if (!res.ok) throw new CutoverError('USAGE', `${res.status}: ${data.error ?? 'request refused'}`)
+  return data
+}
+
+interface ScopeView {
+  scope: string
+  percent: number
+  servable: boolean
+  stickiness: string
+  plan?: {
+    steps: number[]
+    step: number
+    status: string
+    bakeMs: number
+    stepStartedAt: number
+    note?: string
+  }
+  gates?: {
+    kind: string
+    why?: string
+    readings: { gate: string; value: number; limit: number; samples: number; state: string }[]
+  }
+}
+
+function planText(s: ScopeView, now: number): string {
+  const p = s.plan
+  if (!p) return '-'
+  const baked = Math.round((now - p.stepStartedAt) / 1000)
+  const base = `step ${p.step + 1}/${p.steps.length} (${p.steps.join(',')}) ${p.status}`
+  return p.status === 'running'
+    ? `${base}, ${baked}s of ${p.bakeMs / 1000}s`
+    : `${base}${p.note ? `: ${p.note}` : ''}`
+}
+
+function gatesText(s: ScopeView): string {
+  if (!s.gates) return ''
+  return s.gates.readings
+    .filter((r) => r.state !== 'not-applicable')
+    .map(
+      (r) =>
+        `${r.gate} ${r.gate === 'latency' ? `${Number.isFinite(r.value) ? r.value.toFixed(2) : '-'}x` : `${(r.value * 100).toFixed(2)}%`} ${r.state}`,
+    )
+    .join('; ')
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+export async function rolloutCommand(args: string[]): Promise<number> {
+  const { values, positionals } = options(args, {
+    config: { type: 'string', short: 'c' },
+    json: { type: 'boolean' },
+    reason: { type: 'string' },
+    steps: { type: 'string' },
+    bake: { type: 'string' },
+    limit: { type: 'string' },
+  })
+  const [command, scope, value] = positionals
+  if (!command || command === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return command ? 0 : 2
+  }
+  const needScope = () => {
+    if (!scope)
+      throw new CutoverError(
+        'USAGE',
+        `'cutover rollout ${command}' needs a SCOPE, like dns:example.com\n\n${USAGE}`,
+      )
+    return encodeURIComponent(scope)
+  }
+  const admin = adminOf(values.config)
+  const print = (data: unknown, text: () => string) =>
+    process.stdout.write(`${values.json ? JSON.stringify(data, null, 2) : text()}\n`)
+  const printScope = (s: ScopeView) =>
+    print(
+      s,
+      () =>
+        `${s.scope}: ${s.percent.toFixed(2)}% on the new path; plan: ${planText(s, Date.now())}`,
+    )
+
+  switch (command) {
+    case 'status': {
+      const data = (await call(admin, 'GET', '/rollout')) as {
+        version: number
+        scopes: ScopeView[]
+        store: { ok: boolean; detail?: string }
+      }
+      print(data, () => {
+        const now = Date.now()
+        const rows = [['SCOPE', 'NEW %', 'STICKY BY', 'PLAN', 'GATES']]
+        for (const s of data.scopes)
+          rows.push([
+            s.scope,
+            s.servable ? s.percent.toFixed(2) : 'legacy',
+            s.stickiness,
+            planText(s, now),
+            gatesText(s),
+          ])
+        const warning = data.store.ok ? '' : `\nwarning: ${data.store.detail}`
+        return `${table(rows)}\n(state version ${data.version})${warning}`
+      })
+      return 0
+    }
+    case 'set': {
+      const percent = Number(value)
+      if (value === undefined || !Number.isFinite(percent))
+        throw new CutoverError(
+          'USAGE',
+          `'cutover rollout set' needs SCOPE and PERCENT, like: cutover rollout set ${scope ?? 'dns:example.com'} 25`,
+        )
+      printScope(
+        (await call(admin, 'PUT', `/rollout/${needScope()}`, {
+          percent,
+          reason: values.reason,
+        })) as ScopeView,
+      )
+      return 0
+    }
+    case 'plan': {
+      const path = needScope()
+      if (!values.steps || !values.bake)
+        throw new CutoverError(
+          'USAGE',
+          "'cutover rollout plan' needs --steps (like 1,5,25,50,100) and --bake (like 10m)",
+        )
+      const steps = values.steps.split(',').map(Number)
+      printScope(
+        (await call(admin, 'POST', `/rollout/${path}`, {
+          action: 'plan',
+          steps,
+          bake: values.bake,
+        })) as ScopeView,
+      )
+      return 0
+    }
+    case 'pause':
+    case 'resume':
+    case 'abort':
+    case 'promote':
+      printScope(
+        (await call(admin, 'POST', `/rollout/${needScope()}`, {
+          action: command,
+          reason: values.reason,
+        })) as ScopeView,
+      )
+      return 0
+    case 'history': {
+      const query = new URLSearchParams({
+        limit: values.limit ?? '50',
+        ...(scope ? { scope } : {}),
+      })
+      const data = (await call(admin, 'GET', `/history?${query}`)) as {
+        entries: {
+          at: number
+          scope: string
+          from: number
+          to: number
+          by: string
+          action: string
+          why: string
+        }[]
+      }
+      print(data, () =>
+        table([
+          ['WHEN', 'SCOPE', 'ACTION', 'FROM', 'TO', 'BY', 'WHY'],
+          ...data.entries.map((e) => [
+            new Date(e.at).toISOString(),
+            e.scope,
+            e.action,
+            `${e.from / 100}%`,
+            `${e.to / 100}%`,
+            e.by,
+            e.why,
+          ]),
+        ]),
+      )
+      return 0
+    }
+    default:
+      throw new CutoverError('USAGE', `unknown rollout command '${command}'\n\n${USAGE}`)
+  }
+}
