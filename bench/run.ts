@@ -5,8 +5,13 @@
 import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
 import { dnsBench } from './dns.ts'
 import { httpBench } from './http.ts'
+import { rolloutBench } from './rollout.ts'
 
-const SUITES: Record<string, () => Promise<string>> = { dns: dnsBench, http: httpBench }
+const SUITES: Record<string, () => Promise<string>> = {
+  dns: dnsBench,
+  http: httpBench,
+  rollout: rolloutBench,
+}
 
 const wanted = process.argv.slice(2)
 for (const name of wanted)

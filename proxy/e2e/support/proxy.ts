@@ -1,7 +1,7 @@
 // Starts the proxy in-process for a test from a config object (written out as
 // YAML and loaded the way `cutover start` loads it), on free loopback ports.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -10,6 +10,14 @@ import { loadConfig } from '../../config.ts'
 import { type RunningProxy, startProxy } from '../../server.ts'
 
 export interface TestProxy extends RunningProxy {
+  /** The admin token the proxy created in its state folder. */
+  token: string
+  /** Calls the admin API (with the token when there is a body); resolves with status and JSON. */
+  admin(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }>
   /** Reads one sample of a metric from /metrics-equivalent text, 0 when absent. */
   metric(name: string, labels?: Record<string, string>): Promise<number>
 }
@@ -27,8 +35,21 @@ export async function startTestProxy(config: Record<string, unknown>): Promise<T
     }),
   )
   const proxy = await startProxy(loadConfig(file), pino({ level: 'silent' }))
+  const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim()
   return {
     ...proxy,
+    token,
+    async admin(method, path, body) {
+      const res = await fetch(`http://127.0.0.1:${proxy.adminPort}${path}`, {
+        method,
+        headers:
+          body === undefined
+            ? {}
+            : { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    },
     async stop() {
       await proxy.stop()
       rmSync(dir, { recursive: true, force: true })
