@@ -4,6 +4,7 @@
 
 import { CutoverError } from '../dns/errors.ts'
 import { checkCommand } from './check.ts'
+import { diffCommand } from './diff.ts'
 import { quickstartCommand } from './quickstart.ts'
 import { rolloutCommand } from './rollout.ts'
 import { startCommand, stopCommand } from './start-stop.ts'
@@ -15,6 +16,8 @@ commands:
   stop [--config FILE]    stop the proxy started with that config, and wait for it to exit
   check --config FILE     validate the config and load its zones, then exit
   rollout ...             status, set, plan, pause, resume, abort, promote, history ('cutover rollout help')
+  diff SUITE... [options] compare the legacy with the new path case by case ('cutover diff --help')
+  diff generate ...       write a suite from a zone file or a site's rules
   quickstart [--config F] the demo: proxy plus demo legacy on loopback (what 'npm start' runs)
 `
 
@@ -24,6 +27,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
   quickstart: quickstartCommand,
   rollout: rolloutCommand,
+  diff: diffCommand,
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -4,6 +4,7 @@
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
+import type { LiveJudge } from '../flamingo-tests/live-judge.ts'
 import { toBasisPoints } from '../rollout/bucket.ts'
 import {
   abortPlan,
@@ -25,6 +26,8 @@ export interface AdminDeps {
   registry: Registry
   token: string
   rollout: RolloutService
+  /** The live shadow comparison of a scope, when it shadows traffic. */
+  shadow(scope: string): LiveJudge | undefined
   /** Why the proxy is not ready (empty when it is): draining, legacy unreachable... */
   notReady(): string[]
 }
@@ -122,8 +125,21 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     }
   })
   app.get<{ Params: { '*': string } }>('/rollout/*', async (req) => {
-    const id = known(decodeURIComponent(req.params['*']))
+    const id = known(req.params['*'])
     return scopeView(rollout.store.current(), id)
+  })
+  app.get<{ Params: { '*': string } }>('/shadow/*', async (req) => {
+    const id = known(req.params['*'])
+    const scope = rollout.scopes.get(id)!
+    const judge = deps.shadow(id)
+    return {
+      scope: id,
+      shadowPercent: scope.shadowBasisPoints / 100,
+      compared: scope.stats.shadowed,
+      mismatches: scope.stats.mismatches,
+      fields: judge?.rates() ?? [],
+      examples: judge?.examples() ?? [],
+    }
   })
   app.get<{ Querystring: { scope?: string; limit?: string } }>('/history', async (req) => {
     return {
@@ -153,7 +169,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
       return reply.code(403).send({ error: 'wrong admin token' })
   }
   app.put<{ Params: { '*': string } }>('/rollout/*', { preHandler: requireToken }, async (req) => {
-    const id = known(decodeURIComponent(req.params['*']))
+    const id = known(req.params['*'])
     const body = parse(percentBody, req.body)
     const bp = percentToBp(body.percent)
     return change(id, body.version, (s, now) =>
@@ -161,7 +177,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     )
   })
   app.post<{ Params: { '*': string } }>('/rollout/*', { preHandler: requireToken }, async (req) => {
-    const id = known(decodeURIComponent(req.params['*']))
+    const id = known(req.params['*'])
     const body = parse(actionBody, req.body)
     return change(id, body.version, (s, now) => {
       switch (body.action) {

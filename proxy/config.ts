@@ -46,6 +46,8 @@ const scopeSettings = {
   percent: percent.default(10_000),
   stickiness: stickiness.optional(),
   salt: z.string().min(1).optional(),
+  /** Share of its traffic also sent to the other path and compared (live shadow). */
+  shadow: percent.default(0),
 }
 
 const qtypeName = z
@@ -86,6 +88,12 @@ const dnsCache = z.strictObject({
 
 const dns = z.strictObject({
   listen: hostPort,
+  /** A loopback listener where every query takes the new path: what `cutover diff` compares. */
+  candidateListen: hostPort
+    .refine((hp) => isLoopback(hp.host), {
+      message: 'the candidate listener is loopback only (127.0.0.1 or ::1)',
+    })
+    .optional(),
   udpPayload: z.int().min(512).max(4096).default(1232),
   moduleBudget: duration.default(50),
   tcp: z
@@ -101,10 +109,12 @@ const dns = z.strictObject({
 })
 
 const admin = z.strictObject({
-  listen: hostPort.refine((hp) => isLoopback(hp.host), {
-    message:
-      'the admin API listens on loopback only (127.0.0.1 or ::1); put a reverse proxy with TLS in front to reach it remotely',
-  }),
+  listen: hostPort
+    .refine((hp) => isLoopback(hp.host), {
+      message:
+        'the admin API listens on loopback only (127.0.0.1 or ::1); put a reverse proxy with TLS in front to reach it remotely',
+    })
+    .prefault('127.0.0.1:9090'),
   tokenFile: z.string().optional(),
 })
 
@@ -206,7 +216,22 @@ const rollout = z.strictObject({
   ednsOption: z.int().min(65001).max(65534).default(65430),
 })
 
+const shadow = z.strictObject({
+  /** Shadow comparisons in flight at once; past it, shadow work is shed, never queued behind real traffic. */
+  maxInFlight: z.int().min(1).max(4096).default(64),
+  /** Last mismatching examples kept per scope for the admin API. */
+  examples: z.int().min(1).max(1000).default(20),
+  /** HTTP methods shadowed: only those without side effects. */
+  methods: z.array(z.string().toUpperCase()).default(['GET', 'HEAD']),
+  /** HTTP bodies larger than this are not compared. */
+  maxBody: size.default(256 * 1024),
+  /** TTLs may differ by this much (a cached legacy answer counts them down). */
+  ttlTolerance: duration.default(5000),
+})
+
 const schema = z.strictObject({
+  shadow: shadow.prefault({}),
+
   dns: dns.optional(),
   http: http.optional(),
   rollout: rollout.prefault({}),
@@ -221,6 +246,8 @@ const schema = z.strictObject({
 
 export type HttpConfig = z.output<typeof http>
 export type RolloutConfig = z.output<typeof rollout>
+export type ShadowConfig = z.output<typeof shadow>
+
 export type DnsConfig = z.output<typeof dns>
 
 export type Config = z.output<typeof schema> & {

@@ -14,12 +14,13 @@ import type {
 } from '../legacy-adapter/dns-forwarder.ts'
 import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../modules/dns-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
-import { bucketOf } from '../rollout/bucket.ts'
+import { BUCKETS, bucketOf } from '../rollout/bucket.ts'
 import { type Control, dnsControl, traceText } from '../rollout/control.ts'
 import type { DnsRouter } from '../rollout/dns-router.ts'
 import { recordLatency } from '../rollout/latency.ts'
-import { choosePath, type Scope } from '../rollout/scope.ts'
+import { choosePath, type Path, type Scope } from '../rollout/scope.ts'
 import { dnsKeyHash } from '../rollout/stickiness.ts'
+import type { DnsShadow } from './dns-shadow.ts'
 import type { HotCount, HotObserver } from './hot-metrics.ts'
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
@@ -75,10 +76,14 @@ export class DnsEngine {
   #lastErrorLog = 0
   /** Index of the module that answered in the last #runChain. */
   #answeredBy = 0
+  /** A context of its own for shadow answers, which run between real queries. */
+  readonly #shadowCtx: DnsContext
+  /** Live comparison of a sampled share of each scope with the other path, when configured. */
+  shadow: DnsShadow | undefined
 
   constructor(parts: DnsEngineParts) {
     this.#parts = parts
-    this.#ctx = {
+    const context = (): DnsContext => ({
       query: Buffer.alloc(0),
       view: createQueryView(),
       transport: 'udp',
@@ -87,7 +92,9 @@ export class DnsEngine {
       out: Buffer.alloc(ANSWER_BUFFER),
       response: Buffer.alloc(0),
       responseLength: 0,
-    }
+    })
+    this.#ctx = context()
+    this.#shadowCtx = context()
     const bind = (path: PathLabel): PathMetrics => ({
       requests: parts.metrics.requests.child({ protocol: 'dns', path }),
       duration: parts.metrics.duration.child({ protocol: 'dns', path }),
@@ -96,7 +103,6 @@ export class DnsEngine {
     this.#malformed = parts.metrics.malformed.child({ protocol: 'dns' })
   }
 
-  /** Handles one query; the response goes to `replier` now or when the legacy answers. */
   /** Handles one query from address `client`; the response goes to `replier` now or when the legacy answers. */
   handle<P>(
     query: Buffer,
@@ -104,6 +110,8 @@ export class DnsEngine {
     client: string,
     peer: P,
     replier: DnsReplier<P>,
+    /** Set by the candidate listener: every query takes this path. */
+    force?: Path,
   ): void {
     const start = performance.now()
     const ctx = this.#ctx
@@ -129,7 +137,9 @@ export class DnsEngine {
     let path: PathLabel
     let trace: Trace | undefined
     const control = view.localOptionOffset >= 0 ? this.#control(query, view) : undefined
-    if (control === undefined) {
+    if (force !== undefined) {
+      path = force
+    } else if (control === undefined) {
       path = choosePath(scope, dnsKeyHash, query, view, client)
     } else {
       const chosen = choosePath(scope, dnsKeyHash, query, view, client)
@@ -240,6 +250,32 @@ export class DnsEngine {
       replier.sendReply(peer, reply, reply.length)
     }
     this.observe(path, scope, start, ctx.response[3] & 0xf)
+    this.maybeShadow(scope, ctx.query, ctx.response, ctx.responseLength, path, ctx.sizeLimit)
+  }
+
+  /** Offers a sampled share of a scope's answered queries to the shadow comparison. */
+  maybeShadow(
+    scope: Scope,
+    query: Buffer,
+    response: Buffer,
+    length: number,
+    path: PathLabel,
+    sizeLimit: number,
+  ): void {
+    if (scope.shadowBasisPoints === 0 || path === 'fallback' || this.shadow === undefined) return
+    if (Math.random() * BUCKETS >= scope.shadowBasisPoints) return
+    this.shadow.offer(scope, query, response, length, path, sizeLimit)
+  }
+
+  /** The new path's answer to `query` as a copy, or undefined when it would not serve it (for shadows). */
+  answerOnNewPath(query: Buffer, sizeLimit: number): Buffer | undefined {
+    const ctx = this.#shadowCtx
+    if (readQuery(query, query.length, ctx.view) !== Parse.OK) return undefined
+    ctx.query = query
+    ctx.sizeLimit = sizeLimit
+    if (this.#runChain(this.#parts.newChain, ctx, performance.now()).kind !== 'answer')
+      return undefined
+    return Buffer.from(ctx.response.subarray(0, ctx.responseLength))
   }
 
   /**
@@ -375,6 +411,14 @@ class LegacyCall<P> implements LegacyExchange, DnsReply {
             ? reply
             : this.#engine.traced(reply, reply.length, this.#trace, this.#path)
         this.#replier.sendReply(this.#peer, out, out.length)
+        this.#engine.maybeShadow(
+          this.#scope,
+          this.query,
+          reply,
+          reply.length,
+          this.#path,
+          this.#sizeLimit,
+        )
       } else {
         this.#sendTruncated(reply)
       }

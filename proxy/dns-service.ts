@@ -10,10 +10,12 @@ import type { DnsModule } from '../modules/dns-module.ts'
 import type { ModuleEnv } from '../modules/env.ts'
 import { packetcache } from '../modules/packetcache/index.ts'
 import { createDnsRouter, type DnsZoneScopes, dnsScopeId } from '../rollout/dns-router.ts'
-import type { Scope } from '../rollout/scope.ts'
+import type { Path, Scope } from '../rollout/scope.ts'
 import { createScope, type ScopeSet, type SubnetPrefixes } from '../rollout/scopes.ts'
-import type { DnsConfig } from './config.ts'
+import type { DnsConfig, ShadowConfig } from './config.ts'
+import type { HostPort } from './config-units.ts'
 import { DnsEngine } from './dns-engine.ts'
+import { DnsShadow } from './dns-shadow.ts'
 import { DnsTcpListener } from './dns-tcp.ts'
 import { DnsUdpListener } from './dns-udp.ts'
 import type { Logger } from './log.ts'
@@ -23,6 +25,8 @@ export interface DnsService {
   engine: DnsEngine
   authoritative: AuthoritativeModule
   port: number
+  /** The candidate listener's port, when configured. */
+  candidatePort: number | undefined
   /** Why DNS is not ready, if it is not. */
   notReady(): string[]
   stop(): Promise<void>
@@ -39,6 +43,7 @@ export async function startDns(
   scopes: ScopeSet,
   subnet: SubnetPrefixes,
   control: { token: string; option: number },
+  shadow: ShadowConfig,
 ): Promise<DnsService> {
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
   const auth = authoritative({ zones: dns.zones.map((z) => ({ name: z.name, file: z.file })) }, env)
@@ -77,7 +82,9 @@ export async function startDns(
       stickiness: z.stickiness,
       salt: z.salt,
       servable: reason === undefined,
+      shadowBasisPoints: z.shadow,
     }
+
     const scope = createScope({ id, basisPoints: z.percent, ...settings }, subnet)
     scopes.set(id, scope)
     const qtypes = new Map<number, Scope>()
@@ -127,22 +134,36 @@ export async function startDns(
     moduleBudgetMs: dns.moduleBudget,
     control,
   })
-  let listeners: DnsListeners
+  engine.shadow = new DnsShadow({
+    forward: (ex) => forwarder.forward(ex),
+    answerOnNewPath: (query, sizeLimit) => engine.answerOnNewPath(query, sizeLimit),
+    mismatches: metrics.diffMismatches,
+    shed: metrics.shadowShed.child({ protocol: 'dns' }),
+    maxInFlight: shadow.maxInFlight,
+    examples: shadow.examples,
+    ttlToleranceS: shadow.ttlTolerance / 1000,
+  })
+  const all: DnsListeners[] = []
   try {
-    listeners = await listenDns(engine, dns)
+    all.push(await listenDns(engine, dns, dns.listen))
+    // The diff harness's way to the new path, for any query, EDNS or not.
+    if (dns.candidateListen) all.push(await listenDns(engine, dns, dns.candidateListen, 'new'))
   } catch (err) {
     forwarder.close()
+    await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
     throw err
   }
+  const [listeners, candidate] = all
   return {
     engine,
     authoritative: auth,
     port: listeners.udp.port,
+    candidatePort: candidate?.udp.port,
     notReady: () => (forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
     async stop() {
       // The forwarder first: what it has in flight is answered while the listeners still can.
       forwarder.close()
-      await Promise.allSettled([listeners.udp.close(), listeners.tcp.close()])
+      await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
 
       for (const m of [...newChain, ...legacyChain]) m.close?.()
     },
@@ -158,15 +179,24 @@ interface DnsListeners {
  * UDP and TCP on one address and port. Port 0 means "any free one": UDP picks it,
  * TCP takes the same, and if that TCP port is taken both try again.
  */
-async function listenDns(engine: DnsEngine, dns: DnsConfig): Promise<DnsListeners> {
-  const { listen, tcp: limits } = dns
+async function listenDns(
+  engine: DnsEngine,
+  dns: DnsConfig,
+  listen: HostPort,
+  force?: Path,
+): Promise<DnsListeners> {
+  const limits = dns.tcp
   for (let attempt = 1; ; attempt++) {
-    const udp = new DnsUdpListener(engine, listen.host.includes(':'))
-    const tcp = new DnsTcpListener(engine, {
-      idleTimeoutMs: limits.idleTimeout,
-      maxConnections: limits.maxConnections,
-      maxInFlight: limits.maxInFlight,
-    })
+    const udp = new DnsUdpListener(engine, listen.host.includes(':'), force)
+    const tcp = new DnsTcpListener(
+      engine,
+      {
+        idleTimeoutMs: limits.idleTimeout,
+        maxConnections: limits.maxConnections,
+        maxInFlight: limits.maxInFlight,
+      },
+      force,
+    )
     await udp.listen(listen)
     try {
       await tcp.listen({ host: listen.host, port: udp.port })

@@ -3,6 +3,7 @@
 // connections and on queries in flight (reading pauses at the bound).
 
 import { createServer, type Server, type Socket } from 'node:net'
+import type { Path } from '../rollout/scope.ts'
 import type { HostPort } from './config-units.ts'
 import type { DnsEngine, DnsReplier } from './dns-engine.ts'
 
@@ -31,7 +32,11 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   readonly #limits: DnsTcpLimits
   readonly #connections = new Set<Connection>()
 
-  constructor(engine: DnsEngine, limits: DnsTcpLimits) {
+  readonly #force: Path | undefined
+
+  /** `force`: the candidate listener's path for every query (the diff harness's view of the new path). */
+  constructor(engine: DnsEngine, limits: DnsTcpLimits, force?: Path) {
+    this.#force = force
     this.#engine = engine
     this.#limits = limits
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
@@ -90,7 +95,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
       const message = buf.subarray(2, 2 + length)
       buf = buf.subarray(2 + length)
       conn.inFlight++
-      this.#engine.handle(message, 'tcp', conn.socket.remoteAddress ?? '', conn, this)
+      this.#engine.handle(message, 'tcp', conn.socket.remoteAddress ?? '', conn, this, this.#force)
     }
     conn.buffered = buf !== undefined && buf.length > 0 ? buf : undefined
     conn.draining = false

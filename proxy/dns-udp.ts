@@ -4,6 +4,7 @@
 
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { createUdpSocket } from '../legacy-adapter/udp-socket.ts'
+import type { Path } from '../rollout/scope.ts'
 import type { HostPort } from './config-units.ts'
 import type { DnsEngine, DnsReplier } from './dns-engine.ts'
 
@@ -12,11 +13,12 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   readonly #engine: DnsEngine
   #closed = false
 
-  constructor(engine: DnsEngine, ipv6: boolean) {
+  /** `force`: the candidate listener's path for every query (the diff harness's view of the new path). */
+  constructor(engine: DnsEngine, ipv6: boolean, force?: Path) {
     this.#engine = engine
     this.#socket = createUdpSocket(ipv6)
     this.#socket.on('message', (msg, rinfo) =>
-      this.#engine.handle(msg, 'udp', rinfo.address, rinfo, this),
+      this.#engine.handle(msg, 'udp', rinfo.address, rinfo, this, force),
     )
     // A send error (e.g. ICMP unreachable reported late) concerns one client only.
     this.#socket.on('error', () => {})

@@ -15,14 +15,16 @@ import type {
 import { headerGet } from '../modules/header-list.ts'
 import type { BodyTap, HttpContext, HttpResponse, HttpSiteModule } from '../modules/http-module.ts'
 import { legacy, type Verdict } from '../modules/verdict.ts'
-import { bucketOf } from '../rollout/bucket.ts'
+import { BUCKETS, bucketOf } from '../rollout/bucket.ts'
 import { HTTP_AUTH, HTTP_FORCE, HTTP_TRACE, httpControl, traceText } from '../rollout/control.ts'
 import { type HttpRouter, scopeForPath } from '../rollout/http-router.ts'
 import { recordLatency } from '../rollout/latency.ts'
 import { choosePath, type Scope } from '../rollout/scope.ts'
 import { httpKeyHash } from '../rollout/stickiness.ts'
 import type { HotCount, HotObserver } from './hot-metrics.ts'
+import { type HttpShadow, SHADOW_HEADER, type ShadowCapture } from './http-shadow.ts'
 import { parseTarget } from './http-target.ts'
+
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
 
@@ -41,6 +43,8 @@ export interface HttpEngineParts {
   moduleBudgetMs: number
   /** The admin token, for forced paths and traces. */
   token: string
+  /** Live shadow comparison, when configured. */
+  shadow: HttpShadow | undefined
   /** Requests for this path go to DNS over HTTPS instead of a site. */
   dohPath: string | undefined
   doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -129,10 +133,24 @@ export class HttpEngine {
         )
       }
     }
+    const method = req.method ?? 'GET'
+    const flow: Flow = { req, res, target: t.forward, headers, scope, start, capture: undefined }
+    if (
+      scope.shadowBasisPoints > 0 &&
+      this.#parts.shadow &&
+      Math.random() * BUCKETS < scope.shadowBasisPoints &&
+      headerGet(raw, SHADOW_HEADER) === undefined
+    ) {
+      flow.capture = this.#parts.shadow.capture(
+        scope,
+        { method, host: t.host, target: req.url ?? '/', headers },
+        route.site !== undefined && path === 'new' ? 'new' : 'legacy',
+      )
+    }
     if (route.site !== undefined && path === 'new') {
       const ctx: HttpContext = {
         request: {
-          method: req.method ?? 'GET',
+          method,
           host: t.host,
           path: t.path,
           query: t.query,
@@ -142,33 +160,14 @@ export class HttpEngine {
         },
         reply: undefined,
       }
-      void this.#runNew(route.site, scope, ctx, t.forward, headers, req, res, start)
+      void this.#runNew(route.site, ctx, flow)
       return
     }
-    this.#forward(
-      this.#parts.legacy,
-      req,
-      res,
-      t.forward,
-      headers,
-      'legacy',
-      scope,
-      start,
-      undefined,
-      undefined,
-    )
+    this.#forward(this.#parts.legacy, flow, 'legacy', flow.headers, undefined, undefined)
   }
 
-  async #runNew(
-    site: HttpSite,
-    scope: Scope,
-    ctx: HttpContext,
-    target: string,
-    headers: string[],
-    req: IncomingMessage,
-    res: ServerResponse,
-    start: number,
-  ): Promise<void> {
+  async #runNew(site: HttpSite, ctx: HttpContext, flow: Flow): Promise<void> {
+    const { req, res, scope, start } = flow
     const modules = site.modules
     let answeredBy = modules.length
     let verdict: Verdict | undefined
@@ -197,18 +196,7 @@ export class HttpEngine {
         )
       scope.stats.fallbacks++
       if (verdict === MODULE_ERROR) scope.stats.newErrors++
-      this.#forward(
-        this.#parts.legacy,
-        req,
-        res,
-        target,
-        headers,
-        'fallback',
-        scope,
-        start,
-        undefined,
-        undefined,
-      )
+      this.#forward(this.#parts.legacy, flow, 'fallback', flow.headers, undefined, undefined)
       return
     }
     if (verdict?.kind === 'answer' && ctx.reply !== undefined) {
@@ -224,21 +212,15 @@ export class HttpEngine {
       req.resume()
       writeLocal(res, response)
       for (const tap of response.taps) tap.end()
+      if (flow.capture) {
+        flow.capture.head(response.status, response.headers)
+        if (response.body) flow.capture.chunk(response.body)
+        flow.capture.end()
+      }
       this.observe('new', scope, start, response.status)
       return
     }
-    this.#forward(
-      site.origin,
-      req,
-      res,
-      target,
-      ctx.request.headers,
-      'new',
-      scope,
-      start,
-      ctx,
-      modules,
-    )
+    this.#forward(site.origin, flow, 'new', ctx.request.headers, ctx, modules)
   }
 
   #withinBudget(p: Promise<Verdict>): Promise<Verdict> {
@@ -267,19 +249,17 @@ export class HttpEngine {
     }
   }
 
+  /** Sends the request on: to an origin (`ctx` and `modules` set: the new path) or to the legacy. */
   #forward(
     upstream: HttpUpstream,
-    req: IncomingMessage,
-    res: ServerResponse,
-    target: string,
-    headers: readonly string[],
+    flow: Flow,
     path: PathLabel,
-    scope: Scope,
-    start: number,
+    headers: readonly string[],
     ctx: HttpContext | undefined,
     modules: HttpSite['modules'] | undefined,
   ): void {
-    const exchange = new Exchange(this, res, path, scope, start, ctx, modules)
+    const { req, res } = flow
+    const exchange = new Exchange(this, flow, path, ctx, modules)
     const hasBody =
       req.headers['content-length'] !== undefined
         ? req.headers['content-length'] !== '0'
@@ -292,7 +272,7 @@ export class HttpEngine {
     exchange.call = upstream.request(
       {
         method: req.method ?? 'GET',
-        target,
+        target: flow.target,
         headers: forwardRequestHeaders(headers, req.socket.remoteAddress ?? '', 'http'),
         body,
       },
@@ -352,9 +332,8 @@ class Exchange implements UpstreamHandler {
   call: UpstreamCall | undefined
   readonly #engine: HttpEngine
   readonly #res: ServerResponse
+  readonly #flow: Flow
   readonly #path: PathLabel
-  readonly #scope: Scope
-  readonly #start: number
   readonly #ctx: HttpContext | undefined
   readonly #modules: HttpSite['modules'] | undefined
   #taps: BodyTap[] = []
@@ -364,18 +343,15 @@ class Exchange implements UpstreamHandler {
 
   constructor(
     engine: HttpEngine,
-    res: ServerResponse,
+    flow: Flow,
     path: PathLabel,
-    scope: Scope,
-    start: number,
     ctx: HttpContext | undefined,
     modules: HttpSite['modules'] | undefined,
   ) {
     this.#engine = engine
-    this.#res = res
+    this.#res = flow.res
+    this.#flow = flow
     this.#path = path
-    this.#scope = scope
-    this.#start = start
     this.#ctx = ctx
     this.#modules = modules
   }
@@ -391,11 +367,17 @@ class Exchange implements UpstreamHandler {
     }
     if (this.#ctx !== undefined && this.#modules !== undefined)
       this.#engine.runResponsePhases(this.#ctx, this.#modules, response)
+    const capture = this.#flow.capture
+    if (capture) {
+      capture.head(response.status, response.headers)
+      this.#taps.push(capture)
+    }
     if (response.body !== undefined) {
       // A module supplied the body (a revalidated cache entry): the upstream's is not needed.
       this.#replaced = true
       this.call?.abort()
       writeLocal(this.#res, response)
+      capture?.chunk(response.body)
       this.#finish()
       return
     }
@@ -429,7 +411,7 @@ class Exchange implements UpstreamHandler {
       this.#res.shouldKeepAlive = status !== 413
       sendError(this.#res, status, ERROR_TEXT[status])
     }
-    this.#engine.observe(this.#path, this.#scope, this.#start, status)
+    this.#engine.observe(this.#path, this.#flow.scope, this.#flow.start, status)
   }
 
   /** The client connection closed: if the response was not finished, stop the upstream. */
@@ -444,7 +426,7 @@ class Exchange implements UpstreamHandler {
     if (this.#done) return
     this.#done = true
     for (const tap of this.#taps) tap.end()
-    this.#engine.observe(this.#path, this.#scope, this.#start, this.#status)
+    this.#engine.observe(this.#path, this.#flow.scope, this.#flow.start, this.#status)
   }
 }
 
@@ -458,6 +440,20 @@ const ERROR_TEXT: Record<number, string> = {
 function errorStatus(err: CutoverError): number {
   if (err.code === 'CUTOVER_ERR_BODY_TOO_LARGE') return 413
   return err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT' ? 504 : 502
+}
+
+/** One request's way through the engine, from the decision to the response. */
+interface Flow {
+  req: IncomingMessage
+  res: ServerResponse
+  /** The target to forward: the path and query as sent. */
+  target: string
+  /** The request headers to forward (control headers removed, Host from an absolute target). */
+  headers: readonly string[]
+  scope: Scope
+  start: number
+  /** Collects the response for a live shadow comparison, when this request was sampled. */
+  capture: ShadowCapture | undefined
 }
 
 /** Writes a response whose whole body is known, with its length. */

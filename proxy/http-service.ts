@@ -8,16 +8,19 @@ import type { ModuleEnv } from '../modules/env.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../rollout/http-router.ts'
 import { createScope, type ScopeSet, type SubnetPrefixes } from '../rollout/scopes.ts'
-import type { HttpConfig } from './config.ts'
+import type { HttpConfig, ShadowConfig } from './config.ts'
 import type { DnsEngine } from './dns-engine.ts'
 import { dohHandler } from './doh.ts'
 import { HttpEngine, type HttpSite } from './http-engine.ts'
 import { HttpListener } from './http-listener.ts'
+import { HttpShadow } from './http-shadow.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
 
 export interface HttpService {
   port: number
+  shadow: HttpShadow
+
   stop(): Promise<void>
 }
 
@@ -33,6 +36,7 @@ export async function startHttp(
   scopes: ScopeSet,
   subnet: SubnetPrefixes,
   token: string,
+  shadowConfig: ShadowConfig,
 ): Promise<HttpService> {
   const pool = (url: string) =>
     new HttpUpstream({
@@ -79,7 +83,9 @@ export async function startHttp(
       stickiness: s.stickiness,
       salt: s.salt,
       servable: site !== undefined,
+      shadowBasisPoints: s.shadow,
     }
+
     const scope = createScope({ id, basisPoints: s.percent, ...settings }, subnet)
     scopes.set(id, scope)
     const paths = Object.entries(s.paths).map(([prefix, bp]) => {
@@ -102,6 +108,15 @@ export async function startHttp(
   )
   scopes.set(fallback.id, fallback)
 
+  const shadow = new HttpShadow({
+    token,
+    methods: new Set(shadowConfig.methods),
+    maxBody: shadowConfig.maxBody,
+    maxInFlight: shadowConfig.maxInFlight,
+    examples: shadowConfig.examples,
+    mismatches: metrics.diffMismatches,
+    shed: metrics.shadowShed.child({ protocol: 'http' }),
+  })
   const engine = new HttpEngine({
     router: createHttpRouter(sites, fallback),
     legacy: legacyUpstream,
@@ -110,6 +125,7 @@ export async function startHttp(
     maxBodySize: http.limits.maxBodySize,
     moduleBudgetMs: http.moduleBudget,
     token,
+    shadow,
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
   })
@@ -125,11 +141,16 @@ export async function startHttp(
     metrics.malformed.child({ protocol: 'http' }),
   )
   await listener.listen(http.listen)
+  shadow.listening(
+    `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`,
+  )
   return {
     port: listener.port,
+    shadow,
     async stop() {
       await listener.close()
       await Promise.allSettled([
+        shadow.close(),
         legacyUpstream.close(),
         ...[...origins.values()].map((o) => o.close()),
       ])

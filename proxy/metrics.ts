@@ -15,6 +15,7 @@ export interface Metrics {
   diffMismatches: Counter<'protocol' | 'scope'>
   malformed: HotCounter<'protocol'>
   legacyFailures: Counter<'protocol' | 'failure'>
+  shadowShed: HotCounter<'protocol'>
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -54,6 +55,12 @@ export function createMetrics(registry: Registry): Metrics {
       registry,
       'cutover_malformed_total',
       'Requests rejected as malformed (DNS FORMERR or dropped, HTTP 400)',
+      ['protocol'],
+    ),
+    shadowShed: hotCounter(
+      registry,
+      'cutover_shadow_shed_total',
+      'Shadow comparisons skipped because the bound on them was reached',
       ['protocol'],
     ),
     legacyFailures: new Counter({

@@ -18,6 +18,8 @@ import { type RolloutService, startRollout } from './rollout-service.ts'
 export interface RunningProxy {
   /** 0 when the config has no such side. */
   dnsPort: number
+  /** The DNS candidate listener (every query on the new path), 0 when not configured. */
+  dnsCandidatePort: number
   httpPort: number
   adminPort: number
   registry: Registry
@@ -39,18 +41,34 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   const token = loadOrCreateToken(config)
   try {
     if (config.dns)
-      dns = await startDns(config.dns, env, metrics, scopes, subnet, {
-        token,
-        option: config.rollout.ednsOption,
-      })
+      dns = await startDns(
+        config.dns,
+        env,
+        metrics,
+        scopes,
+        subnet,
+        { token, option: config.rollout.ednsOption },
+        config.shadow,
+      )
+
     if (config.http)
-      http = await startHttp(config.http, env, metrics, dns?.engine, scopes, subnet, token)
+      http = await startHttp(
+        config.http,
+        env,
+        metrics,
+        dns?.engine,
+        scopes,
+        subnet,
+        token,
+        config.shadow,
+      )
     rollout = await startRollout(config, scopes, metrics, log)
     const r = rollout
     admin = createAdmin({
       registry,
       token,
       rollout: r,
+      shadow: (id) => dns?.engine.shadow?.judge(id) ?? http?.shadow.judge(id),
       notReady: () => [...(dns?.notReady() ?? []), ...r.notReady()],
     })
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
@@ -67,6 +85,9 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   log.info(
     {
       dns: dns ? `${config.dns?.listen.host}:${dns.port}` : undefined,
+      candidate: dns?.candidatePort
+        ? `${config.dns?.candidateListen?.host}:${dns.candidatePort}`
+        : undefined,
       http: http ? `${config.http?.listen.host}:${http.port}` : undefined,
       admin: `${config.admin.listen.host}:${adminPort}`,
     },
@@ -74,6 +95,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   )
   return {
     dnsPort: dns?.port ?? 0,
+    dnsCandidatePort: dns?.candidatePort ?? 0,
     httpPort: http?.port ?? 0,
     adminPort,
     registry,

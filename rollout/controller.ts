@@ -6,7 +6,7 @@
 
 import { type GateLimits, type Judgement, judge, windowOf } from './gates.ts'
 import { newStats, type ScopeStats } from './scope.ts'
-import { advancePlan, rollbackPlan } from './state.ts'
+import { advancePlan, type RolloutState, rollbackPlan } from './state.ts'
 import type { RolloutStore } from './store.ts'
 
 /** Counters per scope, summed over everything that serves it. */
@@ -75,18 +75,28 @@ export class Controller {
         }
         const j = judge(windowOf(stats, base.stats), this.#o.limits)
         this.#judgements.set(scope, j)
+        // Act only if the plan is still at the step judged: another process may have moved it meanwhile.
+        const unchanged = (st: RolloutState) => {
+          const p = st.scopes[scope]?.plan
+          return (
+            p?.status === 'running' &&
+            p.step === plan.step &&
+            p.stepStartedAt === plan.stepStartedAt
+          )
+        }
+        const nothing = (st: RolloutState) => ({ state: st, entries: [] })
         if (j.kind === 'breach') {
           this.#o.log.warn({ scope, why: j.why }, 'rollout: gate breached, rolling back')
           await this.#o.store.update((st) =>
-            rollbackPlan(st, scope, this.#o.rollbackToZero, j.why, now),
+            unchanged(st)
+              ? rollbackPlan(st, scope, this.#o.rollbackToZero, j.why, now)
+              : nothing(st),
           )
         } else if (j.kind === 'pass' && now - plan.stepStartedAt >= plan.bakeMs) {
           const why = `step ${plan.step + 1} of ${plan.steps.length} baked ${Math.round((now - plan.stepStartedAt) / 1000)} s with its gates holding`
           this.#o.log.info({ scope, why }, 'rollout: advancing')
           await this.#o.store.update((st) =>
-            st.scopes[scope]?.plan?.status === 'running'
-              ? advancePlan(st, scope, why, now)
-              : { state: st, entries: [] },
+            unchanged(st) ? advancePlan(st, scope, why, now) : nothing(st),
           )
         }
       }

@@ -138,7 +138,11 @@ export class FileStore implements RolloutStore {
       }
       return
     }
-    if (raw === this.#raw) return
+    if (raw === this.#raw) {
+      // The last good state, as it was (a broken file put back, or our own write).
+      this.#health = { ok: true }
+      return
+    }
     try {
       const next = this.#read()
       this.#health = { ok: true }
@@ -165,6 +169,7 @@ export class FileStore implements RolloutStore {
     }
     renameSync(tmp, this.#file)
     this.#raw = raw
+    this.#health = { ok: true }
     this.#state = t.state
     if (t.entries.length > 0)
       appendFileSync(this.#historyFile, t.entries.map((e) => `${JSON.stringify(e)}\n`).join(''))

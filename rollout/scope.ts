@@ -42,6 +42,9 @@ export interface Scope {
   readonly servable: boolean
   /** The percentage at start, used when the rollout state has none yet. */
   readonly initialBasisPoints: number
+  /** Share of the scope's requests also sent to the other path and compared, in basis points. */
+  readonly shadowBasisPoints: number
+
   /** Share on the new path in hundredths of a percent, live from the rollout state. */
   basisPoints: number
   readonly stats: ScopeStats

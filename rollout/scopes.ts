@@ -10,6 +10,8 @@ export interface ScopeSpec {
   protocol: Protocol
   /** Starting percentage in basis points. */
   basisPoints: number
+  /** Share shadowed to the other path for comparison, in basis points (0: none). */
+  shadowBasisPoints?: number
   /** `client-ip`, `client-subnet`, `ecs`, `qname`, `host` or `header:<Name>`; default per protocol. */
   stickiness: string | undefined
   salt: string | undefined
@@ -47,6 +49,8 @@ export function createScope(spec: ScopeSpec, subnet: SubnetPrefixes): Scope {
     stickiness: parseStickiness(spec.stickiness ?? DEFAULT_STICKINESS[spec.protocol], subnet),
     servable: spec.servable,
     initialBasisPoints: spec.basisPoints,
+    shadowBasisPoints: spec.shadowBasisPoints ?? 0,
+
     basisPoints: spec.basisPoints,
     stats: newStats(),
   }

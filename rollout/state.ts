@@ -117,7 +117,8 @@ export function startPlan(
     step: 0,
     stepStartedAt: now,
     status: 'running',
-    lastGood: s.basisPoints,
+    // No step has held yet: a breach at the first step goes back to 0, never up.
+    lastGood: 0,
   }
   return {
     state: withScope(state, scope, { basisPoints: steps[0], updatedAt: now, updatedBy: by, plan }),
@@ -177,12 +178,14 @@ export function resumePlan(
   let step = plan.steps.findIndex((b) => b >= s.basisPoints)
   if (step < 0) step = plan.steps.length - 1
   const bp = plan.steps[step]
+  // The step below held before; it is where a breach of this one goes back to.
+  const lastGood = step > 0 ? Math.min(plan.steps[step - 1], plan.lastGood) : 0
   return {
     state: withScope(state, scope, {
       basisPoints: bp,
       updatedAt: now,
       updatedBy: by,
-      plan: { ...plan, step, status: 'running', stepStartedAt: now, note: undefined },
+      plan: { ...plan, step, status: 'running', stepStartedAt: now, lastGood, note: undefined },
     }),
     entries: [
       {
@@ -294,7 +297,11 @@ export function rollbackPlan(
   now: number,
 ): Transition {
   const { s, plan } = planOf(state, scope)
-  const bp = toZero ? 0 : plan.lastGood
+  if (plan.status !== 'running')
+    throw new TransitionError(`the plan of '${scope}' is ${plan.status}, not running`)
+  // A rollback only ever lowers the share on the new path.
+  const bp = toZero ? 0 : Math.min(plan.lastGood, s.basisPoints)
+
   return {
     state: withScope(state, scope, {
       basisPoints: bp,

@@ -110,11 +110,20 @@ function ecsHash(seed: number, query: Uint8Array, view: QueryView, v4: number, v
   if (len < 4) return -1
   const family = (query[at] << 8) | query[at + 1]
   const source = query[at + 2]
+  // Source prefix 0: the resolver asks us not to use the client's network (RFC 7871 section 7.1.2).
+  if (source === 0) return -1
   const size = family === 1 ? 4 : family === 2 ? 16 : 0
   if (size === 0 || len - 4 > size) return -1
   address.fill(0)
   for (let i = 0; i < len - 4; i++) address[i] = query[at + 4 + i]
   return hashBytes(seed ^ size, maskInPlace(size, Math.min(source, size === 4 ? v4 : v6)), 0, size)
+}
+
+/** A client address as one key whatever the socket family: `::ffff:192.0.2.7` is `192.0.2.7`. */
+function clientHash(seed: number, client: string): number {
+  return client.charCodeAt(0) === 0x3a && client.startsWith('::ffff:') && client.includes('.')
+    ? hashString(seed, client.slice(7))
+    : hashString(seed, client)
 }
 
 /** The stickiness hash of a DNS query from `client`. */
@@ -127,7 +136,7 @@ export function dnsKeyHash(
   const s = scope.stickiness
   switch (s.kind) {
     case 'client-ip':
-      return hashString(scope.seed, client)
+      return clientHash(scope.seed, client)
     case 'qname':
       return Math.imul(scope.seed ^ view.suffixHash[0], 0x01000193)
     case 'ecs': {
@@ -138,7 +147,7 @@ export function dnsKeyHash(
       return subnetHash(scope.seed, client, s.v4, s.v6)
     default:
       // Host and header keys have no meaning in DNS; config validation keeps them out.
-      return hashString(scope.seed, client)
+      return clientHash(scope.seed, client)
   }
 }
 
@@ -156,12 +165,12 @@ export function httpKeyHash(
     case 'header': {
       const v = headerGet(headers, s.name)
       // Without the header, the request sticks by its client like any other.
-      return v === undefined ? hashString(scope.seed, client) : hashString(scope.seed ^ 1, v)
+      return v === undefined ? clientHash(scope.seed, client) : hashString(scope.seed ^ 1, v)
     }
     case 'client-subnet':
     case 'ecs':
       return subnetHash(scope.seed, client, s.v4, s.v6)
     default:
-      return hashString(scope.seed, client)
+      return clientHash(scope.seed, client)
   }
 }

@@ -11,6 +11,7 @@ const PACKAGES: Record<string, string> = {
   dig: 'bind9-dnsutils',
   nginx: 'nginx-light',
   'redis-server': 'redis-server',
+  chromium: 'chromium',
 }
 
 const DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin']

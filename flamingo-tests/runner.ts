@@ -1,0 +1,220 @@
+// Runs suites against the legacy and the candidate: every case goes to the
+// legacy twice (fields that differ between those two are noise, as Diffy
+// separates regressions from non-determinism) and to the candidate once; the
+// rest is compared field by field, minus what a suppression accepts. Cases run
+// concurrently under a bound. A target that is down stops the run as an error.
+
+import { CutoverError } from '../dns/errors.ts'
+import { decodeMessage } from '../dns/message.ts'
+import { compareDns, describeDns, type FieldDiff } from './dns-compare.ts'
+import { compareHttp, describeHttp } from './http-compare.ts'
+import { curlCommand, digCommand } from './replay.ts'
+import { type CaseResult, groupDiffs, type RunReport, type Suppression } from './report-model.ts'
+import { type DnsCase, dnsCaseId, type HttpCase, httpCaseId, type Suite } from './suite.ts'
+import { isExpired, suppressionFor } from './suppress.ts'
+import { queryFor, type Target } from './targets.ts'
+
+export interface RunOptions {
+  concurrency: number
+  suppressions: readonly Suppression[]
+  onCase?: (result: CaseResult) => void
+  now?: Date
+}
+
+type Job =
+  | { kind: 'dns'; suite: Extract<Suite, { kind: 'dns' }>; c: DnsCase }
+  | { kind: 'http'; suite: Extract<Suite, { kind: 'http' }>; c: HttpCase }
+
+/** Splits differences into real ones, noise, and suppressed ones. */
+function classify(
+  id: string,
+  diffs: FieldDiff[],
+  noisy: Set<string>,
+  suppressions: readonly Suppression[],
+  now: Date,
+) {
+  const real: FieldDiff[] = []
+  const noise: FieldDiff[] = []
+  const suppressed: CaseResult['suppressed'] = []
+  for (const d of diffs) {
+    if (noisy.has(d.field)) {
+      noise.push(d)
+      continue
+    }
+    const by = suppressionFor(suppressions, id, d, now)
+    if (by) suppressed.push({ diff: d, by })
+    else real.push(d)
+  }
+  return { real, noise, suppressed }
+}
+
+async function runDns(
+  job: Extract<Job, { kind: 'dns' }>,
+  legacy: Target,
+  candidate: Target,
+  o: RunOptions,
+  now: Date,
+): Promise<CaseResult> {
+  const { c, suite } = job
+  const id = dnsCaseId(c)
+  const query = queryFor(c, Math.floor(Math.random() * 0x10000))
+  const started = performance.now()
+  const replay = {
+    legacy: digCommand(c, legacy.spec, query),
+    candidate: digCommand(c, candidate.spec, query),
+  }
+  try {
+    const [a, b, cand] = await Promise.all([
+      legacy.dns(c, query),
+      legacy.dns(c, query),
+      candidate.dns(c, query),
+    ])
+    const options = { ttlTolerance: suite.ttlTolerance, ignore: c.allow }
+    const la = decodeMessage(a)
+    const noisy = new Set(compareDns(la, decodeMessage(b), options).map((d) => d.field))
+    const lc = decodeMessage(cand)
+    const { real, noise, suppressed } = classify(
+      id,
+      compareDns(la, lc, options),
+      noisy,
+      o.suppressions,
+      now,
+    )
+    return {
+      id,
+      kind: 'dns',
+      outcome: real.length > 0 ? 'mismatch' : 'match',
+      diffs: real,
+      noise,
+      suppressed,
+      replay,
+      legacy: describeDns(la),
+      candidate: describeDns(lc),
+      durationMs: performance.now() - started,
+    }
+  } catch (err) {
+    return {
+      id,
+      kind: 'dns',
+      outcome: 'error',
+      diffs: [],
+      noise: [],
+      suppressed: [],
+      replay,
+      error: (err as Error).message,
+      durationMs: performance.now() - started,
+    }
+  }
+}
+
+async function runHttp(
+  job: Extract<Job, { kind: 'http' }>,
+  legacy: Target,
+  candidate: Target,
+  o: RunOptions,
+  now: Date,
+): Promise<CaseResult> {
+  const { c, suite } = job
+  const id = httpCaseId(c)
+  const started = performance.now()
+  const replay = { legacy: curlCommand(c, legacy.spec), candidate: curlCommand(c, candidate.spec) }
+  try {
+    const [a, b, cand] = await Promise.all([legacy.http(c), legacy.http(c), candidate.http(c)])
+    const options = { ignoreHeaders: suite.ignoreHeaders, ignore: c.ignore, body: c.compareBody }
+    const noisy = new Set(compareHttp(a, b, options).map((d) => d.field))
+    const { real, noise, suppressed } = classify(
+      id,
+      compareHttp(a, cand, options),
+      noisy,
+      o.suppressions,
+      now,
+    )
+    return {
+      id,
+      kind: 'http',
+      outcome: real.length > 0 ? 'mismatch' : 'match',
+      diffs: real,
+      noise,
+      suppressed,
+      replay,
+      legacy: describeHttp(a),
+      candidate: describeHttp(cand),
+      durationMs: performance.now() - started,
+    }
+  } catch (err) {
+    return {
+      id,
+      kind: 'http',
+      outcome: 'error',
+      diffs: [],
+      noise: [],
+      suppressed: [],
+      replay,
+      error: (err as Error).message,
+      durationMs: performance.now() - started,
+    }
+  }
+}
+
+export async function runSuites(
+  suites: readonly Suite[],
+  legacy: Target,
+  candidate: Target,
+  o: RunOptions,
+): Promise<RunReport> {
+  const now = o.now ?? new Date()
+  const jobs: Job[] = suites.flatMap((suite): Job[] =>
+    suite.kind === 'dns'
+      ? suite.cases.map((c) => ({ kind: 'dns', suite, c }))
+      : suite.cases.map((c) => ({ kind: 'http', suite, c })),
+  )
+  const startedAt = new Date()
+  const started = performance.now()
+  const results: CaseResult[] = new Array(jobs.length)
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < jobs.length; i = next++) {
+      const job = jobs[i]
+      const r =
+        job.kind === 'dns'
+          ? await runDns(job, legacy, candidate, o, now)
+          : await runHttp(job, legacy, candidate, o, now)
+      results[i] = r
+      o.onCase?.(r)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, jobs.length) }, worker))
+  const count = (k: CaseResult['outcome']) => results.filter((r) => r.outcome === k).length
+  return {
+    suites: suites.map((s) => s.file),
+    startedAt: startedAt.toISOString(),
+    durationMs: performance.now() - started,
+    targets: { legacy: legacy.spec.label, candidate: candidate.spec.label },
+    totals: {
+      cases: results.length,
+      match: count('match'),
+      mismatch: count('mismatch'),
+      error: count('error'),
+      noisy: results.filter((r) => r.noise.length > 0).length,
+      suppressed: results.filter((r) => r.suppressed.length > 0).length,
+    },
+    groups: groupDiffs(results),
+    expired: o.suppressions.filter((s) => isExpired(s, now)),
+    results,
+  }
+}
+
+/** Sends one request to each target before the run: a target that is down is an error, not a run of mismatches. */
+export async function checkReachable(t: Target, suites: readonly Suite[]): Promise<void> {
+  const dns = suites.find((s) => s.kind === 'dns')
+  const http = suites.find((s) => s.kind === 'http')
+  try {
+    if (dns?.kind === 'dns') await t.dns(dns.cases[0], queryFor(dns.cases[0], 1))
+    if (http?.kind === 'http') await t.http(http.cases[0])
+  } catch (err) {
+    throw new CutoverError(
+      'UPSTREAM_UNREACHABLE',
+      `${t.spec.label} does not answer (${(err as Error).message}); is it running?`,
+    )
+  }
+}
