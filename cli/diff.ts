@@ -139,7 +139,10 @@ export async function diffCommand(args: string[]): Promise<number> {
       onCase: (r) => progress.tick(r.outcome),
     })
     progress.done()
-    process.stdout.write(`${renderTerminal(report, { color: process.stdout.isTTY === true })}\n`)
+    const color =
+      process.env.FORCE_COLOR !== undefined ||
+      (process.stdout.isTTY === true && process.env.NO_COLOR === undefined)
+    process.stdout.write(renderTerminal(report, { color }))
     if (values.json) writeFileSync(values.json, renderJson(report))
     if (values.junit) writeFileSync(values.junit, renderJunit(report))
     if (values.html) writeFileSync(values.html, renderHtml(report))

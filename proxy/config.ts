@@ -125,7 +125,7 @@ const upstreamUrl = z.string().transform((v, ctx) => {
   } catch {
     // reported below
   }
-  if (!url || url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.username) {
+  if (url?.protocol !== 'http:' || url.pathname !== '/' || url.search || url.username) {
     ctx.addIssue({
       code: 'custom',
       message: `expected an upstream like "http://127.0.0.1:8081" (scheme, host, port; no path), got ${JSON.stringify(v)}`,
@@ -227,10 +227,24 @@ const shadow = z.strictObject({
   maxBody: size.default(256 * 1024),
   /** TTLs may differ by this much (a cached legacy answer counts them down). */
   ttlTolerance: duration.default(5000),
+  /** Event-loop utilisation (0-1) above which shadow work is shed, so it never takes time real requests need. */
+  maxLoad: z.number().min(0).max(1).default(0.7),
+})
+
+const record = z.strictObject({
+  /** Folder the recorded suites are written to (recorded-dns.yaml, recorded-http.yaml). */
+  dir: z.string().min(1),
+  /** Share of live requests recorded. */
+  percent: percent.default(100),
+  maxCases: z.int().min(1).max(1_000_000).default(10_000),
+  /** Keep Authorization, Cookie and other credential headers (off: they are dropped). */
+  secrets: z.boolean().default(false),
 })
 
 const schema = z.strictObject({
   shadow: shadow.prefault({}),
+  /** Sample live requests into suite files for `cutover diff`. */
+  record: record.optional(),
 
   dns: dns.optional(),
   http: http.optional(),
@@ -308,6 +322,7 @@ export function loadConfig(file: string): Config {
     }
   })
   for (const zone of config.dns?.zones ?? []) zone.file = resolve(dir, zone.file)
+  if (config.record) config.record.dir = resolve(dir, config.record.dir)
 
   if (config.admin.tokenFile) config.admin.tokenFile = resolve(dir, config.admin.tokenFile)
   return config

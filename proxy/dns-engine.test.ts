@@ -42,6 +42,7 @@ function engineWith(forward: (ex: LegacyExchange) => void) {
     udpPayload: 1232,
     moduleBudgetMs: 1000,
     control: undefined,
+    recorder: undefined,
   })
 }
 

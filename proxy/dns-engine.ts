@@ -24,6 +24,7 @@ import type { DnsShadow } from './dns-shadow.ts'
 import type { HotCount, HotObserver } from './hot-metrics.ts'
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
+import type { Recorder } from './recorder.ts'
 
 /** Sends a response back the way its query came. */
 export interface DnsReplier<Peer> {
@@ -45,6 +46,8 @@ export interface DnsEngineParts {
   udpPayload: number
   /** A module chain that runs longer than this has its answer dropped for the legacy's. */
   moduleBudgetMs: number
+  /** Samples live queries into a suite, when configured. */
+  recorder: Recorder | undefined
   /** Forced paths and traces (EDNS option `option`), for holders of the admin token. */
   control: { token: string; option: number } | undefined
 }
@@ -133,6 +136,7 @@ export class DnsEngine {
           ? Math.min(Math.max(view.ednsUdpSize, CLASSIC_UDP_LIMIT), this.#parts.udpPayload)
           : CLASSIC_UDP_LIMIT
 
+    this.#parts.recorder?.dns(query, view, transport)
     const scope = this.#parts.router(query, view)
     let path: PathLabel
     let trace: Trace | undefined

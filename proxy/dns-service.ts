@@ -7,19 +7,17 @@ import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
 import { type AuthoritativeModule, authoritative } from '../modules/authoritative/index.ts'
 import { DNS_CHAIN, type DnsModuleName } from '../modules/chain.ts'
 import type { DnsModule } from '../modules/dns-module.ts'
-import type { ModuleEnv } from '../modules/env.ts'
 import { packetcache } from '../modules/packetcache/index.ts'
 import { createDnsRouter, type DnsZoneScopes, dnsScopeId } from '../rollout/dns-router.ts'
 import type { Path, Scope } from '../rollout/scope.ts'
-import { createScope, type ScopeSet, type SubnetPrefixes } from '../rollout/scopes.ts'
-import type { DnsConfig, ShadowConfig } from './config.ts'
+import { createScope } from '../rollout/scopes.ts'
+import type { DnsConfig } from './config.ts'
 import type { HostPort } from './config-units.ts'
 import { DnsEngine } from './dns-engine.ts'
 import { DnsShadow } from './dns-shadow.ts'
 import { DnsTcpListener } from './dns-tcp.ts'
 import { DnsUdpListener } from './dns-udp.ts'
-import type { Logger } from './log.ts'
-import type { Metrics } from './metrics.ts'
+import type { ServiceDeps } from './service-deps.ts'
 
 export interface DnsService {
   engine: DnsEngine
@@ -36,15 +34,8 @@ export interface DnsService {
  * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
  * and `dns:*`) are added to `scopes`.
  */
-export async function startDns(
-  dns: DnsConfig,
-  env: ModuleEnv & { log: Logger },
-  metrics: Metrics,
-  scopes: ScopeSet,
-  subnet: SubnetPrefixes,
-  control: { token: string; option: number },
-  shadow: ShadowConfig,
-): Promise<DnsService> {
+export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsService> {
+  const { env, metrics, scopes, subnet, shadow, load } = deps
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
   const auth = authoritative({ zones: dns.zones.map((z) => ({ name: z.name, file: z.file })) }, env)
   const cache = dns.packetcache
@@ -132,13 +123,15 @@ export async function startDns(
     log: env.log,
     udpPayload: dns.udpPayload,
     moduleBudgetMs: dns.moduleBudget,
-    control,
+    control: { token: deps.token, option: deps.ednsOption },
+    recorder: deps.recorder,
   })
   engine.shadow = new DnsShadow({
     forward: (ex) => forwarder.forward(ex),
     answerOnNewPath: (query, sizeLimit) => engine.answerOnNewPath(query, sizeLimit),
     mismatches: metrics.diffMismatches,
     shed: metrics.shadowShed.child({ protocol: 'dns' }),
+    busy: load.busy,
     maxInFlight: shadow.maxInFlight,
     examples: shadow.examples,
     ttlToleranceS: shadow.ttlTolerance / 1000,

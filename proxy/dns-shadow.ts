@@ -20,6 +20,8 @@ export interface DnsShadowParts {
   answerOnNewPath(query: Buffer, sizeLimit: number): Buffer | undefined
   mismatches: Counter<'protocol' | 'scope'>
   shed: { n: number }
+  /** True while the process is too busy for shadow work. */
+  busy: () => boolean
   maxInFlight: number
   examples: number
   ttlToleranceS: number
@@ -76,7 +78,7 @@ export class DnsShadow {
     primaryPath: 'new' | 'legacy',
     sizeLimit: number,
   ): void {
-    if (this.#inFlight + this.#queue.length >= this.#p.maxInFlight) {
+    if (this.#inFlight + this.#queue.length >= this.#p.maxInFlight || this.#p.busy()) {
       this.#p.shed.n++
       return
     }

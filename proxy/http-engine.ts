@@ -24,9 +24,9 @@ import { httpKeyHash } from '../rollout/stickiness.ts'
 import type { HotCount, HotObserver } from './hot-metrics.ts'
 import { type HttpShadow, SHADOW_HEADER, type ShadowCapture } from './http-shadow.ts'
 import { parseTarget } from './http-target.ts'
-
 import type { Logger } from './log.ts'
 import type { Metrics, PathLabel } from './metrics.ts'
+import type { Recorder } from './recorder.ts'
 
 /** A site on the new path: its modules (those with rules for it) and its origin. */
 export interface HttpSite {
@@ -45,6 +45,8 @@ export interface HttpEngineParts {
   token: string
   /** Live shadow comparison, when configured. */
   shadow: HttpShadow | undefined
+  /** Samples live requests into a suite, when configured. */
+  recorder: Recorder | undefined
   /** Requests for this path go to DNS over HTTPS instead of a site. */
   dohPath: string | undefined
   doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -134,6 +136,7 @@ export class HttpEngine {
       }
     }
     const method = req.method ?? 'GET'
+    this.#parts.recorder?.http(method, t.host, req.url ?? '/', headers)
     const flow: Flow = { req, res, target: t.forward, headers, scope, start, capture: undefined }
     if (
       scope.shadowBasisPoints > 0 &&

@@ -4,18 +4,16 @@
 
 import { CutoverError } from '../dns/errors.ts'
 import { HttpUpstream } from '../legacy-adapter/http-upstream.ts'
-import type { ModuleEnv } from '../modules/env.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../rollout/http-router.ts'
-import { createScope, type ScopeSet, type SubnetPrefixes } from '../rollout/scopes.ts'
-import type { HttpConfig, ShadowConfig } from './config.ts'
+import { createScope } from '../rollout/scopes.ts'
+import type { HttpConfig } from './config.ts'
 import type { DnsEngine } from './dns-engine.ts'
 import { dohHandler } from './doh.ts'
 import { HttpEngine, type HttpSite } from './http-engine.ts'
 import { HttpListener } from './http-listener.ts'
 import { HttpShadow } from './http-shadow.ts'
-import type { Logger } from './log.ts'
-import type { Metrics } from './metrics.ts'
+import type { ServiceDeps } from './service-deps.ts'
 
 export interface HttpService {
   port: number
@@ -30,14 +28,11 @@ export interface HttpService {
  */
 export async function startHttp(
   http: HttpConfig,
-  env: ModuleEnv & { log: Logger },
-  metrics: Metrics,
+  deps: ServiceDeps,
   dns: DnsEngine | undefined,
-  scopes: ScopeSet,
-  subnet: SubnetPrefixes,
-  token: string,
-  shadowConfig: ShadowConfig,
 ): Promise<HttpService> {
+  const { env, metrics, scopes, subnet, token, load } = deps
+  const shadowConfig = deps.shadow
   const pool = (url: string) =>
     new HttpUpstream({
       url,
@@ -116,6 +111,7 @@ export async function startHttp(
     examples: shadowConfig.examples,
     mismatches: metrics.diffMismatches,
     shed: metrics.shadowShed.child({ protocol: 'http' }),
+    busy: load.busy,
   })
   const engine = new HttpEngine({
     router: createHttpRouter(sites, fallback),
@@ -126,6 +122,7 @@ export async function startHttp(
     moduleBudgetMs: http.moduleBudget,
     token,
     shadow,
+    recorder: deps.recorder,
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
   })

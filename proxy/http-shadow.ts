@@ -22,6 +22,8 @@ export interface HttpShadowParts {
   examples: number
   mismatches: Counter<'protocol' | 'scope'>
   shed: { n: number }
+  /** True while the process is too busy for shadow work. */
+  busy: () => boolean
 }
 
 export interface ShadowRequest {
@@ -103,7 +105,7 @@ export class HttpShadow {
   /** For a sampled request: a capture of its response, or undefined when it is not to be shadowed. */
   capture(scope: Scope, req: ShadowRequest, primary: Path): ShadowCapture | undefined {
     if (!this.#p.methods.has(req.method)) return undefined
-    if (this.#inFlight >= this.#p.maxInFlight || this.#self === undefined) {
+    if (this.#inFlight >= this.#p.maxInFlight || this.#self === undefined || this.#p.busy()) {
       this.#p.shed.n++
       return undefined
     }

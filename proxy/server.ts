@@ -11,9 +11,12 @@ import { loadOrCreateToken } from './admin-token.ts'
 import type { Config } from './config.ts'
 import { type DnsService, startDns } from './dns-service.ts'
 import { type HttpService, startHttp } from './http-service.ts'
+import { startLoadGauge } from './load-gauge.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
+import { Recorder } from './recorder.ts'
 import { type RolloutService, startRollout } from './rollout-service.ts'
+import type { ServiceDeps } from './service-deps.ts'
 
 export interface RunningProxy {
   /** 0 when the config has no such side. */
@@ -39,29 +42,29 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   let rollout: RolloutService | undefined
   let admin: FastifyInstance | undefined
   const token = loadOrCreateToken(config)
+  const load = startLoadGauge(config.shadow.maxLoad)
+  const recorder = config.record
+    ? new Recorder({
+        dir: config.record.dir,
+        basisPoints: config.record.percent,
+        maxCases: config.record.maxCases,
+        secrets: config.record.secrets,
+      })
+    : undefined
   try {
-    if (config.dns)
-      dns = await startDns(
-        config.dns,
-        env,
-        metrics,
-        scopes,
-        subnet,
-        { token, option: config.rollout.ednsOption },
-        config.shadow,
-      )
-
-    if (config.http)
-      http = await startHttp(
-        config.http,
-        env,
-        metrics,
-        dns?.engine,
-        scopes,
-        subnet,
-        token,
-        config.shadow,
-      )
+    const deps: ServiceDeps = {
+      env,
+      metrics,
+      scopes,
+      subnet,
+      token,
+      ednsOption: config.rollout.ednsOption,
+      shadow: config.shadow,
+      load,
+      recorder,
+    }
+    if (config.dns) dns = await startDns(config.dns, deps)
+    if (config.http) http = await startHttp(config.http, deps, dns?.engine)
     rollout = await startRollout(config, scopes, metrics, log)
     const r = rollout
     admin = createAdmin({
@@ -104,6 +107,8 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     async stop() {
       await Promise.allSettled([http?.stop(), dns?.stop(), running.close()])
       await rollout!.stop()
+      load.stop()
+      recorder?.close()
     },
   }
 }

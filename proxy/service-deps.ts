@@ -1,0 +1,25 @@
+// What the DNS and HTTP sides of an instance share: logging and metrics, the
+// set of scopes they add to, the admin token, shadow settings, the load gauge
+// and the recorder.
+
+import type { ModuleEnv } from '../modules/env.ts'
+import type { ScopeSet, SubnetPrefixes } from '../rollout/scopes.ts'
+import type { ShadowConfig } from './config.ts'
+import type { LoadGauge } from './load-gauge.ts'
+import type { Logger } from './log.ts'
+import type { Metrics } from './metrics.ts'
+import type { Recorder } from './recorder.ts'
+
+export interface ServiceDeps {
+  env: ModuleEnv & { log: Logger }
+  metrics: Metrics
+  /** Each side adds its scopes here. */
+  scopes: ScopeSet
+  subnet: SubnetPrefixes
+  token: string
+  /** EDNS option code for forced paths and traces. */
+  ednsOption: number
+  shadow: ShadowConfig
+  load: LoadGauge
+  recorder: Recorder | undefined
+}
