@@ -49,7 +49,7 @@ export async function httpBench(): Promise<string> {
     )
     return { port, stop: p.stop }
   }
-  const cutover = async (): Promise<Server> => {
+  const cutover = async (shadow = 0): Promise<Server> => {
     const port = await freePort()
     const config = join(dir, `cutover-${port}.yaml`)
     writeFileSync(
@@ -64,6 +64,7 @@ export async function httpBench(): Promise<string> {
               host: 'bench.test',
               origin: originUrl,
               rules: [{ type: 'static', match: { exact: '/static' }, body: 'hello\n' }],
+              shadow,
             },
           ],
         },
@@ -113,9 +114,10 @@ export async function httpBench(): Promise<string> {
   try {
     await measure('node:http hello (ceiling)', () => node('http-hello.ts'))
     await measure('fastify hello', () => node('fastify-hello.ts'))
-    await measure('cutover module answer (static)', cutover, '/static')
-    await measure('cutover new path to origin', cutover)
-    await measure('cutover legacy path', cutover, '/', 'legacy.test')
+    await measure('cutover module answer (static)', () => cutover(), '/static')
+    await measure('cutover new path to origin', () => cutover())
+    await measure('cutover new path, 10% shadowed', () => cutover(10))
+    await measure('cutover legacy path', () => cutover(), '/', 'legacy.test')
     await measure('raw undici dispatch proxy', () => node('undici-proxy.ts', originUrl))
     await measure('@fastify/http-proxy', () => node('fastify-proxy.ts', originUrl))
     await measure('nginx proxy_pass', nginxProxy)
@@ -142,11 +144,13 @@ function report(rows: Row[]): string {
     )
   }
   const fastifyCost = 1 - by('fastify hello').rps / hello.rps
-  const newPath = by('cutover new path')
+  const newPath = by('cutover new path to origin')
+  const shadowed = by('cutover new path, 10% shadowed')
   lines.push(
     '',
     `fastify costs ${(fastifyCost * 100).toFixed(0)}% against node:http here, so the listener is node:http (fastify serves the admin API).`,
     `new path to origin vs @fastify/http-proxy: ${(newPath.rps / by('@fastify/http-proxy').rps).toFixed(2)}×`,
+    `10% shadow keeps ${((shadowed.rps / newPath.rps) * 100).toFixed(0)}% of the new path's throughput (shadow work is shed while the event loop is busy)`,
   )
   return lines.join('\n')
 }

@@ -3,6 +3,7 @@
 // usage: node bench/run.ts [dns ...]
 
 import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
+import { diffBench } from './diff.ts'
 import { dnsBench } from './dns.ts'
 import { httpBench } from './http.ts'
 import { rolloutBench } from './rollout.ts'
@@ -11,6 +12,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   dns: dnsBench,
   http: httpBench,
   rollout: rolloutBench,
+  diff: diffBench,
 }
 
 const wanted = process.argv.slice(2)
