@@ -53,7 +53,11 @@ async function measure(
   try {
     await dnsperf(LOAD_CORE, port, queries, 1)
     const result = await dnsperf(LOAD_CORE, port, queries, SECONDS)
-    const fixed = await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE)
+    // Tail latency on a shared 2-core machine is noisy: the median of three runs.
+    const runs: DnsperfResult[] = []
+    for (let i = 0; i < 3; i++) runs.push(await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE))
+    const fixed = runs.sort((a, b) => a.p99Ms - b.p99Ms)[1]
+
     process.stderr.write(
       `  ${name}: ${result.qps.toFixed(0)} qps, p99 ${fixed.p99Ms.toFixed(3)} ms at ${FIXED_RATE} qps\n`,
     )

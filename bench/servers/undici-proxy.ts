@@ -24,6 +24,9 @@ function endToEnd(raw: readonly string[]): string[] {
 }
 const server = createServer((req, res) => {
   const handler: Dispatcher.DispatchHandler = {
+    // undici takes a handler for its current API by this method.
+    onRequestStart() {},
+
     onResponseStart(controller, status) {
       if (status < 200) return
       res.writeHead(
