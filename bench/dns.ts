@@ -55,7 +55,8 @@ async function measure(
     const result = await dnsperf(LOAD_CORE, port, queries, SECONDS)
     // Tail latency on a shared 2-core machine is noisy: the median of three runs.
     const runs: DnsperfResult[] = []
-    for (let i = 0; i < 3; i++) runs.push(await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE))
+    for (let i = 0; i < 3; i++)
+      runs.push(await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE))
     const fixed = runs.sort((a, b) => a.p99Ms - b.p99Ms)[1]
 
     process.stderr.write(

@@ -7,13 +7,15 @@ import { checkCommand } from './check.ts'
 import { diffCommand } from './diff.ts'
 import { quickstartCommand } from './quickstart.ts'
 import { rolloutCommand } from './rollout.ts'
-import { startCommand, stopCommand } from './start-stop.ts'
+import { reloadCommand, restartCommand, startCommand, stopCommand } from './start-stop.ts'
 
 const USAGE = `usage: cutover <command> [options]
 
 commands:
   start --config FILE     run the proxy in the foreground (SIGTERM or 'cutover stop' ends it)
-  stop [--config FILE]    stop the proxy started with that config, and wait for it to exit
+  stop [--config FILE]    drain and stop the proxy started with that config, and wait for it to exit
+  restart --config FILE   a new generation of workers takes over; the old one drains (no request lost)
+  reload --config FILE    workers re-read the config, rollout state and zones in place
   check --config FILE     validate the config and load its zones, then exit
   rollout ...             status, set, plan, pause, resume, abort, promote, history ('cutover rollout help')
   diff SUITE... [options] compare the legacy with the new path case by case ('cutover diff --help')
@@ -24,6 +26,8 @@ commands:
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   start: startCommand,
   stop: stopCommand,
+  restart: restartCommand,
+  reload: reloadCommand,
   check: checkCommand,
   quickstart: quickstartCommand,
   rollout: rolloutCommand,

@@ -1,36 +1,93 @@
-// `cutover start` runs the proxy in the foreground until SIGTERM or SIGINT;
-// `cutover stop` signals it through the pid file in the state folder and waits.
+// `cutover start` runs the proxy in the foreground: a supervisor and its
+// workers (or, with `workers: 0`, one process) until SIGTERM or SIGINT.
+// `stop`, `restart` and `reload` signal it through the pid file in its state
+// folder and wait until it is done.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 import { CutoverError } from '../dns/errors.ts'
-import { loadConfig } from '../proxy/config.ts'
+import { type Config, loadConfig } from '../proxy/config.ts'
 import { createLogger } from '../proxy/log.ts'
 import { startProxy } from '../proxy/server.ts'
+import { runSupervisor, type SupervisorStatus } from '../proxy/supervisor.ts'
 import { options, requireConfig } from './args.ts'
+import { checkCommand } from './check.ts'
 
 const PID_FILE = 'cutover.pid'
-const STOP_WAIT_MS = 60_000
+const WAIT_MS = 120_000
 
 export async function startCommand(args: string[]): Promise<number> {
   const { values } = options(args, { config: { type: 'string', short: 'c' } })
   const config = loadConfig(requireConfig(values.config, 'start'))
   const log = createLogger(config.log.level)
-  const proxy = await startProxy(config, log)
   mkdirSync(config.state, { recursive: true })
   const pidFile = join(config.state, PID_FILE)
   writeFileSync(pidFile, `${process.pid}\n`)
-  return new Promise((done) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping')
-      proxy.stop().then(() => {
-        rmSync(pidFile, { force: true })
-        done(0)
-      })
-    }
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
+  try {
+    if (config.workers !== 0) return await runSupervisor(config.file, log)
+    const proxy = await startProxy(config, log)
+    process.on('SIGHUP', () =>
+      log.warn(
+        'reload and restart need workers (the config has workers: 0); restart the process instead',
+      ),
+    )
+    return await new Promise((done) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'stopping')
+        proxy.stop().then(() => done(0))
+      }
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+    })
+  } finally {
+    rmSync(pidFile, { force: true })
+  }
+}
+
+interface Running {
+  config: Config
+  pid: number
+}
+
+function running(args: string[], command: string): Running {
+  const { values } = options(args, {
+    config: { type: 'string', short: 'c' },
+    state: { type: 'string' },
   })
+  const config = typeof values.config === 'string' ? loadConfig(values.config) : undefined
+  const state = config ? config.state : resolve(values.state ?? '.cutover')
+  const pidFile = join(state, PID_FILE)
+  let pid: number
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim())
+  } catch {
+    throw new CutoverError(
+      'USAGE',
+      `no running proxy found: ${pidFile} does not exist (pass --config FILE of the running proxy to 'cutover ${command}')`,
+    )
+  }
+  if (!config) throw new CutoverError('USAGE', `'cutover ${command}' needs --config FILE`)
+  return { config, pid }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function status(config: Config): Promise<SupervisorStatus> {
+  const res = await fetch(`http://${config.admin.listen.host}:${config.admin.listen.port}/workers`)
+  if (!res.ok)
+    throw new CutoverError(
+      'USAGE',
+      `the proxy runs without workers (workers: 0): it cannot ${res.status === 404 ? 'restart or reload in place' : 'answer'}`,
+    )
+  return (await res.json()) as SupervisorStatus
 }
 
 export async function stopCommand(args: string[]): Promise<number> {
@@ -52,23 +109,70 @@ export async function stopCommand(args: string[]): Promise<number> {
       `no running proxy found: ${pidFile} does not exist (pass --config FILE of the running proxy)`,
     )
   }
-  try {
-    process.kill(pid, 'SIGTERM')
-  } catch {
+  if (!alive(pid)) {
     rmSync(pidFile, { force: true })
     process.stdout.write(`cutover was not running (stale pid file ${pidFile} removed)\n`)
     return 0
   }
-  const deadline = Date.now() + STOP_WAIT_MS
+  process.kill(pid, 'SIGTERM')
+  const deadline = Date.now() + WAIT_MS
   while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0)
-    } catch {
+    if (!alive(pid)) {
       process.stdout.write(`cutover (pid ${pid}) stopped\n`)
       return 0
     }
-    await new Promise((r) => setTimeout(r, 100))
+    await delay(100)
   }
-  process.stderr.write(`cutover (pid ${pid}) is still running after ${STOP_WAIT_MS / 1000} s\n`)
+  process.stderr.write(`cutover (pid ${pid}) is still running after ${WAIT_MS / 1000} s\n`)
+  return 1
+}
+
+export async function restartCommand(args: string[]): Promise<number> {
+  const { config, pid } = running(args, 'restart')
+  const before = await status(config)
+  process.kill(pid, 'SIGUSR2')
+  const deadline = Date.now() + WAIT_MS
+  while (Date.now() < deadline) {
+    const now = await status(config)
+    if (
+      now.generation > before.generation &&
+      now.workers.every((w) => w.generation === now.generation && w.state === 'ready')
+    ) {
+      process.stdout.write(
+        `restarted: generation ${now.generation}, ${now.workers.length} workers\n`,
+      )
+      return 0
+    }
+    await delay(200)
+  }
+  process.stderr.write(
+    `the restart did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
+  )
+  return 1
+}
+
+export async function reloadCommand(args: string[]): Promise<number> {
+  const { config, pid } = running(args, 'reload')
+  // Refuse a config that does not validate here, with its errors, before the proxy sees it.
+  const checked = await checkCommand(['--config', config.file])
+  if (checked !== 0) return checked
+  const before = await status(config)
+  process.kill(pid, 'SIGHUP')
+  const deadline = Date.now() + WAIT_MS
+  while (Date.now() < deadline) {
+    const now = await status(config)
+    if (now.reloads > before.reloads) {
+      if (now.lastReload?.ok) {
+        process.stdout.write(`reloaded ${now.workers.length} workers\n`)
+        return 0
+      }
+      process.stderr.write(`reload refused: ${now.lastReload?.error}\n`)
+      return 1
+    }
+    await delay(100)
+  }
+  process.stderr.write(
+    `the reload did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
+  )
   return 1
 }

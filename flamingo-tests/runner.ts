@@ -79,10 +79,23 @@ async function runDns(
     const options = { ttlTolerance: suite.ttlTolerance, ignore: c.allow }
     const la = decodeMessage(a)
     // The same bytes (past the ID) say the same thing: no need to decode and compare them.
-    const noisy = sameBytes(a, b) ? NO_FIELDS : new Set(compareDns(la, decodeMessage(b), options).map((d) => d.field))
+    const noisy = sameBytes(a, b)
+      ? NO_FIELDS
+      : new Set(compareDns(la, decodeMessage(b), options).map((d) => d.field))
     if (sameBytes(a, cand)) {
       const text = describeDns(la)
-      return { id, kind: 'dns', outcome: 'match', diffs: [], noise: [], suppressed: [], replay, legacy: text, candidate: text, durationMs: performance.now() - started }
+      return {
+        id,
+        kind: 'dns',
+        outcome: 'match',
+        diffs: [],
+        noise: [],
+        suppressed: [],
+        replay,
+        legacy: text,
+        candidate: text,
+        durationMs: performance.now() - started,
+      }
     }
     const lc = decodeMessage(cand)
 

@@ -60,6 +60,8 @@ export interface HttpContext {
 export interface HttpSiteModule {
   request?(ctx: HttpContext): Verdict | Promise<Verdict>
   response?(ctx: HttpContext, response: HttpResponse): void
+  /** The site is retired (config reloaded): release what outlives a request. */
+  close?(): void
 }
 
 /** A site's rule as written in the config: its type picks the module. */

@@ -76,7 +76,7 @@ async function start(extra: string[] = []): Promise<void> {
     registry,
     token: TOKEN,
     rollout: service,
-    shadow: () => undefined,
+    shadow: async () => ({ examples: [], fields: [] }),
     notReady: () => notReady,
   })
 }

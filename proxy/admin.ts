@@ -4,7 +4,6 @@
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
-import type { LiveJudge } from '../flamingo-tests/live-judge.ts'
 import { toBasisPoints } from '../rollout/bucket.ts'
 import {
   abortPlan,
@@ -23,11 +22,14 @@ import { duration } from './config-units.ts'
 import type { RolloutService } from './rollout-service.ts'
 
 export interface AdminDeps {
-  registry: Registry
+  /** Where /metrics comes from: this process's registry, or the workers' aggregated. */
+  registry: Pick<Registry, 'contentType' | 'metrics'>
   token: string
   rollout: RolloutService
-  /** The live shadow comparison of a scope, when it shadows traffic. */
-  shadow(scope: string): LiveJudge | undefined
+  /** The live shadow comparison of a scope: per-field rates and the last mismatching examples. */
+  shadow(scope: string): Promise<{ examples: readonly unknown[]; fields: readonly unknown[] }>
+  /** With workers: the supervisor's view of them (GET /workers). */
+  status?(): unknown
   /** Why the proxy is not ready (empty when it is): draining, legacy unreachable... */
   notReady(): string[]
 }
@@ -131,16 +133,21 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
   app.get<{ Params: { '*': string } }>('/shadow/*', async (req) => {
     const id = known(req.params['*'])
     const scope = rollout.scopes.get(id)!
-    const judge = deps.shadow(id)
+    const live = await deps.shadow(id)
     return {
       scope: id,
       shadowPercent: scope.shadowBasisPoints / 100,
       compared: scope.stats.shadowed,
       mismatches: scope.stats.mismatches,
-      fields: judge?.rates() ?? [],
-      examples: judge?.examples() ?? [],
+      fields: live.fields,
+      examples: live.examples,
     }
   })
+  app.get('/workers', async (_req, reply) =>
+    deps.status
+      ? deps.status()
+      : reply.code(404).send({ error: 'this proxy runs without workers (workers: 0)' }),
+  )
   app.get<{ Querystring: { scope?: string; limit?: string } }>('/history', async (req) => {
     return {
       entries: await rollout.store.history(

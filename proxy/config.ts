@@ -242,6 +242,10 @@ const record = z.strictObject({
 })
 
 const schema = z.strictObject({
+  /** Worker processes serving the listeners; `auto`: one per core. 0: serve in the one process (no supervisor). */
+  workers: z.union([z.literal('auto'), z.int().min(0).max(256)]).default('auto'),
+  /** How long a drain (restart, stop) waits for requests in flight before cutting them. */
+  drainDeadline: duration.default(30_000),
   shadow: shadow.prefault({}),
   /** Sample live requests into suite files for `cutover diff`. */
   record: record.optional(),

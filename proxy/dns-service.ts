@@ -1,6 +1,7 @@
 // The DNS side of one proxy instance, wired from its config section: modules in
 // chain order, the router, the legacy forwarder, the engine and its listeners.
 
+import { setTimeout as delay } from 'node:timers/promises'
 import { typeCode } from '../dns/constants.ts'
 import { buildQuery } from '../dns/message.ts'
 import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
@@ -17,9 +18,10 @@ import { DnsEngine } from './dns-engine.ts'
 import { DnsShadow } from './dns-shadow.ts'
 import { DnsTcpListener } from './dns-tcp.ts'
 import { DnsUdpListener } from './dns-udp.ts'
-import type { ServiceDeps } from './service-deps.ts'
+import type { PreparedReload, ServiceDeps } from './service-deps.ts'
 
 export interface DnsService {
+  /** The engine serving now (replaced on reload). */
   engine: DnsEngine
   authoritative: AuthoritativeModule
   port: number
@@ -27,14 +29,23 @@ export interface DnsService {
   candidatePort: number | undefined
   /** Why DNS is not ready, if it is not. */
   notReady(): string[]
+  /** Builds everything again from `dns` (zones re-read), ready to swap in; the old engine finishes what it has. */
+  prepareReload(dns: DnsConfig, deps: ServiceDeps): Promise<PreparedReload>
+  /** Stops reading and accepting, finishes what was read and sent to the legacy; resolves with what was cut. */
+  drain(deadlineMs: number): Promise<number>
   stop(): Promise<void>
 }
 
-/**
- * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
- * and `dns:*`) are added to `scopes`.
- */
-export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsService> {
+/** An engine with everything it owns: modules, forwarder. */
+interface DnsParts {
+  engine: DnsEngine
+  authoritative: AuthoritativeModule
+  forwarder: DnsForwarder
+  modules: DnsModule[]
+}
+
+/** Builds the modules, scopes (added to deps.scopes), forwarder and engine for `dns`. */
+async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
   const { env, metrics, scopes, subnet, shadow, load } = deps
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
   const auth = authoritative({ zones: dns.zones.map((z) => ({ name: z.name, file: z.file })) }, env)
@@ -75,7 +86,6 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
       servable: reason === undefined,
       shadowBasisPoints: z.shadow,
     }
-
     const scope = createScope({ id, basisPoints: z.percent, ...settings }, subnet)
     scopes.set(id, scope)
     const qtypes = new Map<number, Scope>()
@@ -136,31 +146,78 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
     examples: shadow.examples,
     ttlToleranceS: shadow.ttlTolerance / 1000,
   })
+  return { engine, authoritative: auth, forwarder, modules: [...newChain, ...legacyChain] }
+}
+
+/** Waits (bounded) until the forwarder has nothing in flight, then closes it and the modules. */
+async function retire(parts: DnsParts, deadlineMs: number): Promise<number> {
+  const deadline = Date.now() + deadlineMs
+  while (parts.forwarder.inFlight > 0 && Date.now() < deadline) await delay(10)
+  const cut = parts.forwarder.inFlight
+  parts.forwarder.close()
+  for (const m of parts.modules) m.close?.()
+  return cut
+}
+
+/**
+ * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
+ * and `dns:*`) are added to `deps.scopes`.
+ */
+export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsService> {
+  let parts = await buildDns(dns, deps)
   const all: DnsListeners[] = []
   try {
-    all.push(await listenDns(engine, dns, dns.listen))
+    all.push(await listenDns(parts.engine, dns, dns.listen))
     // The diff harness's way to the new path, for any query, EDNS or not.
-    if (dns.candidateListen) all.push(await listenDns(engine, dns, dns.candidateListen, 'new'))
+    if (dns.candidateListen)
+      all.push(await listenDns(parts.engine, dns, dns.candidateListen, 'new'))
   } catch (err) {
-    forwarder.close()
+    parts.forwarder.close()
     await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
     throw err
   }
   const [listeners, candidate] = all
-  return {
-    engine,
-    authoritative: auth,
+  const service: DnsService = {
+    engine: parts.engine,
+    authoritative: parts.authoritative,
     port: listeners.udp.port,
     candidatePort: candidate?.udp.port,
-    notReady: () => (forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
+    notReady: () => (parts.forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
+    async prepareReload(next, nextDeps) {
+      const built = await buildDns(next, nextDeps)
+      return {
+        commit() {
+          const old = parts
+          parts = built
+          for (const l of all) {
+            l.udp.engine = parts.engine
+            l.tcp.engine = parts.engine
+          }
+          service.engine = parts.engine
+          service.authoritative = parts.authoritative
+          return retire(old, 30_000).then(() => undefined)
+        },
+        discard: () => retire(built, 0).then(() => undefined),
+      }
+    },
+
+    async drain(deadlineMs) {
+      const cut = await Promise.all(
+        all.flatMap((l) => [
+          l.udp.drain(deadlineMs, () => parts.forwarder.inFlight),
+          l.tcp.drain(deadlineMs),
+        ]),
+      )
+      return cut.reduce((a, b) => a + b, 0) + (await retire(parts, 0))
+    },
     async stop() {
       // The forwarder first: what it has in flight is answered while the listeners still can.
-      forwarder.close()
+      parts.forwarder.close()
       await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
-
-      for (const m of [...newChain, ...legacyChain]) m.close?.()
+      for (const m of parts.modules) m.close?.()
     },
   }
+  return service
 }
 
 interface DnsListeners {

@@ -3,6 +3,8 @@
 // connections and on queries in flight (reading pauses at the bound).
 
 import { createServer, type Server, type Socket } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
+
 import type { Path } from '../rollout/scope.ts'
 import type { HostPort } from './config-units.ts'
 import type { DnsEngine, DnsReplier } from './dns-engine.ts'
@@ -17,8 +19,8 @@ class Connection {
   readonly socket: Socket
   inFlight = 0
   buffered: Buffer | undefined
-  /** Set while #drain runs, so replies sent from inside it do not start another. */
-  draining = false
+  /** Set while #pump runs, so replies sent from inside it do not start another. */
+  pumping = false
   closed = false
 
   constructor(socket: Socket) {
@@ -28,7 +30,9 @@ class Connection {
 
 export class DnsTcpListener implements DnsReplier<Connection> {
   readonly #server: Server
-  readonly #engine: DnsEngine
+  /** The engine queries go to; replaced whole on reload. */
+  engine: DnsEngine
+  #stopping = false
   readonly #limits: DnsTcpLimits
   readonly #connections = new Set<Connection>()
 
@@ -37,7 +41,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   /** `force`: the candidate listener's path for every query (the diff harness's view of the new path). */
   constructor(engine: DnsEngine, limits: DnsTcpLimits, force?: Path) {
     this.#force = force
-    this.#engine = engine
+    this.engine = engine
     this.#limits = limits
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
     this.#server.maxConnections = limits.maxConnections
@@ -46,7 +50,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   listen(at: HostPort): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject)
-      this.#server.listen({ port: at.port, host: at.host, exclusive: true }, () => {
+      this.#server.listen({ port: at.port, host: at.host }, () => {
         this.#server.off('error', reject)
         resolve()
       })
@@ -77,12 +81,12 @@ export class DnsTcpListener implements DnsReplier<Connection> {
 
   #read(conn: Connection, chunk: Buffer): void {
     conn.buffered = conn.buffered === undefined ? chunk : Buffer.concat([conn.buffered, chunk])
-    this.#drain(conn)
+    this.#pump(conn)
   }
 
   /** Handles buffered messages while under the in-flight bound; pauses reading at it. */
-  #drain(conn: Connection): void {
-    conn.draining = true
+  #pump(conn: Connection): void {
+    conn.pumping = true
     let buf = conn.buffered
     while (
       buf !== undefined &&
@@ -95,10 +99,10 @@ export class DnsTcpListener implements DnsReplier<Connection> {
       const message = buf.subarray(2, 2 + length)
       buf = buf.subarray(2 + length)
       conn.inFlight++
-      this.#engine.handle(message, 'tcp', conn.socket.remoteAddress ?? '', conn, this, this.#force)
+      this.engine.handle(message, 'tcp', conn.socket.remoteAddress ?? '', conn, this, this.#force)
     }
     conn.buffered = buf !== undefined && buf.length > 0 ? buf : undefined
-    conn.draining = false
+    conn.pumping = false
     if (conn.inFlight >= this.#limits.maxInFlight) conn.socket.pause()
     else if (conn.socket.isPaused()) conn.socket.resume()
   }
@@ -110,12 +114,35 @@ export class DnsTcpListener implements DnsReplier<Connection> {
     frame.writeUInt16BE(length, 0)
     buf.copy(frame, 2, 0, length)
     conn.socket.write(frame)
-    if (!conn.draining && conn.socket.isPaused()) this.#drain(conn)
+    if (!conn.pumping && conn.socket.isPaused()) this.#pump(conn)
+    this.#endIfDone(conn)
   }
 
   dropped(conn: Connection): void {
     conn.inFlight--
-    if (!conn.draining && conn.socket.isPaused()) this.#drain(conn)
+    if (!conn.pumping && conn.socket.isPaused()) this.#pump(conn)
+    this.#endIfDone(conn)
+  }
+
+  /** While stopping, a connection with nothing in flight or waiting is closed (its client retries elsewhere). */
+  #endIfDone(conn: Connection): void {
+    if (this.#stopping && conn.inFlight === 0 && conn.buffered === undefined && !conn.closed)
+      conn.socket.end()
+  }
+
+  /**
+   * Stops accepting; every connection finishes the queries it sent, then is
+   * closed. Resolves with the number of connections cut at the deadline.
+   */
+  async drain(deadlineMs: number): Promise<number> {
+    this.#stopping = true
+    this.#server.close()
+    for (const conn of this.#connections) this.#endIfDone(conn)
+    const deadline = Date.now() + deadlineMs
+    while (this.#connections.size > 0 && Date.now() < deadline) await delay(20)
+    const cut = this.#connections.size
+    for (const conn of this.#connections) conn.socket.destroy()
+    return cut
   }
 
   close(): Promise<void> {

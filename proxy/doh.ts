@@ -44,7 +44,10 @@ const replier: DnsReplier<ServerResponse> = {
   },
 }
 
-export function dohHandler(engine: DnsEngine): (req: IncomingMessage, res: ServerResponse) => void {
+/** `engine()` gives the DNS engine serving now (it is replaced on reload). */
+export function dohHandler(
+  engine: () => DnsEngine,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const param = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('dns')
@@ -57,7 +60,7 @@ export function dohHandler(engine: DnsEngine): (req: IncomingMessage, res: Serve
         refuse(res, 414, 'URI Too Long')
         return
       }
-      engine.handle(query, 'doh', req.socket.remoteAddress ?? '', res, replier)
+      engine().handle(query, 'doh', req.socket.remoteAddress ?? '', res, replier)
       return
     }
     if (req.method !== 'POST') {
@@ -83,7 +86,7 @@ export function dohHandler(engine: DnsEngine): (req: IncomingMessage, res: Serve
     })
     req.on('end', () => {
       if (size <= MAX_MESSAGE)
-        engine.handle(Buffer.concat(chunks), 'doh', req.socket.remoteAddress ?? '', res, replier)
+        engine().handle(Buffer.concat(chunks), 'doh', req.socket.remoteAddress ?? '', res, replier)
     })
   }
 }

@@ -3,8 +3,9 @@
 // idle keep-alive and connections. Requests Node's parser refuses get a 400
 // (431 for oversized headers, 408 for too slow) and the connection closes.
 
-import { createServer, type Server } from 'node:http'
-import type { Socket } from 'node:net'
+import { createServer, type Server, type ServerResponse } from 'node:http'
+import { Server as NetServer, type Socket } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { HostPort } from './config-units.ts'
 import type { HotCount } from './hot-metrics.ts'
 import type { HttpEngine } from './http-engine.ts'
@@ -24,8 +25,15 @@ const CLIENT_ERRORS: Record<string, string> = {
 
 export class HttpListener {
   readonly #server: Server
+  /** The engine requests go to; replaced whole on reload. */
+  engine: HttpEngine
+  readonly #connections = new Set<Socket>()
+  /** Responses not yet finished, so a drain can still make them close their connection. */
+  readonly #open = new Set<ServerResponse>()
+  #draining = false
 
   constructor(engine: HttpEngine, limits: HttpLimits, malformed: HotCount) {
+    this.engine = engine
     this.#server = createServer(
       {
         maxHeaderSize: limits.maxHeaderSize,
@@ -35,8 +43,18 @@ export class HttpListener {
         requireHostHeader: true,
         noDelay: true,
       },
-      (req, res) => engine.handle(req, res),
+      (req, res) => {
+        // While draining, every response says Connection: close and ends its connection.
+        if (this.#draining) res.shouldKeepAlive = false
+        this.#open.add(res)
+        res.once('close', () => this.#open.delete(res))
+        this.engine.handle(req, res)
+      },
     )
+    this.#server.on('connection', (socket: Socket) => {
+      this.#connections.add(socket)
+      socket.once('close', () => this.#connections.delete(socket))
+    })
     this.#server.maxConnections = limits.maxConnections
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       malformed.n++
@@ -64,6 +82,24 @@ export class HttpListener {
   get port(): number {
     const a = this.#server.address()
     return typeof a === 'object' && a ? a.port : 0
+  }
+
+  /**
+   * Stops accepting and lets every connection finish: one with a request on it
+   * closes after that response (which says Connection: close); an idle one at its
+   * keep-alive timeout, which its client was told. Never under a request on the
+   * wire. Resolves with the number of connections cut at the deadline.
+   */
+  async drain(deadlineMs: number): Promise<number> {
+    this.#draining = true
+    for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false
+    // net.Server's close stops accepting; http's own would also close idle connections under a next request.
+    NetServer.prototype.close.call(this.#server)
+    const deadline = Date.now() + deadlineMs
+    while (this.#connections.size > 0 && Date.now() < deadline) await delay(20)
+    const cut = this.#connections.size
+    for (const socket of this.#connections) socket.destroy()
+    return cut
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@
 
 import { CutoverError } from '../dns/errors.ts'
 import { HttpUpstream } from '../legacy-adapter/http-upstream.ts'
+import type { HttpSiteModule } from '../modules/http-module.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../rollout/http-router.ts'
 import { createScope } from '../rollout/scopes.ts'
@@ -13,24 +14,36 @@ import { dohHandler } from './doh.ts'
 import { HttpEngine, type HttpSite } from './http-engine.ts'
 import { HttpListener } from './http-listener.ts'
 import { HttpShadow } from './http-shadow.ts'
-import type { ServiceDeps } from './service-deps.ts'
+import type { PreparedReload, ServiceDeps } from './service-deps.ts'
 
 export interface HttpService {
   port: number
+  /** The shadow of the engine serving now (replaced on reload). */
   shadow: HttpShadow
-
+  /** Sets the sites up again from `http`, ready to swap in; the old pools finish their requests. */
+  prepareReload(http: HttpConfig, deps: ServiceDeps): Promise<PreparedReload>
+  /** Stops accepting; lets requests on the wire finish (Connection: close); resolves with what was cut. */
+  drain(deadlineMs: number): Promise<number>
   stop(): Promise<void>
+}
+
+/** An engine with the pools and shadow it owns. */
+interface HttpParts {
+  engine: HttpEngine
+  shadow: HttpShadow
+  pools: HttpUpstream[]
+  siteModules: HttpSiteModule[]
 }
 
 /**
  * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
  * and `http:*`) are added to `scopes`.
  */
-export async function startHttp(
+async function buildHttp(
   http: HttpConfig,
   deps: ServiceDeps,
-  dns: DnsEngine | undefined,
-): Promise<HttpService> {
+  dns: (() => DnsEngine) | undefined,
+): Promise<HttpParts> {
   const { env, metrics, scopes, subnet, token, load } = deps
   const shadowConfig = deps.shadow
   const pool = (url: string) =>
@@ -44,11 +57,14 @@ export async function startHttp(
     })
   const legacyUpstream = pool(http.legacy.url)
   const origins = new Map<string, HttpUpstream>()
+  const siteModules: HttpSiteModule[] = []
   /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
   const siteSetup = (s: HttpConfig['sites'][number], i: number): HttpSite => {
     const modules = modulesForRules(s.rules, `http.sites[${i}]`).map(({ module, rules, where }) => {
       try {
-        return { name: module.name, phases: module.site(rules, where, env) }
+        const phases = module.site(rules, where, env)
+        siteModules.push(phases)
+        return { name: module.name, phases }
       } catch (err) {
         throw new CutoverError('CONFIG_INVALID', `site ${s.host}: ${(err as Error).message}`, {
           cause: err,
@@ -126,8 +142,28 @@ export async function startHttp(
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
   })
+  return { engine, shadow, pools: [legacyUpstream, ...origins.values()], siteModules }
+}
+
+/** Closes the pools (each waits for its requests in flight), the shadow and the site modules. */
+async function retire(parts: HttpParts): Promise<void> {
+  await Promise.allSettled([parts.shadow.close(), ...parts.pools.map((p) => p.close())])
+  for (const m of parts.siteModules) m.close?.()
+}
+
+/**
+ * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
+ * and `http:*`) are added to `deps.scopes`. `dns` gives the DNS engine DoH feeds.
+ */
+export async function startHttp(
+  http: HttpConfig,
+  deps: ServiceDeps,
+  dns: (() => DnsEngine) | undefined,
+): Promise<HttpService> {
+  let parts = await buildHttp(http, deps, dns)
+  const { metrics } = deps
   const listener = new HttpListener(
-    engine,
+    parts.engine,
     {
       maxHeaderSize: http.limits.maxHeaderSize,
       headersTimeoutMs: http.limits.headersTimeout,
@@ -138,19 +174,35 @@ export async function startHttp(
     metrics.malformed.child({ protocol: 'http' }),
   )
   await listener.listen(http.listen)
-  shadow.listening(
-    `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`,
-  )
-  return {
+  const self = `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`
+  parts.shadow.listening(self)
+  const service: HttpService = {
     port: listener.port,
-    shadow,
+    shadow: parts.shadow,
+    async prepareReload(next, nextDeps) {
+      const built = await buildHttp(next, nextDeps, dns)
+      return {
+        commit() {
+          const old = parts
+          parts = built
+          parts.shadow.listening(self)
+          listener.engine = parts.engine
+          service.shadow = parts.shadow
+          return retire(old)
+        },
+        discard: () => retire(built),
+      }
+    },
+
+    async drain(deadlineMs) {
+      const cut = await listener.drain(deadlineMs)
+      await retire(parts)
+      return cut
+    },
     async stop() {
       await listener.close()
-      await Promise.allSettled([
-        shadow.close(),
-        legacyUpstream.close(),
-        ...[...origins.values()].map((o) => o.close()),
-      ])
+      await retire(parts)
     },
   }
+  return service
 }

@@ -44,7 +44,10 @@ export function createMetrics(registry: Registry): Metrics {
       help: "Share of a scope's traffic on the new path, in percent",
       labelNames: ['scope'],
       registers,
+      // With workers, the supervisor reports it once; the workers' copies are not summed.
+      aggregator: 'omit',
     }),
+
     diffMismatches: new Counter({
       name: 'cutover_diff_mismatches_total',
       help: 'Shadowed requests whose new and legacy responses differed',

@@ -20,6 +20,8 @@ export interface RecorderOptions {
   maxCases: number
   /** Keep credential headers (off by default). */
   secrets: boolean
+  /** Added to the file names, so several workers do not write one file (`-2`). */
+  suffix?: string
 }
 
 /** Headers that carry credentials or session state. */
@@ -117,8 +119,10 @@ export class Recorder {
       writeFileSync(`${file}.tmp`, stringify(suite))
       renameSync(`${file}.tmp`, file)
     }
-    if (this.#dns.length > 0) write('recorded-dns.yaml', { kind: 'dns', cases: this.#dns })
-    if (this.#http.length > 0) write('recorded-http.yaml', { kind: 'http', cases: this.#http })
+    const suffix = this.#o.suffix ?? ''
+    if (this.#dns.length > 0) write(`recorded-dns${suffix}.yaml`, { kind: 'dns', cases: this.#dns })
+    if (this.#http.length > 0)
+      write(`recorded-http${suffix}.yaml`, { kind: 'http', cases: this.#http })
   }
 
   close(): void {

@@ -20,17 +20,27 @@ export interface RolloutService {
   controller: Controller
   scopes: ScopeSet
   notReady(): string[]
+  /** Applies the current state to `scopes` again (after a reload replaced them). */
+  reapply(): void
   stop(): Promise<void>
 }
 
+/**
+ * Opens the rollout state for `scopes` and keeps their percentages live. The
+ * one process that drives plans (`drives`: a lone instance, or the supervisor
+ * of workers) also seeds the state with the config's scopes and runs the
+ * controller on `scopes`' counters; a worker only follows the state.
+ */
 export async function startRollout(
   config: Config,
   scopes: ScopeSet,
-  metrics: Metrics,
+  metrics: Pick<Metrics, 'rolloutPercent'>,
   log: Logger,
+  drives = true,
 ): Promise<RolloutService> {
   const initial = new Map([...scopes.values()].map((s) => [s.id, s.initialBasisPoints]))
-  const seed = (state: RolloutState) => withInitialScopes(state, initial, Date.now())
+  const seed = (state: RolloutState) =>
+    drives ? withInitialScopes(state, initial, Date.now()) : { state, entries: [] }
   const r = config.rollout
   const store: RolloutStore =
     r.store === 'redis'
@@ -56,7 +66,7 @@ export async function startRollout(
   apply(store.current())
   store.onChange(apply)
   const fleet: Fleet | undefined =
-    r.store === 'redis' ? await joinFleet(r.redis.url, r.redis.prefix, scopes) : undefined
+    drives && r.store === 'redis' ? await joinFleet(r.redis.url, r.redis.prefix, scopes) : undefined
   const controller = new Controller({
     store,
     stats: fleet?.stats ?? localStats(scopes),
@@ -65,11 +75,12 @@ export async function startRollout(
     leading: fleet ? fleet.leading : () => true,
     log,
   })
-  controller.start()
+  if (drives) controller.start()
   return {
     store,
     controller,
     scopes,
+    reapply: () => apply(store.current()),
     notReady: () => {
       const h = store.health()
       return h.ok ? [] : [h.detail ?? 'rollout state unavailable']

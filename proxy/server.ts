@@ -64,14 +64,19 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       recorder,
     }
     if (config.dns) dns = await startDns(config.dns, deps)
-    if (config.http) http = await startHttp(config.http, deps, dns?.engine)
+    const dnsService = dns
+    if (config.http)
+      http = await startHttp(config.http, deps, dnsService && (() => dnsService.engine))
     rollout = await startRollout(config, scopes, metrics, log)
     const r = rollout
     admin = createAdmin({
       registry,
       token,
       rollout: r,
-      shadow: (id) => dns?.engine.shadow?.judge(id) ?? http?.shadow.judge(id),
+      shadow: async (id) => {
+        const judge = dns?.engine.shadow?.judge(id) ?? http?.shadow.judge(id)
+        return { examples: judge?.examples() ?? [], fields: judge?.rates() ?? [] }
+      },
       notReady: () => [...(dns?.notReady() ?? []), ...r.notReady()],
     })
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })

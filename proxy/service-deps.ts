@@ -23,3 +23,14 @@ export interface ServiceDeps {
   load: LoadGauge
   recorder: Recorder | undefined
 }
+
+/**
+ * A side built again from a new config, not yet serving. A reload prepares
+ * every side first, so a side that fails to build leaves all of them as they were.
+ */
+export interface PreparedReload {
+  /** Swaps the new parts in at once; settles when the old ones have finished what they had. */
+  commit(): Promise<void>
+  /** Releases the new parts unused. */
+  discard(): Promise<void>
+}

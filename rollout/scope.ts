@@ -39,7 +39,7 @@ export interface Scope {
   readonly seed: number
   readonly stickiness: Stickiness
   /** False when the new path cannot serve the scope at all: it always goes to the legacy. */
-  readonly servable: boolean
+  servable: boolean
   /** The percentage at start, used when the rollout state has none yet. */
   readonly initialBasisPoints: number
   /** Share of the scope's requests also sent to the other path and compared, in basis points. */
@@ -47,7 +47,8 @@ export interface Scope {
 
   /** Share on the new path in hundredths of a percent, live from the rollout state. */
   basisPoints: number
-  readonly stats: ScopeStats
+  /** The scope a reload puts in its place takes this object over, so its counters carry on. */
+  stats: ScopeStats
 }
 
 export function newStats(): ScopeStats {
@@ -60,6 +61,25 @@ export function newStats(): ScopeStats {
     legacyLatency: new Float64Array(LATENCY_BUCKETS.length + 1),
     shadowed: 0,
     mismatches: 0,
+  }
+}
+
+/** Counters that may come as plain arrays (from another process) added into `into`. */
+export type StatsLike = Omit<ScopeStats, 'newLatency' | 'legacyLatency'> & {
+  newLatency: ArrayLike<number>
+  legacyLatency: ArrayLike<number>
+}
+
+export function addStats(into: ScopeStats, from: StatsLike): void {
+  into.newRequests += from.newRequests
+  into.newErrors += from.newErrors
+  into.fallbacks += from.fallbacks
+  into.legacyRequests += from.legacyRequests
+  into.shadowed += from.shadowed
+  into.mismatches += from.mismatches
+  for (let i = 0; i < into.newLatency.length; i++) {
+    into.newLatency[i] += from.newLatency[i] ?? 0
+    into.legacyLatency[i] += from.legacyLatency[i] ?? 0
   }
 }
 

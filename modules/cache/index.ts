@@ -113,15 +113,16 @@ export function createCache(options: CacheOptions = {}): HttpModule {
     ruleTypes: [NAME],
     site(rules: readonly Rule[], where: readonly string[], env) {
       const metrics = cacheMetrics(env.registry)
-      const onResize = (delta: number): void => metrics.bytes.inc(delta)
       const compiled: CompiledRule[] = rules.map((rule, i) => {
         const r = parseRule(schema, rule, where[i])
         return {
           matches: r.match === undefined ? undefined : compilePathMatch(r.match),
-          store: new CacheStore(r.maxBytes, onResize),
+          store: new CacheStore(r.maxBytes),
           maxObjectSize: r.maxObjectSize ?? Math.min(MiB, r.maxBytes),
         }
       })
+      const readBytes = (): number => compiled.reduce((sum, c) => sum + c.store.bytes, 0)
+      metrics.bytes.add(readBytes)
       // Per request, from the request phase to the response phase; a request
       // that never reaches the response phase leaves nothing behind.
       const pending = new WeakMap<HttpContext, Pending>()
@@ -148,6 +149,9 @@ export function createCache(options: CacheOptions = {}): HttpModule {
       }
 
       return {
+        close() {
+          metrics.bytes.delete(readBytes)
+        },
         request(ctx) {
           const request = ctx.request
           const rule = ruleFor(request.path)

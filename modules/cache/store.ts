@@ -12,13 +12,10 @@ export class CacheStore {
   // A Map's insertion order is the LRU order: least recently used first.
   readonly #keys = new Map<string, Entry[]>()
   readonly #maxBytes: number
-  readonly #onResize: (delta: number) => void
   #bytes = 0
 
-  /** `onResize` hears every change of the bytes held (for a gauge shared by several stores). */
-  constructor(maxBytes: number, onResize: (delta: number) => void) {
+  constructor(maxBytes: number) {
     this.#maxBytes = maxBytes
-    this.#onResize = onResize
   }
 
   get bytes(): number {
@@ -87,6 +84,5 @@ export class CacheStore {
 
   #resize(delta: number): void {
     this.#bytes += delta
-    this.#onResize(delta)
   }
 }

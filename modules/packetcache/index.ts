@@ -2,12 +2,13 @@
 // dnsdist's packet cache does: keyed by the lowercased name, type and the RD,
 // CD, DO and EDNS bits; TTLs counted down on the way out; per worker.
 
-import { Counter, Gauge } from 'prom-client'
+import { Counter } from 'prom-client'
 import { Flag, Opcode } from '../../dns/constants.ts'
 import { lowerWire } from '../../dns/name.ts'
 import { createQueryView, Parse, type QueryView, readQuery } from '../../dns/query-view.ts'
 import type { DnsContext, DnsModule, DnsReply } from '../dns-module.ts'
 import type { ModuleEnv } from '../env.ts'
+import { registered, summedGauge } from '../registered.ts'
 import { ANSWER, NEXT, type Verdict } from '../verdict.ts'
 import { cacheable } from './lifetime.ts'
 import { type Entry, PacketStore } from './store.ts'
@@ -43,30 +44,31 @@ function shareable(view: QueryView): boolean {
 
 export function packetcache(options: PacketCacheOptions, env: ModuleEnv): DnsModule {
   const store = new PacketStore(options.maxEntries, options.maxBytes)
-  const lookups = new Counter({
-    name: `cutover_${NAME}_lookups_total`,
-    help: 'Packet cache lookups for legacy-bound DNS queries, by result',
-    labelNames: ['result'],
-    registers: [env.registry],
-  })
+  const lookupsName = `cutover_${NAME}_lookups_total`
+  const lookups = registered(
+    env.registry,
+    lookupsName,
+    () =>
+      new Counter({
+        name: lookupsName,
+        help: 'Packet cache lookups for legacy-bound DNS queries, by result',
+        labelNames: ['result'],
+        registers: [env.registry],
+      }),
+  )
   const hits = lookups.labels('hit')
   const misses = lookups.labels('miss')
-  new Gauge({
-    name: `cutover_${NAME}_entries`,
-    help: 'Replies held in the packet cache',
-    registers: [env.registry],
-    collect() {
-      this.set(store.entries)
-    },
-  })
-  new Gauge({
-    name: `cutover_${NAME}_bytes`,
-    help: 'Bytes held by the packet cache',
-    registers: [env.registry],
-    collect() {
-      this.set(store.bytes)
-    },
-  })
+  const entries = summedGauge(
+    env.registry,
+    `cutover_${NAME}_entries`,
+    'Replies held in the packet cache',
+  )
+  const bytes = summedGauge(env.registry, `cutover_${NAME}_bytes`, 'Bytes held by the packet cache')
+  const readEntries = (): number => store.entries
+  const readBytes = (): number => store.bytes
+  entries.add(readEntries)
+  bytes.add(readBytes)
+
   const replyView = createQueryView()
 
   const serve = (ctx: DnsContext, entry: Entry, now: number): void => {
@@ -123,6 +125,11 @@ export function packetcache(options: PacketCacheOptions, env: ModuleEnv): DnsMod
         prev: undefined,
         next: undefined,
       })
+    },
+
+    close(): void {
+      entries.delete(readEntries)
+      bytes.delete(readBytes)
     },
   }
 }

@@ -5,6 +5,7 @@ import { Counter, type Registry } from 'prom-client'
 import { z } from 'zod'
 import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
+import { registered } from '../registered.ts'
 import { parseRule } from '../rule-schema.ts'
 import { duration } from '../units.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
@@ -47,14 +48,16 @@ const processClock = (): number => performance.timeOrigin + performance.now()
 /** One counter per registry, shared by every site's rules. */
 function requestCounter(registry: Registry): Counter<'result'> {
   const name = `cutover_${NAME}_requests_total`
-  return (
-    (registry.getSingleMetric(name) as Counter<'result'> | undefined) ??
-    new Counter({
-      name,
-      help: 'Requests a rate limit rule applied to, by result',
-      labelNames: ['result'],
-      registers: [registry],
-    })
+  return registered(
+    registry,
+    name,
+    () =>
+      new Counter({
+        name,
+        help: 'Requests a rate limit rule applied to, by result',
+        labelNames: ['result'],
+        registers: [registry],
+      }),
   )
 }
 

@@ -1,0 +1,43 @@
+// Metrics that outlive one set-up of a module. A reload sets every module up
+// again on the same registry: counters must count on, and gauges must report
+// what the instances serving now hold, not what retired ones held.
+
+import { Gauge, type Registry } from 'prom-client'
+
+type Metric = NonNullable<ReturnType<Registry['getSingleMetric']>>
+
+/** The metric called `name` in `registry`, made by `make` the first time only. */
+export function registered<T extends Metric>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make()
+}
+
+const sourcesByRegistry = new WeakMap<Registry, Map<string, Set<() => number>>>()
+
+/**
+ * A gauge reporting, at scrape time, the sum over its sources. Add a source
+ * per module instance; delete it when the instance closes.
+ */
+export function summedGauge(registry: Registry, name: string, help: string): Set<() => number> {
+  let byName = sourcesByRegistry.get(registry)
+  if (!byName) {
+    byName = new Map()
+    sourcesByRegistry.set(registry, byName)
+  }
+  let sources = byName.get(name)
+  if (!sources) {
+    const live = new Set<() => number>()
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        let sum = 0
+        for (const read of live) sum += read()
+        this.set(sum)
+      },
+    })
+    sources = live
+    byName.set(name, sources)
+  }
+  return sources
+}

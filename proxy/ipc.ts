@@ -1,0 +1,29 @@
+// The messages between the supervisor and its workers.
+
+import type { ScopeStats, StatsLike } from '../rollout/scope.ts'
+
+/** Scope counters as they travel (latency counts as plain arrays). */
+export type WireStats = StatsLike
+
+export type ToWorker =
+  | { type: 'drain'; deadlineMs: number }
+  | { type: 'reload' }
+  | { type: 'metrics'; id: number }
+  | { type: 'shadow'; id: number; scope: string }
+
+export type FromWorker =
+  | {
+      type: 'ready'
+      scopes: { id: string; servable: boolean }[]
+      ports: { dns?: number; candidate?: number; http?: number }
+    }
+  | { type: 'failed'; error: string }
+  | { type: 'stats'; scopes: Record<string, WireStats> }
+  | { type: 'reloaded'; ok: boolean; error?: string }
+  | { type: 'drained'; cut: number; metrics: unknown }
+  | { type: 'metrics'; id: number; metrics: unknown }
+  | { type: 'shadow'; id: number; examples: unknown[]; fields: unknown[] }
+
+export function toWire(s: ScopeStats): WireStats {
+  return { ...s, newLatency: [...s.newLatency], legacyLatency: [...s.legacyLatency] }
+}

@@ -1,0 +1,414 @@
+// The supervisor: owns the listening sockets (Node's cluster keeps them in this
+// process and shares them with the workers) and a generation of workers that
+// serve them; does no request work itself. It runs the admin API (metrics
+// summed over the workers, never going backwards when a generation leaves),
+// the rollout state and the plan controller on the workers' summed counters;
+// reloads the workers in place (SIGHUP), replaces them with a new generation
+// that is ready before the old one drains (SIGUSR2), drains everything and
+// exits (SIGTERM, SIGINT), and replaces a worker that crashes, backing off
+// when they keep crashing.
+
+import cluster, { type Worker } from 'node:cluster'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
+import { addStats, newStats, type ScopeStats } from '../rollout/scope.ts'
+
+import { createAdmin } from './admin.ts'
+import { loadOrCreateToken } from './admin-token.ts'
+import { loadConfig } from './config.ts'
+import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
+import type { Logger } from './log.ts'
+import { startRollout } from './rollout-service.ts'
+import { scopesOf } from './scope-specs.ts'
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
+const READY_TIMEOUT_MS = 60_000
+
+interface WorkerState {
+  worker: Worker
+  generation: number
+  state: 'starting' | 'ready' | 'draining'
+  /** Set once its final counters are retired: it no longer answers for them. */
+  drained: boolean
+  stats: Record<string, WireStats>
+  ports: { dns?: number; candidate?: number; http?: number }
+}
+
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
+
+export interface SupervisorStatus {
+  generation: number
+  workers: { id: number; pid: number | undefined; generation: number; state: string }[]
+  reloads: number
+  lastReload: { ok: boolean; error?: string } | undefined
+  crashes: number
+}
+
+/** Runs the supervisor until it is stopped; resolves with the exit code. */
+export async function runSupervisor(file: string, log: Logger): Promise<number> {
+  const config = loadConfig(file)
+  const count = config.workers === 'auto' ? availableParallelism() : config.workers
+  const token = loadOrCreateToken(config)
+  const scopes = scopesOf(config)
+  const own = new Registry()
+  const rolloutPercent = new Gauge({
+    name: 'cutover_rollout_percent',
+    help: "Share of a scope's traffic on the new path, in percent",
+    labelNames: ['scope'],
+    registers: [own],
+  })
+  const workersGauge = new Gauge({
+    name: 'cutover_workers',
+    help: 'Worker processes by state',
+    labelNames: ['state'],
+    registers: [own],
+  })
+  const rollout = await startRollout(config, scopes, { rolloutPercent }, log, true)
+
+  const workers = new Map<number, WorkerState>()
+  let generation = 0
+  let stopping = false
+  let reloads = 0
+  let lastReload: SupervisorStatus['lastReload']
+  const crashTimes: number[] = []
+  let crashes = 0
+  // Counters of workers that are gone, so the sums never go backwards.
+  let retiredMetrics: MetricsJson = []
+  let retiring: Promise<void> = Promise.resolve()
+
+  const retiredStats = new Map<string, ScopeStats>()
+  const pending = new Map<number, (m: FromWorker) => void>()
+  let nextRequest = 1
+
+  const sendTo = (w: Worker, m: ToWorker) => {
+    if (w.isConnected()) w.send(m)
+  }
+
+  /** Sums the workers' scope counters (and those retired) into the scopes the controller reads. */
+  const sumStats = () => {
+    for (const [id, scope] of scopes) {
+      const sum = newStats()
+      for (const w of workers.values()) {
+        const s = w.stats[id]
+        if (s) addStats(sum, s)
+      }
+      const gone = retiredStats.get(id)
+      if (gone) addStats(sum, gone)
+      Object.assign(scope.stats, sum)
+    }
+  }
+  const statsTimer = setInterval(sumStats, 1000)
+  statsTimer.unref()
+
+  const retire = (w: WorkerState, metrics: MetricsJson | undefined) => {
+    for (const [id, s] of Object.entries(w.stats)) {
+      const r = retiredStats.get(id) ?? newStats()
+      addStats(r, s)
+      retiredStats.set(id, r)
+    }
+    w.stats = {}
+    if (metrics) {
+      // Counters and histograms only: a gone worker's gauges describe nothing any more.
+      const monotonic = metrics.filter(
+        (m) => String(m.type) === 'counter' || String(m.type) === 'histogram',
+      )
+      retiring = retiring.then(async () => {
+        retiredMetrics = await AggregatorRegistry.aggregate([
+          retiredMetrics,
+          monotonic,
+        ]).getMetricsAsJSON()
+      })
+    }
+  }
+
+  const fork = (gen: number): Promise<WorkerState> => {
+    const worker = cluster.fork({ CUTOVER_CONFIG: config.file, CUTOVER_GENERATION: String(gen) })
+    const w: WorkerState = {
+      worker,
+      generation: gen,
+      state: 'starting',
+      drained: false,
+      stats: {},
+      ports: {},
+    }
+    workers.set(worker.id, w)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`worker ${worker.id} was not ready within ${READY_TIMEOUT_MS / 1000} s`),
+          ),
+        READY_TIMEOUT_MS,
+      )
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'ready':
+            w.ports = m.ports
+            for (const s of m.scopes) {
+              const scope = scopes.get(s.id)
+              if (scope) scope.servable = s.servable
+            }
+            if (w.state === 'starting') {
+              w.state = 'ready'
+              clearTimeout(timer)
+              resolve(w)
+            }
+            rollout.reapply()
+            break
+          case 'failed':
+            clearTimeout(timer)
+            reject(new Error(`worker ${worker.id} failed to start: ${m.error}`))
+            break
+          case 'stats':
+            w.stats = m.scopes
+            break
+          case 'drained':
+            w.drained = true
+            retire(w, m.metrics as MetricsJson)
+            if (m.cut > 0)
+              log.warn({ worker: worker.id, cut: m.cut }, 'drain deadline cut requests in flight')
+            break
+          case 'reloaded':
+          case 'metrics':
+          case 'shadow':
+            pending.get('id' in m ? m.id : -1)?.(m)
+            if (m.type === 'reloaded') pending.get(-worker.id)?.(m)
+            break
+        }
+      })
+      worker.on('exit', (code, signal) => {
+        clearTimeout(timer)
+        const was = workers.get(worker.id)
+        workers.delete(worker.id)
+        if (was?.stats && Object.keys(was.stats).length > 0) retire(was, undefined)
+        if (was?.state === 'draining' || stopping) return
+        crashes++
+        log.error({ worker: worker.id, code, signal }, 'worker died; replacing it')
+        if (was?.state === 'starting')
+          return reject(new Error(`worker ${worker.id} exited (${signal ?? code}) while starting`))
+        replaceCrashed(was?.generation ?? generation)
+      })
+    })
+  }
+
+  /** A crashed worker is replaced at once; one that keeps crashing, after a growing pause. */
+  const replaceCrashed = (gen: number) => {
+    const now = Date.now()
+    crashTimes.push(now)
+    while (crashTimes.length > 0 && crashTimes[0] < now - 60_000) crashTimes.shift()
+    const backoffMs =
+      crashTimes.length <= 3 ? 0 : Math.min(30_000, 250 * 2 ** (crashTimes.length - 3))
+    if (backoffMs > 0)
+      log.error(
+        { crashesLastMinute: crashTimes.length, backoffMs },
+        'workers keep crashing: backing off before the next one',
+      )
+    setTimeout(() => {
+      if (!stopping && gen === generation)
+        fork(gen).catch((err) =>
+          log.error({ err: (err as Error).message }, 'replacement worker failed'),
+        )
+    }, backoffMs).unref()
+  }
+
+  const drainGeneration = async (gen: number) => {
+    const old = [...workers.values()].filter((w) => w.generation === gen)
+    await Promise.all(
+      old.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.state = 'draining'
+            w.worker.once('exit', () => resolve())
+            sendTo(w.worker, { type: 'drain', deadlineMs: config.drainDeadline })
+            // A worker that does not exit after its deadline is ended.
+            setTimeout(() => w.worker.process.kill('SIGKILL'), config.drainDeadline + 5000).unref()
+          }),
+      ),
+    )
+  }
+
+  const startGeneration = async () => {
+    const gen = ++generation
+    await Promise.all(Array.from({ length: Math.max(count, 1) }, () => fork(gen)))
+    log.info({ generation: gen, workers: count }, 'generation ready')
+    return gen
+  }
+
+  const restart = async () => {
+    const old = generation
+    try {
+      await startGeneration()
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message },
+        'restart failed: the new generation did not start; the old one keeps serving',
+      )
+      for (const w of [...workers.values()].filter(
+        (x) => x.generation === generation && generation !== old,
+      ))
+        w.worker.process.kill('SIGKILL')
+      generation = old
+      return
+    }
+    await drainGeneration(old)
+    log.info({ generation }, 'restart done')
+  }
+
+  const reload = async () => {
+    try {
+      loadConfig(config.file)
+    } catch (err) {
+      lastReload = { ok: false, error: (err as Error).message }
+      reloads++
+      log.error(
+        { err: (err as Error).message },
+        'reload refused: the config does not validate; the old one keeps serving',
+      )
+      return
+    }
+    const live = [...workers.values()].filter((w) => w.state === 'ready')
+    const results = await Promise.all(
+      live.map(
+        (w) =>
+          new Promise<FromWorker>((resolve) => {
+            pending.set(-w.worker.id, (m) => {
+              pending.delete(-w.worker.id)
+              resolve(m)
+            })
+            sendTo(w.worker, { type: 'reload' })
+          }),
+      ),
+    )
+    const failed = results.find((m) => m.type === 'reloaded' && !m.ok)
+    lastReload = failed?.type === 'reloaded' ? { ok: false, error: failed.error } : { ok: true }
+    reloads++
+    if (failed)
+      log.error({ err: lastReload.error }, 'reload refused by a worker; it keeps the old config')
+    else log.info({ workers: live.length }, 'reloaded')
+  }
+
+  /** Asks every live worker and gathers the answers (bounded). */
+  const ask = async <T extends FromWorker>(make: (id: number) => ToWorker): Promise<T[]> => {
+    const live = [...workers.values()].filter(
+      (w) => w.state !== 'starting' && !w.drained && w.worker.isConnected(),
+    )
+    const all = await Promise.all(
+      live.map(
+        (w) =>
+          new Promise<FromWorker | undefined>((resolve) => {
+            const id = nextRequest++
+            const timer = setTimeout(() => {
+              pending.delete(id)
+              resolve(undefined)
+            }, 2000)
+            pending.set(id, (m) => {
+              clearTimeout(timer)
+              pending.delete(id)
+              resolve(m)
+            })
+            sendTo(w.worker, make(id))
+          }),
+      ),
+    )
+    return all.filter((x) => x !== undefined) as T[]
+  }
+
+  const metrics = {
+    contentType: own.contentType,
+    async metrics(): Promise<string> {
+      const replies = await ask<Extract<FromWorker, { type: 'metrics' }>>((id) => ({
+        type: 'metrics',
+        id,
+      }))
+      await retiring
+
+      const aggregated = AggregatorRegistry.aggregate([
+        retiredMetrics,
+        ...replies.map((r) => r.metrics as MetricsJson),
+      ])
+      workersGauge.reset()
+      for (const w of workers.values()) workersGauge.inc({ state: w.state })
+      return `${await aggregated.metrics()}\n${await own.metrics()}`
+    },
+  }
+
+  cluster.setupPrimary({ exec: WORKER, args: [] })
+  await startGeneration()
+
+  const admin = createAdmin({
+    registry: metrics,
+    token,
+    rollout,
+    shadow: async (scope: string) => {
+      const replies = await ask<Extract<FromWorker, { type: 'shadow' }>>((id) => ({
+        type: 'shadow',
+        id,
+        scope,
+      }))
+      return {
+        examples: replies.flatMap((r) => r.examples),
+        fields: replies.flatMap((r) => r.fields),
+      }
+    },
+    notReady: () => {
+      const reasons = rollout.notReady()
+      if (stopping) reasons.push('draining')
+      if (![...workers.values()].some((w) => w.state === 'ready'))
+        reasons.push('no worker is ready')
+      if (crashTimes.length > 3)
+        reasons.push(`workers keep crashing (${crashTimes.length} in the last minute)`)
+      return reasons
+    },
+    status: (): SupervisorStatus => ({
+      generation,
+      workers: [...workers.values()].map((w) => ({
+        id: w.worker.id,
+        pid: w.worker.process.pid,
+        generation: w.generation,
+        state: w.state,
+      })),
+      reloads,
+      lastReload,
+      crashes,
+    }),
+  })
+  await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
+  const ports = [...workers.values()][0]?.ports ?? {}
+  const at = (hp: { host: string } | undefined, port: number | undefined) =>
+    hp && port ? `${hp.host}:${port}` : undefined
+  const adminAddress = admin.server.address()
+  log.info(
+    {
+      dns: at(config.dns?.listen, ports.dns),
+      candidate: at(config.dns?.candidateListen, ports.candidate),
+      http: at(config.http?.listen, ports.http),
+      admin: `${config.admin.listen.host}:${typeof adminAddress === 'object' && adminAddress ? adminAddress.port : config.admin.listen.port}`,
+      workers: count,
+    },
+    'cutover is serving',
+  )
+
+  let busy: Promise<void> = Promise.resolve()
+  const serial = (job: () => Promise<void>) => {
+    busy = busy.then(job, job)
+  }
+  process.on('SIGHUP', () => serial(reload))
+  process.on('SIGUSR2', () => serial(restart))
+  return new Promise((done) => {
+    const stop = (signal: string) => {
+      if (stopping) return
+      log.info({ signal }, 'stopping: draining every worker')
+      serial(async () => {
+        stopping = true
+        await drainGeneration(generation)
+        clearInterval(statsTimer)
+        await admin.close()
+        await rollout.stop()
+        done(0)
+      })
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
+}
