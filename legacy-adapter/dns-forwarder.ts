@@ -90,7 +90,10 @@ export class DnsForwarder implements TcpReplyHandler {
       const socket = createUdpSocket(this.#opts.servers[0].host.includes(':'))
       socket.on('message', (msg, rinfo) => this.#onUdpReply(i, msg, rinfo.address, rinfo.port))
       socket.on('error', () => {})
-      await new Promise<void>((resolve) => socket.bind(0, resolve))
+      // Exclusive: in a cluster worker a plain bind would share one socket among
+      // all workers, and a reply would reach whichever worker read it first.
+      await new Promise<void>((resolve) => socket.bind({ port: 0, exclusive: true }, resolve))
+
       this.#sockets.push(socket)
     }
     this.#health.start()

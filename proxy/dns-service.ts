@@ -177,6 +177,8 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
     throw err
   }
   const [listeners, candidate] = all
+  deps.metrics.openConnections.set('dns', () => all.reduce((sum, l) => sum + l.tcp.connections, 0))
+
   const service: DnsService = {
     engine: parts.engine,
     authoritative: parts.authoritative,

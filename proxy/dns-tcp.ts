@@ -80,6 +80,9 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   }
 
   #read(conn: Connection, chunk: Buffer): void {
+    // Closing while draining: a query that crossed our FIN is the client's to
+    // ask again on a new connection (RFC 7766 §6.2.4); answering it here would go nowhere.
+    if (conn.socket.writableEnded) return
     conn.buffered = conn.buffered === undefined ? chunk : Buffer.concat([conn.buffered, chunk])
     this.#pump(conn)
   }

@@ -57,7 +57,8 @@ export class HttpListener {
     })
     this.#server.maxConnections = limits.maxConnections
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      malformed.n++
+      // A socket error (a reset) comes here too; it is not a malformed request.
+      if (err.code?.startsWith('HPE_') || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') malformed.n++
       if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined) {
         socket.destroy()
         return
@@ -77,6 +78,10 @@ export class HttpListener {
         resolve()
       })
     })
+  }
+
+  get connections(): number {
+    return this.#connections.size
   }
 
   get port(): number {

@@ -174,6 +174,8 @@ export async function startHttp(
     metrics.malformed.child({ protocol: 'http' }),
   )
   await listener.listen(http.listen)
+  metrics.openConnections.set('http', () => listener.connections)
+
   const self = `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`
   parts.shadow.listening(self)
   const service: HttpService = {

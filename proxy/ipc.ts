@@ -18,7 +18,7 @@ export type FromWorker =
       ports: { dns?: number; candidate?: number; http?: number }
     }
   | { type: 'failed'; error: string }
-  | { type: 'stats'; scopes: Record<string, WireStats> }
+  | { type: 'stats'; scopes: Record<string, WireStats>; connections: number }
   | { type: 'reloaded'; ok: boolean; error?: string }
   | { type: 'drained'; cut: number; metrics: unknown }
   | { type: 'metrics'; id: number; metrics: unknown }

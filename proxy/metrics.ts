@@ -16,11 +16,26 @@ export interface Metrics {
   malformed: HotCounter<'protocol'>
   legacyFailures: Counter<'protocol' | 'failure'>
   shadowShed: HotCounter<'protocol'>
+  /** Readers of open client connections by protocol, for the gauge; each listener adds its own. */
+  openConnections: Map<string, () => number>
 }
 
 export function createMetrics(registry: Registry): Metrics {
   const registers = [registry]
+  const openConnections = new Map<string, () => number>()
+  new Gauge({
+    name: 'cutover_open_connections',
+    help: 'Client connections open now (HTTP, DNS over TCP)',
+    labelNames: ['protocol'],
+    registers,
+    collect() {
+      this.reset()
+      for (const [protocol, read] of openConnections) this.set({ protocol }, read())
+    },
+  })
   return {
+    openConnections,
+
     requests: hotCounter(
       registry,
       'cutover_requests_total',

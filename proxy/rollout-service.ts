@@ -22,6 +22,11 @@ export interface RolloutService {
   notReady(): string[]
   /** Applies the current state to `scopes` again (after a reload replaced them). */
   reapply(): void
+  /**
+   * Takes the scopes of a reloaded config in place of `scopes`' contents (a
+   * scope kept keeps its counters), seeds the state with the new ones and applies it.
+   */
+  adopt(next: ScopeSet): Promise<void>
   stop(): Promise<void>
 }
 
@@ -38,9 +43,10 @@ export async function startRollout(
   log: Logger,
   drives = true,
 ): Promise<RolloutService> {
-  const initial = new Map([...scopes.values()].map((s) => [s.id, s.initialBasisPoints]))
+  const initialOf = (set: ScopeSet) =>
+    new Map([...set.values()].map((s) => [s.id, s.initialBasisPoints]))
   const seed = (state: RolloutState) =>
-    drives ? withInitialScopes(state, initial, Date.now()) : { state, entries: [] }
+    drives ? withInitialScopes(state, initialOf(scopes), Date.now()) : { state, entries: [] }
   const r = config.rollout
   const store: RolloutStore =
     r.store === 'redis'
@@ -81,6 +87,17 @@ export async function startRollout(
     controller,
     scopes,
     reapply: () => apply(store.current()),
+    async adopt(next) {
+      for (const [id, scope] of next) {
+        const was = scopes.get(id)
+        if (was) scope.stats = was.stats
+      }
+      scopes.clear()
+      for (const [id, scope] of next) scopes.set(id, scope)
+      if (drives) await store.update(seed)
+      apply(store.current())
+    },
+
     notReady: () => {
       const h = store.health()
       return h.ok ? [] : [h.detail ?? 'rollout state unavailable']

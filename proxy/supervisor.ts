@@ -11,12 +11,13 @@
 import cluster, { type Worker } from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+
 import { addStats, newStats, type ScopeStats } from '../rollout/scope.ts'
 
 import { createAdmin } from './admin.ts'
 import { loadOrCreateToken } from './admin-token.ts'
-import { loadConfig } from './config.ts'
+import { type Config, loadConfig } from './config.ts'
 import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
 import type { Logger } from './log.ts'
 import { startRollout } from './rollout-service.ts'
@@ -32,6 +33,10 @@ interface WorkerState {
   /** Set once its final counters are retired: it no longer answers for them. */
   drained: boolean
   stats: Record<string, WireStats>
+  /** Client connections it held at its last report. */
+  connections: number
+  /** Whether the new path can serve each scope, as it last reported. */
+  servable: { id: string; servable: boolean }[]
   ports: { dns?: number; candidate?: number; http?: number }
 }
 
@@ -39,7 +44,13 @@ type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
 
 export interface SupervisorStatus {
   generation: number
-  workers: { id: number; pid: number | undefined; generation: number; state: string }[]
+  workers: {
+    id: number
+    pid: number | undefined
+    generation: number
+    state: string
+    connections: number
+  }[]
   reloads: number
   lastReload: { ok: boolean; error?: string } | undefined
   crashes: number
@@ -62,6 +73,16 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     name: 'cutover_workers',
     help: 'Worker processes by state',
     labelNames: ['state'],
+    registers: [own],
+  })
+  const crashCount = new Counter({
+    name: 'cutover_worker_crashes_total',
+    help: 'Workers that exited without being told to',
+    registers: [own],
+  })
+  const drainCut = new Counter({
+    name: 'cutover_drain_cut_total',
+    help: 'Requests and connections still in flight when a drain deadline ended them',
     registers: [own],
   })
   const rollout = await startRollout(config, scopes, { rolloutPercent }, log, true)
@@ -122,6 +143,15 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     }
   }
 
+  /** The new path's reach, as a worker reports it, onto the scopes the rollout state is applied to. */
+  const applyServable = (w: WorkerState) => {
+    for (const s of w.servable) {
+      const scope = scopes.get(s.id)
+      if (scope) scope.servable = s.servable
+    }
+    rollout.reapply()
+  }
+
   const fork = (gen: number): Promise<WorkerState> => {
     const worker = cluster.fork({ CUTOVER_CONFIG: config.file, CUTOVER_GENERATION: String(gen) })
     const w: WorkerState = {
@@ -130,6 +160,8 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
       state: 'starting',
       drained: false,
       stats: {},
+      connections: 0,
+      servable: [],
       ports: {},
     }
     workers.set(worker.id, w)
@@ -145,16 +177,13 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
         switch (m.type) {
           case 'ready':
             w.ports = m.ports
-            for (const s of m.scopes) {
-              const scope = scopes.get(s.id)
-              if (scope) scope.servable = s.servable
-            }
+            w.servable = m.scopes
             if (w.state === 'starting') {
               w.state = 'ready'
               clearTimeout(timer)
               resolve(w)
             }
-            rollout.reapply()
+            applyServable(w)
             break
           case 'failed':
             clearTimeout(timer)
@@ -162,12 +191,15 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
             break
           case 'stats':
             w.stats = m.scopes
+            w.connections = m.connections
             break
           case 'drained':
             w.drained = true
             retire(w, m.metrics as MetricsJson)
-            if (m.cut > 0)
+            if (m.cut > 0) {
+              drainCut.inc(m.cut)
               log.warn({ worker: worker.id, cut: m.cut }, 'drain deadline cut requests in flight')
+            }
             break
           case 'reloaded':
           case 'metrics':
@@ -184,6 +216,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
         if (was?.stats && Object.keys(was.stats).length > 0) retire(was, undefined)
         if (was?.state === 'draining' || stopping) return
         crashes++
+        crashCount.inc()
         log.error({ worker: worker.id, code, signal }, 'worker died; replacing it')
         if (was?.state === 'starting')
           return reject(new Error(`worker ${worker.id} exited (${signal ?? code}) while starting`))
@@ -255,17 +288,19 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     log.info({ generation }, 'restart done')
   }
 
+  const refuse = (error: string, why: string) => {
+    lastReload = { ok: false, error }
+    reloads++
+    log.error({ err: error }, `reload refused: ${why}; the old config keeps serving`)
+  }
+
   const reload = async () => {
+    let next: Config
+
     try {
-      loadConfig(config.file)
+      next = loadConfig(config.file)
     } catch (err) {
-      lastReload = { ok: false, error: (err as Error).message }
-      reloads++
-      log.error(
-        { err: (err as Error).message },
-        'reload refused: the config does not validate; the old one keeps serving',
-      )
-      return
+      return refuse((err as Error).message, 'the config does not validate')
     }
     const live = [...workers.values()].filter((w) => w.state === 'ready')
     const results = await Promise.all(
@@ -281,11 +316,12 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
       ),
     )
     const failed = results.find((m) => m.type === 'reloaded' && !m.ok)
-    lastReload = failed?.type === 'reloaded' ? { ok: false, error: failed.error } : { ok: true }
+    if (failed?.type === 'reloaded') return refuse(failed.error ?? 'unknown', 'a worker refused it')
+    await rollout.adopt(scopesOf(next))
+    for (const w of live) applyServable(w)
+    lastReload = { ok: true }
     reloads++
-    if (failed)
-      log.error({ err: lastReload.error }, 'reload refused by a worker; it keeps the old config')
-    else log.info({ workers: live.length }, 'reloaded')
+    log.info({ workers: live.length }, 'reloaded')
   }
 
   /** Asks every live worker and gathers the answers (bounded). */
@@ -367,6 +403,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
         pid: w.worker.process.pid,
         generation: w.generation,
         state: w.state,
+        connections: w.connections,
       })),
       reloads,
       lastReload,

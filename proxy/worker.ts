@@ -76,14 +76,16 @@ async function main(): Promise<void> {
   const scopeList = () => [...scopes.values()].map((s) => ({ id: s.id, servable: s.servable }))
   const ports = { dns: dns?.port, candidate: dns?.candidatePort, http: http?.port }
   send({ type: 'ready', scopes: scopeList(), ports })
-  const stats = setInterval(
-    () =>
-      send({
-        type: 'stats',
-        scopes: Object.fromEntries([...scopes].map(([k, s]) => [k, toWire(s.stats)])),
-      }),
-    STATS_MS,
-  )
+  const sendStats = () => {
+    let connections = 0
+    for (const read of metrics.openConnections.values()) connections += read()
+    send({
+      type: 'stats',
+      scopes: Object.fromEntries([...scopes].map(([k, s]) => [k, toWire(s.stats)])),
+      connections,
+    })
+  }
+  const stats = setInterval(sendStats, STATS_MS)
 
   let draining = false
   const drain = async (deadlineMs: number) => {
@@ -94,10 +96,8 @@ async function main(): Promise<void> {
     ).reduce<number>((a, b) => a + (b ?? 0), 0)
     if (cut > 0) log.warn({ cut }, 'drain deadline reached: cut what was still in flight')
     clearInterval(stats)
-    send({
-      type: 'stats',
-      scopes: Object.fromEntries([...scopes].map(([k, s]) => [k, toWire(s.stats)])),
-    })
+    sendStats()
+
     send({ type: 'drained', cut, metrics: await registry.getMetricsAsJSON() })
     recorder?.close()
     load.stop()

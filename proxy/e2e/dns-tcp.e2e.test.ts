@@ -13,6 +13,7 @@ import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { startBind } from './support/bind.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
+import { until } from './support/until.ts'
 
 const EXAMPLE_ZONE = join(import.meta.dirname, '..', '..', 'examples', 'zones', 'example.test.zone')
 const E2E_ZONES = join(import.meta.dirname, 'zones')
@@ -28,15 +29,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** Waits until `check()` holds, looking again every few milliseconds; fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
 }
 
 const nameOf = (msg: Buffer) => decodeMessage(msg).questions[0].name

@@ -2,25 +2,21 @@
 // transpiler): `cutover start` / `stop`, `quickstart`, `check`, and the exit
 // codes and messages a user sees.
 
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { Flag, Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
+import { killCliRuns, ROOT, runCli as run, waitForOutput as waitFor } from './support/cli.ts'
 import { freePort } from './support/free-port.ts'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const CLI = join(ROOT, 'cli', 'cutover.ts')
 const dirs: string[] = []
-const children: ChildProcess[] = []
 
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
+  killCliRuns()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
@@ -28,45 +24,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'cutover-cli-'))
   dirs.push(d)
   return d
-}
-
-interface Run {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<number>
-}
-
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let output = ''
-  child.stdout?.on('data', (d) => {
-    output += d
-  })
-  child.stderr?.on('data', (d) => {
-    output += d
-  })
-  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)))
-  return { child, output: () => output, exited }
-}
-
-/** Waits (bounded) until the process prints `text`; fails with its output if it exits first. */
-async function waitFor(r: Run, text: string): Promise<void> {
-  const found = new Promise<void>((resolve) => {
-    const check = () => {
-      if (r.output().includes(text)) resolve()
-    }
-    r.child.stdout?.on('data', check)
-    r.child.stderr?.on('data', check)
-    check()
-  })
-  const exited = r.exited.then((code) => {
-    throw new Error(`exited with ${code} before printing '${text}':\n${r.output()}`)
-  })
-  await Promise.race([found, exited])
 }
 
 describe('cutover start and stop', () => {

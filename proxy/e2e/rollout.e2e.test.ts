@@ -6,7 +6,6 @@
 
 import { createServer, type Server } from 'node:http'
 import { dirname, join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,6 +18,7 @@ import { freePort } from './support/free-port.ts'
 import { type NginxServer, startNginx } from './support/nginx.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 import { type RedisServer, startRedis } from './support/redis.ts'
+import { until } from './support/until.ts'
 
 const ZONES = join(dirname(fileURLToPath(import.meta.url)), 'zones')
 const ZONE = join(ZONES, 'e2e.test.zone')
@@ -43,14 +43,6 @@ function queryFrom(n: number, name = 'www.e2e.test'): Buffer {
 
 async function metric(path: string, protocol = 'dns'): Promise<number> {
   return proxy.metric('cutover_requests_total', { protocol, path })
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await delay(50)
-  }
 }
 
 beforeAll(async () => {
@@ -259,20 +251,24 @@ describe('plans', () => {
     expect(plan.status).toBe(200)
     // Traffic to a part of the site whose origin answers 500.
     let n = 0
-    await until(async () => {
-      await Promise.all(
-        Array.from({ length: 20 }, async () => {
-          const res = await request(`http://127.0.0.1:${proxy.httpPort}/broken/${n}`, {
-            headers: { host: 'www.e2e.test', 'x-user': `u${n++}` },
-          })
-          await res.body.text()
-        }),
-      )
-      const status = (await proxy.admin('GET', `/rollout/${scope}`)).body as {
-        plan?: { status: string }
-      }
-      return status.plan?.status === 'paused'
-    }, 'the rollback')
+    await until(
+      async () => {
+        await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const res = await request(`http://127.0.0.1:${proxy.httpPort}/broken/${n}`, {
+              headers: { host: 'www.e2e.test', 'x-user': `u${n++}` },
+            })
+            await res.body.text()
+          }),
+        )
+        const status = (await proxy.admin('GET', `/rollout/${scope}`)).body as {
+          plan?: { status: string }
+        }
+        return status.plan?.status === 'paused'
+      },
+      'the rollback',
+      5000,
+    )
     expect(Date.now() - started).toBeLessThan(30_000)
     const status = (await proxy.admin('GET', `/rollout/${scope}`)).body as {
       percent: number
@@ -362,7 +358,9 @@ describe('two instances on one Redis', () => {
         ((await b.admin('GET', `/rollout/${encodeURIComponent('dns:e2e.test')}`)).body
           .percent as number) === 12.34,
       'instance b to see the change',
+      5000,
     )
+
     for (let n = 0; n < 20; n++) expect(await pathOf(b, n)).toBe(await pathOf(a, n))
   })
 })

@@ -1,0 +1,438 @@
+// The process model under load, as operators run it: `cutover start` with two
+// workers in front of BIND (DNS legacy) and nginx (HTTP legacy and origin),
+// restarted and reloaded while autocannon and a DNS load run; slow uploads
+// across a restart and a stop; workers killed outright.
+
+import { writeFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { Type } from '../../dns/constants.ts'
+import { buildQuery, decodeMessage } from '../../dns/message.ts'
+import { exchange } from '../../legacy-adapter/dns-client.ts'
+import { type BindServer, startBind } from './support/bind.ts'
+import { ROOT } from './support/cli.ts'
+import { type DnsLoadCounts, tcpLoad, udpLoad } from './support/dns-load.ts'
+import { freePort } from './support/free-port.ts'
+import { type NginxServer, startNginx } from './support/nginx.ts'
+import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
+import { until } from './support/until.ts'
+
+const ZONES = join(ROOT, 'proxy', 'e2e', 'zones')
+const NEW_HOST = 'new.e2e.test'
+const LEGACY_HOST = 'legacy.e2e.test'
+
+let bind: BindServer
+let nginx: NginxServer
+let legacyPort: number
+let originPort: number
+let proxy: SupervisedProxy | undefined
+let dnsPort: number
+let httpPort: number
+
+/** Both DNS paths: e2e.test answered by the new path, other.test forwarded to BIND. */
+const queries = [
+  buildQuery({ name: 'www.e2e.test', type: Type.A }),
+  buildQuery({ name: 'www.other.test', type: Type.A }),
+  buildQuery({ name: 'mail.e2e.test', type: Type.A }),
+  buildQuery({ name: 'ns1.other.test', type: Type.A }),
+]
+
+function config(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    workers: 2,
+    drainDeadline: '20s',
+    dns: {
+      listen: `127.0.0.1:${dnsPort}`,
+      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') }],
+      legacy: { servers: [`127.0.0.1:${bind.port}`] },
+      packetcache: { enabled: false },
+    },
+    http: {
+      listen: `127.0.0.1:${httpPort}`,
+      legacy: { url: `http://127.0.0.1:${legacyPort}` },
+      sites: [
+        {
+          host: NEW_HOST,
+          origin: `http://127.0.0.1:${originPort}`,
+          percent: 100,
+          rules: [{ type: 'headers', response: { set: { 'x-path': 'new' } } }],
+        },
+        { host: LEGACY_HOST, origin: `http://127.0.0.1:${originPort}`, percent: 0, rules: [] },
+      ],
+    },
+    ...overrides,
+  }
+}
+
+async function start(overrides: Record<string, unknown> = {}): Promise<SupervisedProxy> {
+  dnsPort = await freePort()
+  httpPort = await freePort()
+  proxy = await startSupervised(config(overrides))
+  return proxy
+}
+
+beforeAll(async () => {
+  bind = await startBind(
+    [
+      { name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') },
+      { name: 'other.test', file: join(ZONES, 'other.test.zone') },
+    ],
+    ZONES,
+  )
+  legacyPort = await freePort()
+  originPort = await freePort()
+  // The origin reads a whole upload (nginx buffers the body before it passes it on).
+  nginx = await startNginx(
+    `server { listen 127.0.0.1:${legacyPort}; location / { default_type text/plain; return 200 "legacy\\n"; } }
+server {
+  listen 127.0.0.1:${originPort};
+  client_max_body_size 10m;
+  location / { default_type text/plain; return 200 "origin\\n"; }
+  location /upload { proxy_pass http://127.0.0.1:${originPort}/uploaded; }
+  location = /uploaded { default_type text/plain; return 200 "uploaded $content_length\\n"; }
+}`,
+    [legacyPort, originPort],
+  )
+})
+
+afterAll(async () => {
+  await Promise.all([bind?.stop(), nginx?.stop()])
+})
+
+afterEach(() => {
+  proxy?.cleanup()
+  proxy = undefined
+})
+
+interface HttpCounts {
+  errors: number
+  timeouts: number
+  non2xx: number
+  ok: number
+}
+
+interface HttpLoad {
+  /** Stops, and gives the counts summed over both paths. */
+  stop(): Promise<HttpCounts>
+  /** Responses so far. */
+  responses(): number
+}
+
+/**
+ * autocannon with 100 connections, 50 on each path. (One instance per path: an
+ * autocannon connection that the server closes starts its request list over.)
+ */
+function httpLoad(headers: Record<string, string> = {}): HttpLoad {
+  let responses = 0
+  const runs = [NEW_HOST, LEGACY_HOST].map((host) => {
+    let finish: (r: autocannon.Result) => void = () => {}
+    const done = new Promise<autocannon.Result>((resolve) => (finish = resolve))
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${httpPort}`,
+        connections: 50,
+        duration: 600,
+        timeout: 10,
+        headers: { host, ...headers },
+      },
+      (err, result) => {
+        if (err) throw err
+        finish(result)
+      },
+    )
+    instance.on('response', () => responses++)
+    return { instance, done }
+  })
+  return {
+    responses: () => responses,
+    async stop() {
+      for (const r of runs) r.instance.stop()
+      const results = await Promise.all(runs.map((r) => r.done))
+      const sum = (pick: (r: autocannon.Result) => number) =>
+        results.reduce((n, r) => n + pick(r), 0)
+      return {
+        errors: sum((r) => r.errors),
+        timeouts: sum((r) => r.timeouts),
+        non2xx: sum((r) => r.non2xx),
+        ok: sum((r) => r['2xx']),
+      }
+    },
+  }
+}
+
+function expectAllAnswered(counts: DnsLoadCounts): void {
+  expect(counts.sent).toBeGreaterThan(0)
+  expect(counts).toEqual({ ...counts, answered: counts.sent, wrong: 0, unanswered: 0 })
+}
+
+/** Five restarts and five reloads, in turn, each waited for; the request counters never go back. */
+async function restartStorm(p: SupervisedProxy): Promise<void> {
+  let served = 0
+  for (let i = 0; i < 5; i++) {
+    for (const command of ['restart', 'reload'] as const) {
+      const { code, output } = await p.command(command)
+      expect(code, output).toBe(0)
+      const now =
+        (await p.metric('cutover_requests_total', { protocol: 'http', path: 'new' })) +
+        (await p.metric('cutover_requests_total', { protocol: 'http', path: 'legacy' }))
+      expect(now).toBeGreaterThanOrEqual(served)
+      served = now
+    }
+  }
+  expect((await p.status()).generation).toBe(6)
+}
+
+async function storm(headers: Record<string, string>): Promise<void> {
+  const p = await start()
+  const http = httpLoad(headers)
+  const udp = udpLoad(dnsPort, queries)
+  const tcp = tcpLoad(dnsPort, queries)
+  await until(
+    () => http.responses() > 500 && udp.counts.answered > 100 && tcp.counts.answered > 100,
+    'the load to get going',
+    20_000,
+  )
+  await restartStorm(p)
+  const [h, u, t] = await Promise.all([http.stop(), udp.stop(), tcp.stop()])
+
+  expect(h.errors, 'connection errors').toBe(0)
+
+  expect(h.timeouts, 'timeouts').toBe(0)
+  expect(h.non2xx, 'non-2xx').toBe(0)
+  expect(h.ok).toBeGreaterThan(1000)
+  expectAllAnswered(u)
+  expectAllAnswered(t)
+  // Both paths served on both protocols.
+  for (const protocol of ['http', 'dns'])
+    for (const path of ['new', 'legacy'])
+      expect(await p.metric('cutover_requests_total', { protocol, path })).toBeGreaterThan(0)
+  expect(await p.metric('cutover_drain_cut_total')).toBe(0)
+  expect(await p.metric('cutover_legacy_failures_total', { protocol: 'dns' })).toBe(0)
+}
+
+/** A PUT of `size` bytes sent in ten pieces over `ms`; resolves with status and body. */
+function slowUpload(
+  size: number,
+  ms: number,
+  onFirstPiece: () => void,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: httpPort,
+      method: 'PUT',
+      path: '/upload',
+      headers: { host: NEW_HOST, 'content-length': size },
+    })
+    req.on('error', reject)
+    req.on('response', (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => {
+        body += d
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    const piece = Buffer.alloc(size / 10, 'x')
+    let sent = 0
+    const timer = setInterval(() => {
+      req.write(piece)
+      if (++sent === 1) onFirstPiece()
+      if (sent === 10) {
+        clearInterval(timer)
+        req.end()
+      }
+    }, ms / 10)
+  })
+}
+
+/** Writes `c` as the running proxy's config file (with the admin, state and log it started with). */
+function writeConfig(p: SupervisedProxy, c: Record<string, unknown>): void {
+  writeFileSync(
+    p.file,
+    stringify({
+      admin: { listen: `127.0.0.1:${p.adminPort}` },
+      log: { level: 'info' },
+      state: join(p.dir, 'state'),
+      ...c,
+    }),
+  )
+}
+
+async function dnsAnswer(name: string): Promise<string[]> {
+  const reply = await exchange(
+    { host: '127.0.0.1', port: dnsPort },
+    buildQuery({ name, type: Type.A }),
+    'udp',
+  )
+  return decodeMessage(reply).answer.map((r) => r.data)
+}
+
+describe('restart and reload under load', () => {
+  it('loses nothing over 100 keep-alive connections and DNS over UDP and TCP', async () => {
+    await storm({})
+  }, 180_000)
+
+  it('loses nothing when every request says Connection: close', async () => {
+    await storm({ connection: 'close' })
+  }, 180_000)
+})
+
+describe('requests in flight', () => {
+  it('a 5 s upload in flight during a restart completes', async () => {
+    const p = await start()
+    let restarted: Promise<{ code: number; output: string }> | undefined
+    const upload = slowUpload(100_000, 5000, () => {
+      restarted = p.command('restart')
+    })
+    const result = await upload
+    expect(result).toEqual({ status: 200, body: 'uploaded 100000\n' })
+    const { code, output } = await restarted!
+    expect(code, output).toBe(0)
+    expect((await p.status()).generation).toBe(2)
+    expect(await p.metric('cutover_drain_cut_total')).toBe(0)
+  }, 60_000)
+
+  it('a stop with an upload in flight completes it, reports not ready meanwhile, then exits 0', async () => {
+    const p = await start()
+    let stopped: Promise<{ code: number; output: string }> | undefined
+    const upload = slowUpload(100_000, 5000, () => {
+      stopped = p.command('stop')
+    })
+    await until(() => stopped !== undefined, 'the stop to be sent', 10_000)
+    await until(
+      async () => (await fetch(`http://127.0.0.1:${p.adminPort}/readyz`)).status === 503,
+      'readyz to say not ready',
+      10_000,
+    )
+    expect(p.run.child.exitCode).toBeNull()
+    expect(await upload).toEqual({ status: 200, body: 'uploaded 100000\n' })
+    expect((await stopped!).code).toBe(0)
+    expect(await p.run.exited).toBe(0)
+  }, 60_000)
+})
+
+describe('workers that die', () => {
+  it('a worker killed with SIGKILL is replaced; the load loses only what that worker held', async () => {
+    const p = await start()
+    const http = httpLoad()
+    // Every connection open and counted by its worker.
+    await until(
+      async () => (await p.status()).workers.reduce((n, w) => n + w.connections, 0) === 100,
+      'the workers to report 100 connections',
+      20_000,
+    )
+    const before = await p.status()
+    const victim = before.workers[0]
+    process.kill(victim.pid!, 'SIGKILL')
+    await until(
+      async () => {
+        const now = await p.status()
+        return (
+          now.workers.length === 2 &&
+          now.workers.every((w) => w.state === 'ready' && w.id !== victim.id)
+        )
+      },
+      'a replacement worker',
+      20_000,
+    )
+    const served = http.responses()
+    await until(() => http.responses() > served + 1000, 'the load to go on', 20_000)
+    const h = await http.stop()
+
+    // Each connection the dead worker held saw at most one failure; none other did.
+    expect(h.errors + h.timeouts).toBeGreaterThan(0)
+    expect(h.errors + h.timeouts).toBeLessThanOrEqual(victim.connections)
+    expect(h.non2xx).toBe(0)
+    expect((await p.status()).crashes).toBe(1)
+    expect(await p.metric('cutover_worker_crashes_total')).toBe(1)
+  }, 90_000)
+
+  it('workers that keep dying are replaced after a growing pause, and readyz says why', async () => {
+    const p = await start({ workers: 1 })
+    for (let crash = 1; crash <= 4; crash++) {
+      const [worker] = (await p.status()).workers
+      process.kill(worker.pid!, 'SIGKILL')
+      await until(
+        async () => {
+          const now = await p.status()
+          return now.crashes === crash && (crash === 4 || now.workers[0]?.state === 'ready')
+        },
+        `crash ${crash} to be seen`,
+        20_000,
+      )
+    }
+    const ready = await fetch(`http://127.0.0.1:${p.adminPort}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.text()).toContain('workers keep crashing (4 in the last minute)')
+    expect(p.run.output()).toContain('workers keep crashing: backing off before the next one')
+    // The fourth replacement comes after the pause (500 ms), not never.
+    await until(
+      async () => (await p.status()).workers[0]?.state === 'ready',
+      'the replacement after the pause',
+      20_000,
+    )
+    expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
+  }, 90_000)
+})
+
+describe('reload', () => {
+  it('refuses a config that does not validate, with its errors, and keeps serving the old one', async () => {
+    const p = await start()
+    writeFileSync(p.file, 'dns:\n  listen: nowhere\n')
+    const { code, output } = await p.command('reload')
+    expect(code).not.toBe(0)
+    expect(output).toContain('dns.listen')
+    expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
+  }, 60_000)
+
+  it('refuses a change the workers cannot make in place, naming what to do instead', async () => {
+    const p = await start()
+    const moved = config()
+    ;(moved.dns as { listen: string }).listen = `127.0.0.1:${await freePort()}`
+    writeConfig(p, moved)
+    const { code, output } = await p.command('reload')
+    expect(code).toBe(1)
+    expect(output).toContain('listen addresses changed: that needs `cutover restart`')
+    expect((await p.status()).lastReload).toEqual({ ok: false, error: expect.any(String) })
+    expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
+  }, 60_000)
+
+  it('re-reads zones and percentages on every worker; the rollout state survives a restart', async () => {
+    const p = await start()
+    const dir = p.dir
+    const zone = join(dir, 'moved.zone')
+    const zoneText = (address: string) =>
+      `$TTL 60\n@ IN SOA ns1 host 1 2 3 4 5\n@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A ${address}\n`
+    writeFileSync(zone, zoneText('192.0.2.50'))
+    const withZone = (address: string) => {
+      writeFileSync(zone, zoneText(address))
+      const c = config()
+      const dns = c.dns as { zones: unknown[] }
+      dns.zones = [...dns.zones, { name: 'moved.test', file: zone }]
+      writeConfig(p, c)
+    }
+    withZone('192.0.2.50')
+    expect((await p.command('reload')).code).toBe(0)
+    // Every worker: many queries from fresh sockets spread over both.
+    for (let i = 0; i < 20; i++) expect(await dnsAnswer('www.moved.test')).toEqual(['192.0.2.50'])
+    withZone('192.0.2.51')
+    expect((await p.command('reload')).code).toBe(0)
+    for (let i = 0; i < 20; i++) expect(await dnsAnswer('www.moved.test')).toEqual(['192.0.2.51'])
+
+    const set = await fetch(
+      `http://127.0.0.1:${p.adminPort}/rollout/${encodeURIComponent('dns:moved.test')}`,
+      {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ percent: 0 }),
+      },
+    )
+    expect(set.status).toBe(200)
+    expect((await p.command('restart')).code).toBe(0)
+    expect(await p.metric('cutover_rollout_percent', { scope: 'dns:moved.test' })).toBe(0)
+  }, 90_000)
+})

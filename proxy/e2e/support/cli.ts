@@ -1,0 +1,54 @@
+// Runs the real entry point, `cutover …`, as a child process under Node itself
+// (type stripping, not vitest's transpiler), for tests of what a user runs.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const CLI = join(ROOT, 'cli', 'cutover.ts')
+const children: ChildProcess[] = []
+
+export interface CliRun {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number>
+}
+
+export function runCli(args: string[]): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let output = ''
+  child.stdout?.on('data', (d) => {
+    output += d
+  })
+  child.stderr?.on('data', (d) => {
+    output += d
+  })
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)))
+  return { child, output: () => output, exited }
+}
+
+/** Kills what a test left running (with its workers: they leave when their supervisor is gone). */
+export function killCliRuns(): void {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
+}
+
+/** Waits (bounded by the test's timeout) until the run prints `text`; fails with its output if it exits first. */
+export async function waitForOutput(r: CliRun, text: string): Promise<void> {
+  const found = new Promise<void>((resolve) => {
+    const check = () => {
+      if (r.output().includes(text)) resolve()
+    }
+    r.child.stdout?.on('data', check)
+    r.child.stderr?.on('data', check)
+    check()
+  })
+  const exited = r.exited.then((code) => {
+    throw new Error(`exited with ${code} before printing '${text}':\n${r.output()}`)
+  })
+  await Promise.race([found, exited])
+}

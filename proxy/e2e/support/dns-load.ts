@@ -1,0 +1,186 @@
+// A steady DNS load for tests that must show nothing is lost: over UDP a window
+// of queries in flight on one socket, over TCP a few connections each with one
+// query at a time. It counts what it sent and what was answered, and checks
+// every answer is the reply to its query.
+
+import { createSocket } from 'node:dgram'
+import { connect, type Socket } from 'node:net'
+import { Flag, Rcode } from '../../../dns/constants.ts'
+
+export interface DnsLoadCounts {
+  sent: number
+  answered: number
+  /** Replies that were not NOERROR, or did not match their query. */
+  wrong: number
+  /** UDP queries with no reply within the timeout. */
+  unanswered: number
+  /** TCP queries sent again on a new connection because the server closed the old one first (RFC 7766 §6.2.4). */
+  retried: number
+}
+
+export interface DnsLoad {
+  counts: DnsLoadCounts
+  /** Stops sending, waits for what is in flight (bounded by the timeout), and gives the counts. */
+  stop(): Promise<DnsLoadCounts>
+}
+
+const TIMEOUT_MS = 5000
+
+function newCounts(): DnsLoadCounts {
+  return { sent: 0, answered: 0, wrong: 0, unanswered: 0, retried: 0 }
+}
+
+/** Where the (single, uncompressed) question of `query` ends. */
+function questionEnd(query: Buffer): number {
+  let at = 12
+  while (query[at] !== 0) at += query[at] + 1
+  return at + 5
+}
+
+/** True when `reply` answers `query` (same ID and question, QR set) with NOERROR. */
+function answers(query: Buffer, reply: Buffer): boolean {
+  if (reply.length < 12 || reply.readUInt16BE(0) !== query.readUInt16BE(0)) return false
+  const flags = reply.readUInt16BE(2)
+  if (!(flags & Flag.QR) || (flags & 0xf) !== Rcode.NOERROR) return false
+  const end = questionEnd(query)
+  return reply.subarray(12, end).equals(query.subarray(12, end))
+}
+
+/** Queries `queries` in turn (each given a fresh ID) over UDP, `window` in flight at once. */
+export function udpLoad(port: number, queries: readonly Buffer[], window = 16): DnsLoad {
+  const counts = newCounts()
+  const socket = createSocket('udp4')
+  const inFlight = new Map<number, { query: Buffer; timer: NodeJS.Timeout }>()
+  let nextId = 0
+  let next = 0
+  let stopping = false
+  let drained: () => void = () => {}
+
+  const settle = (id: number) => {
+    const q = inFlight.get(id)
+    if (!q) return undefined
+    clearTimeout(q.timer)
+    inFlight.delete(id)
+    if (stopping && inFlight.size === 0) drained()
+    else send()
+    return q.query
+  }
+  const send = () => {
+    if (stopping) return
+    while (inFlight.size < window) {
+      let id = nextId++ & 0xffff
+      while (inFlight.has(id)) id = nextId++ & 0xffff
+      const query = Buffer.from(queries[next++ % queries.length])
+      query.writeUInt16BE(id, 0)
+      const timer = setTimeout(() => {
+        counts.unanswered++
+        settle(id)
+      }, TIMEOUT_MS)
+      inFlight.set(id, { query, timer })
+      counts.sent++
+      socket.send(query, port, '127.0.0.1')
+    }
+  }
+  socket.on('message', (reply) => {
+    if (reply.length < 2) return
+    const query = settle(reply.readUInt16BE(0))
+    if (!query) return
+    counts.answered++
+    if (!answers(query, reply)) counts.wrong++
+  })
+  socket.bind(0, '127.0.0.1', send)
+  return {
+    counts,
+    async stop() {
+      stopping = true
+      if (inFlight.size > 0) await new Promise<void>((resolve) => (drained = resolve))
+      socket.close()
+      return counts
+    },
+  }
+}
+
+/** Queries over `connections` TCP connections, one query at a time on each. */
+export function tcpLoad(port: number, queries: readonly Buffer[], connections = 4): DnsLoad {
+  const counts = newCounts()
+  let stopping = false
+  let next = 0
+  let nextId = 0
+  const running: Promise<void>[] = []
+
+  /** One connection's life: query, wait, repeat; on a close, reconnect and ask again. */
+  const lane = async () => {
+    let pending: Buffer | undefined
+    while (!stopping || pending) {
+      const socket = connect(port, '127.0.0.1')
+      socket.setNoDelay(true)
+      const ok = await new Promise<boolean>((resolve) => {
+        socket.once('connect', () => resolve(true))
+        socket.once('error', () => resolve(false))
+      })
+      if (!ok) {
+        // The listening socket is the supervisor's and never closes: a refusal is a failure.
+        if (pending) counts.unanswered++
+        return
+      }
+      pending = await converse(socket, pending)
+      socket.destroy()
+      if (pending) counts.retried++
+    }
+  }
+
+  /** Sends queries until stopped; resolves with the query left unanswered when the server closed. */
+  const converse = (socket: Socket, first: Buffer | undefined) =>
+    new Promise<Buffer | undefined>((resolve) => {
+      let query: Buffer | undefined
+      let buffered = Buffer.alloc(0)
+      const ask = (q?: Buffer) => {
+        if (!q && stopping) return resolve(undefined)
+        if (q) query = q
+        else {
+          query = Buffer.from(queries[next++ % queries.length])
+          query.writeUInt16BE(nextId++ & 0xffff, 0)
+          counts.sent++
+        }
+        const framed = Buffer.alloc(2 + query.length)
+        framed.writeUInt16BE(query.length, 0)
+        query.copy(framed, 2)
+        socket.write(framed)
+      }
+      const timer = setTimeout(() => {
+        counts.unanswered++
+        query = undefined
+        resolve(undefined)
+      }, TIMEOUT_MS * 4)
+      socket.on('data', (chunk) => {
+        buffered = Buffer.concat([buffered, chunk])
+        while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+          const reply = buffered.subarray(2, 2 + buffered.readUInt16BE(0))
+          buffered = buffered.subarray(2 + reply.length)
+          if (!query) continue
+          counts.answered++
+          if (!answers(query, reply)) counts.wrong++
+          query = undefined
+          timer.refresh()
+          ask()
+        }
+      })
+      const closed = () => {
+        clearTimeout(timer)
+        resolve(query)
+      }
+      socket.once('close', closed)
+      socket.once('error', () => {})
+      ask(first)
+    })
+
+  for (let i = 0; i < connections; i++) running.push(lane())
+  return {
+    counts,
+    async stop() {
+      stopping = true
+      await Promise.all(running)
+      return counts
+    },
+  }
+}

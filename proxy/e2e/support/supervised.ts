@@ -1,0 +1,79 @@
+// Runs the proxy the way operators do, `cutover start` with its supervisor and
+// workers, from a config object on free loopback ports; and drives it with the
+// same commands they use (`cutover restart`, `reload`, `stop`).
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import type { SupervisorStatus } from '../../supervisor.ts'
+import { type CliRun, runCli, waitForOutput } from './cli.ts'
+import { freePort } from './free-port.ts'
+
+export interface SupervisedProxy {
+  run: CliRun
+  /** The config file: rewrite it, then `command('reload')`. */
+  file: string
+  dir: string
+  adminPort: number
+  token: string
+  status(): Promise<SupervisorStatus>
+  metrics(): Promise<string>
+  /** One sample of a counter or gauge from /metrics, 0 when absent. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>
+  /** Runs `cutover <name> --config FILE`; resolves with its exit code and output. */
+  command(name: 'restart' | 'reload' | 'stop'): Promise<{ code: number; output: string }>
+  /** Kills it if a test left it running, and removes its folder. */
+  cleanup(): void
+}
+
+/** Starts `cutover start` with `config` (admin port, state and log level filled in). */
+export async function startSupervised(config: Record<string, unknown>): Promise<SupervisedProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-supervised-'))
+  const file = join(dir, 'cutover.yaml')
+  const adminPort = await freePort()
+  writeFileSync(
+    file,
+    stringify({
+      admin: { listen: `127.0.0.1:${adminPort}` },
+      log: { level: 'info' },
+      state: join(dir, 'state'),
+      ...config,
+    }),
+  )
+  const run = runCli(['start', '--config', file])
+  await waitForOutput(run, 'cutover is serving')
+  const token = readFileSync(join(dir, 'state', 'admin-token'), 'utf8').trim()
+  const admin = (path: string) => fetch(`http://127.0.0.1:${adminPort}${path}`)
+  const metrics = async () => (await admin('/metrics')).text()
+  return {
+    run,
+    file,
+    dir,
+    adminPort,
+    token,
+    status: async () => (await (await admin('/workers')).json()) as SupervisorStatus,
+    metrics,
+    async metric(name, labels = {}) {
+      const want = Object.entries(labels)
+      for (const line of (await metrics()).split('\n')) {
+        const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)
+        if (!m || m[1] !== name) continue
+        const got = Object.fromEntries(
+          [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
+        )
+        if (want.every(([k, v]) => got[k] === v)) return Number(m[3])
+      }
+      return 0
+    },
+    async command(name) {
+      const c = runCli([name, '--config', file])
+      const code = await c.exited
+      return { code, output: c.output() }
+    },
+    cleanup() {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
