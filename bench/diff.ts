@@ -57,6 +57,8 @@ export async function diffBench(): Promise<string> {
         sites: [{ host: 'bench.test', origin: `http://127.0.0.1:${nginxPort}`, percent: 0 }],
       },
       admin: { listen: '127.0.0.1:0' },
+      // One worker: the proxy has its core, the harness the other.
+      workers: 1,
       state: join(dir, 'state'),
       log: { level: 'info' },
     }),

@@ -120,6 +120,8 @@ export async function dnsBench(): Promise<string> {
             packetcache: { enabled: false },
           },
           admin: { listen: '127.0.0.1:0' },
+          // One worker on the pinned core, like the single-process peers it is compared with.
+          workers: 1,
           state: join(dir, `state-${port}`),
           log: { level: 'info' },
         }),

@@ -6,6 +6,7 @@ import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
 import { diffBench } from './diff.ts'
 import { dnsBench } from './dns.ts'
 import { httpBench } from './http.ts'
+import { restartBench } from './restart.ts'
 import { rolloutBench } from './rollout.ts'
 
 const SUITES: Record<string, () => Promise<string>> = {
@@ -13,6 +14,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   http: httpBench,
   rollout: rolloutBench,
   diff: diffBench,
+  restart: restartBench,
 }
 
 const wanted = process.argv.slice(2)
