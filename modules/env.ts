@@ -2,6 +2,7 @@
 // metrics. Passed in, never global, so a module can be tested alone.
 
 import type { Registry } from 'prom-client'
+import type { BucketStoreFactory } from './ratelimit/bucket-store.ts'
 
 export interface ModuleLog {
   info(obj: object, msg?: string): void
@@ -12,4 +13,6 @@ export interface ModuleLog {
 export interface ModuleEnv {
   log: ModuleLog
   registry: Registry
+  /** Rate limit buckets shared by all of a proxy's workers (absent in one process). */
+  buckets?: BucketStoreFactory
 }

@@ -1,6 +1,7 @@
 // The messages between the supervisor and its workers.
 
 import type { ScopeStats, StatsLike } from '../rollout/scope.ts'
+import type { TakeAnswer, TakeRequest } from './shared-buckets.ts'
 
 /** Scope counters as they travel (latency counts as plain arrays). */
 export type WireStats = StatsLike
@@ -10,6 +11,7 @@ export type ToWorker =
   | { type: 'reload' }
   | { type: 'metrics'; id: number }
   | { type: 'shadow'; id: number; scope: string }
+  | TakeAnswer
 
 export type FromWorker =
   | {
@@ -23,6 +25,7 @@ export type FromWorker =
   | { type: 'drained'; cut: number; metrics: unknown }
   | { type: 'metrics'; id: number; metrics: unknown }
   | { type: 'shadow'; id: number; examples: unknown[]; fields: unknown[] }
+  | TakeRequest
 
 export function toWire(s: ScopeStats): WireStats {
   return { ...s, newLatency: [...s.newLatency], legacyLatency: [...s.legacyLatency] }

@@ -23,6 +23,7 @@ import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
 import type { Logger } from './log.ts'
 import { startRollout } from './rollout-service.ts'
 import { scopesOf } from './scope-specs.ts'
+import { bucketHost } from './shared-buckets.ts'
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
 const READY_TIMEOUT_MS = 60_000
@@ -99,7 +100,9 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
   let retiredMetrics: MetricsJson = []
   let retiring: Promise<void> = Promise.resolve()
 
+  const takeToken = bucketHost()
   const retiredStats = new Map<string, ScopeStats>()
+
   const pending = new Map<number, (m: FromWorker) => void>()
   let nextRequest = 1
 
@@ -193,6 +196,9 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
           case 'failed':
             clearTimeout(timer)
             reject(new Error(`worker ${worker.id} failed to start: ${m.error}`))
+            break
+          case 'take':
+            sendTo(worker, takeToken(m))
             break
           case 'stats':
             w.stats = m.scopes

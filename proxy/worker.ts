@@ -3,7 +3,7 @@
 // reloads in place, drains and exits when told. The supervisor does the rest.
 
 import cluster from 'node:cluster'
-import { Registry } from 'prom-client'
+import { Counter, Registry } from 'prom-client'
 import type { ScopeSet } from '../rollout/scopes.ts'
 import { loadOrCreateToken } from './admin-token.ts'
 import { type Config, loadConfig } from './config.ts'
@@ -16,6 +16,7 @@ import { createMetrics } from './metrics.ts'
 import { Recorder } from './recorder.ts'
 import { startRollout } from './rollout-service.ts'
 import type { PreparedReload, ServiceDeps } from './service-deps.ts'
+import { workerBuckets } from './shared-buckets.ts'
 
 const STATS_MS = 1000
 
@@ -39,6 +40,16 @@ async function main(): Promise<void> {
   })
   const registry = new Registry()
   const metrics = createMetrics(registry)
+  const buckets = workerBuckets(send)
+  new Counter({
+    name: 'cutover_ratelimit_fail_open_total',
+    help: 'Rate limit tokens let through because the supervisor did not answer in time',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(buckets.unanswered)
+    },
+  })
   const scopes: ScopeSet = new Map()
   const load = startLoadGauge(config.shadow.maxLoad)
   const recorder = config.record
@@ -51,7 +62,7 @@ async function main(): Promise<void> {
       })
     : undefined
   const deps = (c: Config, into: ScopeSet = scopes): ServiceDeps => ({
-    env: { log, registry },
+    env: { log, registry, buckets: buckets.factory },
     metrics,
     scopes: into,
     subnet: c.rollout.subnet,
@@ -100,7 +111,9 @@ async function main(): Promise<void> {
 
     send({ type: 'drained', cut, metrics: await registry.getMetricsAsJSON() })
     recorder?.close()
+    buckets.close()
     load.stop()
+
     await rollout.stop()
     process.disconnect?.()
     process.exit(0)
@@ -110,6 +123,9 @@ async function main(): Promise<void> {
     switch (m.type) {
       case 'drain':
         await drain(m.deadlineMs)
+        break
+      case 'taken':
+        buckets.answered(m)
         break
       case 'metrics':
         send({ type: 'metrics', id: m.id, metrics: await registry.getMetricsAsJSON() })

@@ -1,6 +1,7 @@
 // Where rate limit buckets live. The module asks a store for one token; the
-// in-process store here keeps them per worker, and a store shared by all of a
-// proxy's workers (IPC or shared memory) implements the same interface.
+// in-process store here keeps them in one process, and the store a proxy's
+// workers share (proxy/shared-buckets.ts) asks their supervisor, which keeps
+// them in this one.
 
 /** One rule's limits, as the store needs them. */
 export interface BucketLimits {
@@ -16,9 +17,10 @@ export interface BucketLimits {
 export interface BucketStore {
   /**
    * Takes one token from `key`'s bucket at time `now` (ms). Returns 0 when it was
-   * taken, else the seconds until one will be there (nothing is taken then).
+   * taken, else the seconds until one will be there (nothing is taken then). A
+   * store in another process answers later.
    */
-  take(key: string, now: number): number
+  take(key: string, now: number): number | Promise<number>
 }
 
 /**
@@ -34,7 +36,10 @@ export type BucketStoreFactory = (id: string, limits: BucketLimits) => BucketSto
  * and a shape that fits a shared Float64Array later. A Map's insertion order is
  * the LRU list: a used bucket is deleted and set again to move it to the end.
  */
-export const memoryBucketStore: BucketStoreFactory = (_id, limits) => {
+export function memoryBucketStore(
+  _id: string,
+  limits: BucketLimits,
+): { take(key: string, now: number): number } {
   const { rate, perMs } = limits
   // Time runs in units of 1/rate ms from the first request, so one token is
   // exactly `perMs` units: whole-ms clocks give exact sums, and a request right

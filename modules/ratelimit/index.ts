@@ -3,12 +3,13 @@
 
 import { Counter, type Registry } from 'prom-client'
 import { z } from 'zod'
-import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
+import type { HttpContext, HttpModule, HttpRequest, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
 import { registered } from '../registered.ts'
 import { parseRule } from '../rule-schema.ts'
 import { duration } from '../units.ts'
-import { ANSWER, NEXT } from '../verdict.ts'
+import { ANSWER, NEXT, type Verdict } from '../verdict.ts'
+
 import { type BucketStore, type BucketStoreFactory, memoryBucketStore } from './bucket-store.ts'
 import { compileKey, keySchema } from './rule-key.ts'
 
@@ -28,7 +29,7 @@ const schema = z.strictObject({
 const BODY = Buffer.from('rate limit exceeded\n')
 
 export interface RatelimitOptions {
-  /** Makes each rule's bucket store; in-process by default. */
+  /** Makes each rule's bucket store; by default the one in the module env, else in-process. */
   store?: BucketStoreFactory
   /** The clock in ms; it must agree across the workers sharing a store. */
   now?: () => number
@@ -63,12 +64,12 @@ function requestCounter(registry: Registry): Counter<'result'> {
 
 /** The ratelimit module, with its bucket store and clock chosen by the caller. */
 export function createRatelimit(options: RatelimitOptions = {}): HttpModule {
-  const makeStore = options.store ?? memoryBucketStore
   const now = options.now ?? processClock
   return {
     name: NAME,
     ruleTypes: [NAME],
     site(rules: readonly Rule[], where: readonly string[], env) {
+      const makeStore = options.store ?? env.buckets ?? memoryBucketStore
       const compiled: CompiledRule[] = rules.map((rule, i) => {
         const r = parseRule(schema, rule, where[i])
         const limits = {
@@ -90,34 +91,42 @@ export function createRatelimit(options: RatelimitOptions = {}): HttpModule {
       // Both series exist from the start, so rate() sees the first increment.
       allowed.inc(0)
       limited.inc(0)
-      return {
-        request(ctx) {
-          const request = ctx.request
-          let applied = false
-          for (const r of compiled) {
-            if (r.matches !== undefined && r.matches(request.path) === undefined) continue
-            const key = r.keyOf(request)
-            if (key === undefined) continue
-            applied = true
-            const wait = r.store.take(key, now())
-            if (wait === 0) continue
-            limited.inc()
-            ctx.reply = {
-              status: r.status,
-              headers: [
-                'retry-after',
-                String(Math.max(1, Math.ceil(wait))),
-                'content-type',
-                'text/plain',
-              ],
-              body: BODY,
-            }
-            return ANSWER
-          }
-          if (applied) allowed.inc()
-          return NEXT
-        },
+      const refuse = (ctx: HttpContext, r: CompiledRule, wait: number): Verdict => {
+        limited.inc()
+        ctx.reply = {
+          status: r.status,
+          headers: [
+            'retry-after',
+            String(Math.max(1, Math.ceil(wait))),
+            'content-type',
+            'text/plain',
+          ],
+          body: BODY,
+        }
+        return ANSWER
       }
+      /** The rules from `from` on; a store that answers later continues the walk when it does. */
+      const check = (
+        ctx: HttpContext,
+        from: number,
+        applied: boolean,
+      ): Verdict | Promise<Verdict> => {
+        const request = ctx.request
+        for (let i = from; i < compiled.length; i++) {
+          const r = compiled[i]
+          if (r.matches !== undefined && r.matches(request.path) === undefined) continue
+          const key = r.keyOf(request)
+          if (key === undefined) continue
+          applied = true
+          const wait = r.store.take(key, now())
+          if (typeof wait !== 'number')
+            return wait.then((w) => (w === 0 ? check(ctx, i + 1, true) : refuse(ctx, r, w)))
+          if (wait !== 0) return refuse(ctx, r, wait)
+        }
+        if (applied) allowed.inc()
+        return NEXT
+      }
+      return { request: (ctx) => check(ctx, 0, false) }
     },
   }
 }

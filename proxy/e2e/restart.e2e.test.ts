@@ -40,7 +40,7 @@ const queries = [
   buildQuery({ name: 'ns1.other.test', type: Type.A }),
 ]
 
-function config(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function config(): Record<string, unknown> {
   return {
     workers: 2,
     drainDeadline: '20s',
@@ -63,14 +63,18 @@ function config(overrides: Record<string, unknown> = {}): Record<string, unknown
         { host: LEGACY_HOST, origin: `http://127.0.0.1:${originPort}`, percent: 0, rules: [] },
       ],
     },
-    ...overrides,
   }
 }
 
-async function start(overrides: Record<string, unknown> = {}): Promise<SupervisedProxy> {
+/** Starts the proxy on fresh ports with `config()`, changed first by `edit`. */
+async function start(
+  edit: (c: Record<string, unknown>) => void = () => {},
+): Promise<SupervisedProxy> {
   dnsPort = await freePort()
   httpPort = await freePort()
-  proxy = await startSupervised(config(overrides))
+  const c = config()
+  edit(c)
+  proxy = await startSupervised(c)
   return proxy
 }
 
@@ -352,7 +356,9 @@ describe('workers that die', () => {
   }, 90_000)
 
   it('workers that keep dying are replaced after a growing pause, and readyz says why', async () => {
-    const p = await start({ workers: 1 })
+    const p = await start((c) => {
+      c.workers = 1
+    })
     for (let crash = 1; crash <= 4; crash++) {
       const [worker] = (await p.status()).workers
       process.kill(worker.pid!, 'SIGKILL')
@@ -435,4 +441,39 @@ describe('reload', () => {
     expect((await p.command('restart')).code).toBe(0)
     expect(await p.metric('cutover_rollout_percent', { scope: 'dns:moved.test' })).toBe(0)
   }, 90_000)
+})
+
+describe('rate limits across workers', () => {
+  it('one client spread over both workers meets one limit, and it holds across a restart', async () => {
+    const p = await start((c) => {
+      const http = c.http as { sites: Record<string, unknown>[] }
+      http.sites[0].rules = [{ type: 'ratelimit', key: 'client-ip', rate: 5, per: '1h' }]
+    })
+
+    /** Each request on a connection of its own: the supervisor deals them out to both workers. */
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: httpPort,
+            path: '/',
+            headers: { host: NEW_HOST },
+            agent: false,
+          },
+          (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) statuses.push(await get())
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
+    expect((await p.command('restart')).code).toBe(0)
+    expect(await get()).toBe(429)
+    expect(await p.metric('cutover_ratelimit_fail_open_total')).toBe(0)
+  }, 60_000)
 })
