@@ -9,9 +9,11 @@ import type { ModuleEnv } from '../env.ts'
 import { ANSWER, legacy, NEXT, type Verdict } from '../verdict.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
+import { changesOf, compareSequence, type RecordEvent } from './record-event.ts'
 import { negativeAnswer, nodeAnswer, referralAnswer, wildcardAnswer } from './resolve.ts'
 import { writeAnswer } from './respond.ts'
 import type { Zone } from './zone.ts'
+import { applyChange, bumpSerial, type RecordChange } from './zone-edit.ts'
 
 export interface AuthoritativeOptions {
   zones: readonly ZoneSource[]
@@ -35,7 +37,14 @@ export interface AuthoritativeModule extends DnsModule {
   unsupported(zone: string): string | undefined
   /** The zone serving `name`, for tools and tests. */
   zone(name: string): Zone | undefined
+  /**
+   * Applies a record event to its zone in place (a per-record build). An event
+   * at or below the zone's sequence was applied already and is skipped.
+   */
+  apply(event: RecordEvent): EventOutcome
 }
+
+export type EventOutcome = { result: 'applied' | 'skipped' } | { result: 'refused'; reason: string }
 
 export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): AuthoritativeModule {
   const zones = new NameTable<Zone>()
@@ -72,6 +81,39 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
 
     zone(name) {
       return zones.get(fqdnWire(name))
+    },
+
+    apply(event) {
+      const zone = zones.get(fqdnWire(event.zone))
+      if (!zone) {
+        const why = unsupported.get(nameKey(event.zone))
+        return { result: 'refused', reason: why ?? `no zone ${event.zone} on the new path` }
+      }
+      if (compareSequence(event.sequence, zone.sequence) <= 0) return { result: 'skipped' }
+      zone.sequence = event.sequence
+      let changes: RecordChange[]
+      try {
+        changes = changesOf(event, zone.soa.ttl)
+      } catch (err) {
+        return { result: 'refused', reason: (err as Error).message }
+      }
+      const done: RecordChange[] = []
+      for (const c of changes) {
+        // The RRset's TTL as it was, to put a deleted record back as it was.
+        const ttl = zone.nodes.get(c.owner)?.rrsets.get(c.type)?.ttl ?? c.ttl
+        const r = applyChange(zone, c)
+        if (r.refused === undefined) {
+          if (r.changed) done.push({ ...c, ttl })
+          continue
+        }
+
+        // An update is whole or nothing: put back what its first half took away.
+        for (const d of done.reverse())
+          applyChange(zone, { ...d, op: d.op === 'create' ? 'delete' : 'create' })
+        return { result: 'refused', reason: r.refused }
+      }
+      if (done.length > 0 && !done.some((c) => c.type === Type.SOA)) bumpSerial(zone)
+      return { result: 'applied' }
     },
 
     query(ctx: DnsContext): Verdict {

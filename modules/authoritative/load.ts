@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path'
 import { parseMasterFile } from '../../dns/master-file.ts'
 import { precomputeZone } from './resolve.ts'
 import { type BuiltZone, buildZone } from './zone.ts'
+import { sequenceOf } from './zone-text.ts'
 
 export interface ZoneSource {
   /** The zone's origin, e.g. `example.com`. */
@@ -27,6 +28,7 @@ export function loadZone(source: ZoneSource): BuiltZone {
     },
   )
   const built = buildZone(source.name, parsed.records, source.file)
+  built.zone.sequence = sequenceOf(text)
   built.warnings.unshift(...parsed.warnings)
   precomputeZone(built.zone)
   return built

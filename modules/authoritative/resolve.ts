@@ -14,12 +14,39 @@ import {
   type Sections,
 } from './answer.ts'
 import { Found, locateName } from './locate.ts'
-import type { RRset, Zone, ZoneNode } from './zone.ts'
+import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
 const MAX_CHAIN = 16
 /** Memo key for "any type that exists nowhere in the zone": all such answers are equal. */
 const ABSENT_TYPE = -1
+
+/**
+ * What an answer being computed read besides its own node: the names whose
+ * data it used, and whether it relied on a name being absent, delegated or
+ * matched by a wildcard (which any new or removed name may change). A record
+ * change forgets exactly the answers that read what it changed.
+ */
+interface Reads {
+  names: Buffer[]
+  structure: boolean
+}
+
+const newReads = (): Reads => ({ names: [], structure: false })
+
+/** Notes that `node`'s answers depend on what `reads` lists. */
+function dependOn(zone: Zone, node: ZoneNode, reads: Reads): void {
+  for (const name of reads.names) {
+    const id = nameId(name)
+    let dependents = zone.dependents.get(id)
+    if (!dependents) {
+      dependents = new Set()
+      zone.dependents.set(id, dependents)
+    }
+    dependents.add(node)
+  }
+  if (reads.structure) zone.structureDependents.add(node)
+}
 
 function records(owner: Buffer | undefined, rrset: RRset): AnswerRecord[] {
   return rrset.rdatas.map((rdata) => ({ owner, type: rrset.type, ttl: rrset.ttl, rdata }))
@@ -29,7 +56,8 @@ function records(owner: Buffer | undefined, rrset: RRset): AnswerRecord[] {
  * The SOA for a negative answer: its TTL is the lesser of its own and its minimum
  * (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA question (BIND's zero-no-soa-ttl).
  */
-function negativeSoa(zone: Zone, qtype: number, rcode: number): AnswerRecord[] {
+function negativeSoa(zone: Zone, qtype: number, rcode: number, reads?: Reads): AnswerRecord[] {
+  reads?.names.push(zone.apex.wire)
   const rdata = zone.soa.rdatas[0]
   const minimum = rdata.wire.readUInt32BE(rdata.wire.length - 4)
   const ttl = qtype === Type.SOA && rcode === Rcode.NXDOMAIN ? 0 : Math.min(zone.soa.ttl, minimum)
@@ -40,13 +68,15 @@ function negativeSoa(zone: Zone, qtype: number, rcode: number): AnswerRecord[] {
  * Addresses of the names that NS, MX and SRV records point at, when this zone
  * holds them. Under `cut` (a referral) only glue counts: names at or below it.
  */
-function addAdditional(zone: Zone, rrset: RRset, s: Sections, cut?: ZoneNode): void {
+function addAdditional(zone: Zone, rrset: RRset, s: Sections, reads: Reads, cut?: ZoneNode): void {
   if (rrset.type !== Type.NS && rrset.type !== Type.MX && rrset.type !== Type.SRV) return
   for (const rdata of rrset.rdatas) {
     const target = targetName(rrset.type, rdata.wire)!
     if (!isSubdomain(target, cut ? cut.wire : zone.origin)) continue
+    reads.names.push(target)
     // Name servers' addresses may be glue under a delegation; others must be authoritative.
-    const node = rrset.type === Type.NS ? zone.nodes.get(target) : authoritativeNode(zone, target)
+    const node =
+      rrset.type === Type.NS ? zone.nodes.get(target) : authoritativeNode(zone, target, reads)
     if (!node) continue
     for (const type of [Type.A, Type.AAAA]) {
       const addresses = node.rrsets.get(type)
@@ -56,9 +86,11 @@ function addAdditional(zone: Zone, rrset: RRset, s: Sections, cut?: ZoneNode): v
   }
 }
 
-function authoritativeNode(zone: Zone, name: Buffer): ZoneNode | undefined {
+function authoritativeNode(zone: Zone, name: Buffer, reads: Reads): ZoneNode | undefined {
   const at = locateName(zone, name)
-  return at.kind === Found.NODE ? at.node : undefined
+  if (at.kind === Found.NODE) return at.node
+  reads.structure = true
+  return undefined
 }
 
 /**
@@ -71,6 +103,7 @@ function answerAt(
   owner: Buffer | undefined,
   qtype: number,
   s: Sections,
+  reads: Reads,
 ): void {
   const seen = new Set<ZoneNode>()
   for (let step = 0; ; step++) {
@@ -79,21 +112,23 @@ function answerAt(
     if (cname === undefined || qtype === Type.CNAME) {
       const rrset = node.rrsets.get(qtype)
       if (rrset === undefined) {
-        s.authority.push(...negativeSoa(zone, qtype, s.rcode))
+        s.authority.push(...negativeSoa(zone, qtype, s.rcode, reads))
         return
       }
       s.answer.push(...records(owner, rrset))
-      addAdditional(zone, rrset, s)
+      addAdditional(zone, rrset, s, reads)
       return
     }
     s.answer.push(...records(owner, cname))
     const target = targetName(Type.CNAME, cname.rdatas[0].wire)!
     if (step + 1 >= MAX_CHAIN || !isSubdomain(target, zone.origin)) return
+    reads.names.push(target)
     const at = locateName(zone, target)
+    if (at.kind !== Found.NODE) reads.structure = true
     if (at.kind === Found.CUT) return
     if (at.kind === Found.NXDOMAIN) {
       s.rcode = Rcode.NXDOMAIN
-      s.authority.push(...negativeSoa(zone, qtype, Rcode.NXDOMAIN))
+      s.authority.push(...negativeSoa(zone, qtype, Rcode.NXDOMAIN, reads))
       return
     }
     if (seen.has(at.node)) {
@@ -102,7 +137,9 @@ function answerAt(
       return
     }
     // A synthesised record is owned by the name asked for, not by the `*` node.
+    if (at.kind === Found.WILDCARD) reads.names.push(at.node.wire)
     owner = at.kind === Found.WILDCARD ? target : at.node.wire
+
     node = at.node
   }
 }
@@ -115,9 +152,11 @@ export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
   if (!node.rrsets.has(Type.CNAME) && !node.rrsets.has(qtype))
     return negativeAnswer(zone, Rcode.NOERROR, qtype)
   const s = emptySections()
-  answerAt(zone, node, undefined, qtype, s)
+  const reads = newReads()
+  answerAt(zone, node, undefined, qtype, s, reads)
   answer = encodeAnswer(s, { kind: 'exact', name: node.wire })
   node.answers.set(key, answer)
+  dependOn(zone, node, reads)
   return answer
 }
 
@@ -127,9 +166,11 @@ export function wildcardAnswer(zone: Zone, node: ZoneNode, qtype: number): Answe
   let answer = node.synthesized.get(key)
   if (answer) return answer
   const s = emptySections()
-  answerAt(zone, node, undefined, qtype, s)
+  const reads = newReads()
+  answerAt(zone, node, undefined, qtype, s, reads)
   answer = encodeAnswer(s, { kind: 'below', name: node.wire.subarray(2) })
   node.synthesized.set(key, answer)
+  dependOn(zone, node, reads)
   return answer
 }
 
@@ -139,8 +180,10 @@ export function referralAnswer(zone: Zone, cut: ZoneNode): Answer {
   const s = emptySections(Rcode.NOERROR, false)
   const ns = cut.rrsets.get(Type.NS)!
   s.authority.push(...records(cut.wire, ns))
-  addAdditional(zone, ns, s, cut)
+  const reads = newReads()
+  addAdditional(zone, ns, s, reads, cut)
   cut.referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
+  dependOn(zone, cut, reads)
   return cut.referral
 }
 
@@ -163,18 +206,32 @@ export function negativeAnswer(
 
 /** Precomputes every answer the zone's own data can produce, so queries only copy. */
 export function precomputeZone(zone: Zone): void {
+  precomputeNegative(zone)
+  for (const node of zone.nodes.values()) precomputeNode(zone, node)
+}
+
+export function precomputeNegative(zone: Zone): void {
   for (const qtype of [Type.A, Type.SOA]) {
     negativeAnswer(zone, Rcode.NXDOMAIN, qtype)
     negativeAnswer(zone, Rcode.NOERROR, qtype)
   }
-  for (const node of zone.nodes.values()) {
-    if (node !== zone.apex && node.rrsets.has(Type.NS)) {
-      referralAnswer(zone, node)
-      continue
-    }
-    for (const type of node.rrsets.keys()) nodeAnswer(zone, node, type)
-    if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
-      for (const type of node.rrsets.keys()) wildcardAnswer(zone, node, type)
-    }
+}
+
+/** The answers of one node's own RRsets (a referral at a delegation). */
+export function precomputeNode(zone: Zone, node: ZoneNode): void {
+  if (node !== zone.apex && node.rrsets.has(Type.NS)) {
+    referralAnswer(zone, node)
+    return
   }
+  for (const type of node.rrsets.keys()) nodeAnswer(zone, node, type)
+  if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
+    for (const type of node.rrsets.keys()) wildcardAnswer(zone, node, type)
+  }
+}
+
+/** Drops a node's precomputed answers; they are made again when next asked for. */
+export function forgetAnswers(node: ZoneNode): void {
+  node.answers.clear()
+  node.synthesized.clear()
+  node.referral = undefined
 }

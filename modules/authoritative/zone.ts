@@ -51,10 +51,21 @@ export interface Zone {
   types: Set<number>
   /** Negative answers, shared by every name: NODATA, NODATA to SOA, NXDOMAIN, NXDOMAIN to SOA. */
   negative: (Answer | undefined)[]
+  /** Nodes whose precomputed answers read a name's data, by the name's `nameId`. */
+  dependents: Map<string, Set<ZoneNode>>
+  /** Nodes whose answers relied on a name being absent, delegated or wildcard-matched. */
+  structureDependents: Set<ZoneNode>
+  /** The last record event applied (`0-0` after a build from a master file alone). */
+  sequence: string
+}
+
+/** A name's key in `Zone.dependents`: lowercase wire bytes. */
+export function nameId(wire: Buffer): string {
+  return lowerWire(wire).toString('latin1')
 }
 
 /** Record types whose presence means the zone needs features the new path lacks. */
-const UNSUPPORTED_TYPES = new Set<number>([
+export const UNSUPPORTED_TYPES = new Set<number>([
   Type.DNAME,
   Type.RRSIG,
   Type.NSEC,
@@ -101,6 +112,9 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     soa: { type: Type.SOA, ttl: 0, rdatas: [] },
     types: new Set(),
     negative: [],
+    dependents: new Map(),
+    structureDependents: new Set(),
+    sequence: '0-0',
   }
   const warnings: string[] = []
   let unsupported: string | undefined
@@ -135,7 +149,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
 }
 
 /** The node for `owner`, created with any missing ancestors up to the apex. */
-function ensureNode(zone: Zone, owner: Buffer): ZoneNode {
+export function ensureNode(zone: Zone, owner: Buffer): ZoneNode {
   const found = zone.nodes.get(owner)
   if (found) return found
   const node = newNode(owner)
