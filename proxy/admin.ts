@@ -17,7 +17,9 @@ import {
   TransitionError,
 } from '../rollout/state.ts'
 import { VersionConflict } from '../rollout/store.ts'
+import { type PublishRecord, recordRoutes } from './admin-records.ts'
 import { tokenMatches } from './admin-token.ts'
+
 import { duration } from './config-units.ts'
 import type { RolloutService } from './rollout-service.ts'
 
@@ -32,6 +34,8 @@ export interface AdminDeps {
   status?(): unknown
   /** Why the proxy is not ready (empty when it is): draining, legacy unreachable... */
   notReady(): string[]
+  /** Record events for the DNS zones (absent without DNS). */
+  publishRecord?: PublishRecord
 }
 
 const percentBody = z.strictObject({
@@ -175,6 +179,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     if (!tokenMatches(header.slice(7), deps.token))
       return reply.code(403).send({ error: 'wrong admin token' })
   }
+  recordRoutes(app, deps.publishRecord, requireToken)
   app.put<{ Params: { '*': string } }>('/rollout/*', { preHandler: requireToken }, async (req) => {
     const id = known(req.params['*'])
     const body = parse(percentBody, req.body)

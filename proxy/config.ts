@@ -2,7 +2,7 @@
 // file, the key and what was expected; paths in it are relative to the file.
 
 import { readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
 import { typeCode } from '../dns/constants.ts'
@@ -106,6 +106,28 @@ const dns = z.strictObject({
   zones: z.array(dnsZone).default([]),
   legacy: dnsLegacy,
   packetcache: dnsCache.prefault({}),
+  /** Where record events for the zones come from; a journal in the state folder by default. */
+  records: z
+    .strictObject({
+      /** A JSON-lines file of events (default: records.jsonl in the state folder). */
+      journal: z.string().min(1).optional(),
+      /** A Redis stream the fleet shares, instead of the journal. */
+      redis: z
+        .strictObject({
+          url: z
+            .string()
+            .startsWith('redis://', 'expected a URL like "redis://127.0.0.1:6379"')
+            .default('redis://127.0.0.1:6379'),
+          stream: z.string().min(1).default('cutover:records'),
+        })
+        .optional(),
+      /** Not ready while the events not yet applied are older than this. */
+      maxLag: duration.default(5000),
+    })
+    .refine((r) => !(r.journal && r.redis), {
+      message: 'records come from a journal or a Redis stream, not both',
+    })
+    .prefault({}),
 })
 
 const admin = z.strictObject({
@@ -326,6 +348,12 @@ export function loadConfig(file: string): Config {
     }
   })
   for (const zone of config.dns?.zones ?? []) zone.file = resolve(dir, zone.file)
+  if (config.dns && !config.dns.records.redis)
+    config.dns.records.journal = resolve(
+      dir,
+      config.dns.records.journal ?? join(config.state, 'records.jsonl'),
+    )
+
   if (config.record) config.record.dir = resolve(dir, config.record.dir)
 
   if (config.admin.tokenFile) config.admin.tokenFile = resolve(dir, config.admin.tokenFile)

@@ -18,6 +18,8 @@ import { DnsEngine } from './dns-engine.ts'
 import { DnsShadow } from './dns-shadow.ts'
 import { DnsTcpListener } from './dns-tcp.ts'
 import { DnsUdpListener } from './dns-udp.ts'
+import { type RecordFeed, startRecordFeed } from './record-feed.ts'
+import { openRecordLog } from './record-log-open.ts'
 import type { PreparedReload, ServiceDeps } from './service-deps.ts'
 
 export interface DnsService {
@@ -29,7 +31,10 @@ export interface DnsService {
   candidatePort: number | undefined
   /** Why DNS is not ready, if it is not. */
   notReady(): string[]
+  /** Record events from the journal or the Redis stream, applied to the zones. */
+  records: RecordFeed
   /** Builds everything again from `dns` (zones re-read), ready to swap in; the old engine finishes what it has. */
+
   prepareReload(dns: DnsConfig, deps: ServiceDeps): Promise<PreparedReload>
   /** Stops reading and accepting, finishes what was read and sent to the legacy; resolves with what was cut. */
   drain(deadlineMs: number): Promise<number>
@@ -166,16 +171,29 @@ async function retire(parts: DnsParts, deadlineMs: number): Promise<number> {
 export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsService> {
   let parts = await buildDns(dns, deps)
   const all: DnsListeners[] = []
+  let records: RecordFeed | undefined
   try {
+    // The log replayed onto the zones before any query sees them.
+    records = await startRecordFeed(
+      openRecordLog(dns.records),
+      () => parts.authoritative,
+      deps.env.log,
+      deps.env.registry,
+      dns.records.maxLag,
+    )
     all.push(await listenDns(parts.engine, dns, dns.listen))
     // The diff harness's way to the new path, for any query, EDNS or not.
     if (dns.candidateListen)
       all.push(await listenDns(parts.engine, dns, dns.candidateListen, 'new'))
   } catch (err) {
     parts.forwarder.close()
-    await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
+    await Promise.allSettled([
+      ...all.flatMap((l) => [l.udp.close(), l.tcp.close()]),
+      records?.close(),
+    ])
     throw err
   }
+  const feed = records
   const [listeners, candidate] = all
   deps.metrics.openConnections.set('dns', () => all.reduce((sum, l) => sum + l.tcp.connections, 0))
 
@@ -184,11 +202,16 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
     authoritative: parts.authoritative,
     port: listeners.udp.port,
     candidatePort: candidate?.udp.port,
-    notReady: () => (parts.forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
+    records: feed,
+    notReady: () => [
+      ...(parts.forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
+      ...feed.notReady(),
+    ],
     async prepareReload(next, nextDeps) {
       const built = await buildDns(next, nextDeps)
+      await feed.replayInto(built.authoritative)
       return {
-        commit() {
+        async commit() {
           const old = parts
           parts = built
           for (const l of all) {
@@ -197,7 +220,9 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
           }
           service.engine = parts.engine
           service.authoritative = parts.authoritative
-          return retire(old, 30_000).then(() => undefined)
+          // What the live path gave the old zones while the new ones were built.
+          await feed.resync()
+          await retire(old, 30_000)
         },
         discard: () => retire(built, 0).then(() => undefined),
       }
@@ -210,9 +235,11 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
           l.tcp.drain(deadlineMs),
         ]),
       )
+      await feed.close()
       return cut.reduce((a, b) => a + b, 0) + (await retire(parts, 0))
     },
     async stop() {
+      await feed.close()
       // The forwarder first: what it has in flight is answered while the listeners still can.
       parts.forwarder.close()
       await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))

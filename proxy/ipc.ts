@@ -1,6 +1,7 @@
 // The messages between the supervisor and its workers.
 
 import type { ScopeStats, StatsLike } from '../rollout/scope.ts'
+import type { Published } from './record-feed.ts'
 import type { TakeAnswer, TakeRequest } from './shared-buckets.ts'
 
 /** Scope counters as they travel (latency counts as plain arrays). */
@@ -20,7 +21,14 @@ export type FromWorker =
       ports: { dns?: number; candidate?: number; http?: number }
     }
   | { type: 'failed'; error: string }
-  | { type: 'stats'; scopes: Record<string, WireStats>; connections: number }
+  | {
+      type: 'stats'
+      scopes: Record<string, WireStats>
+      connections: number
+      /** Why this worker is not ready (legacy unreachable, record events behind). */
+      notReady: string[]
+    }
+  | { type: 'record-outcome'; id: string; outcome: Published }
   | { type: 'reloaded'; ok: boolean; error?: string }
   | { type: 'drained'; cut: number; metrics: unknown }
   | { type: 'metrics'; id: number; metrics: unknown }

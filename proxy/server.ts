@@ -78,7 +78,9 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
         return { examples: judge?.examples() ?? [], fields: judge?.rates() ?? [] }
       },
       notReady: () => [...(dns?.notReady() ?? []), ...r.notReady()],
+      publishRecord: dnsService && ((body) => dnsService.records.publish(body)),
     })
+
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
   } catch (err) {
     await Promise.allSettled([dns?.stop(), http?.stop(), rollout?.stop(), admin?.close()])

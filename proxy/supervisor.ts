@@ -9,11 +9,13 @@
 // when they keep crashing.
 
 import cluster, { type Worker } from 'node:cluster'
+import { randomUUID } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
 
+import type { RecordEventBody } from '../modules/authoritative/record-event.ts'
 import { addStats, newStats, type ScopeStats } from '../rollout/scope.ts'
 
 import { createAdmin } from './admin.ts'
@@ -21,6 +23,8 @@ import { loadOrCreateToken } from './admin-token.ts'
 import { type Config, loadConfig } from './config.ts'
 import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
 import type { Logger } from './log.ts'
+import type { Published } from './record-feed.ts'
+import { openRecordLog } from './record-log-open.ts'
 import { startRollout } from './rollout-service.ts'
 import { scopesOf } from './scope-specs.ts'
 import { bucketHost } from './shared-buckets.ts'
@@ -39,6 +43,8 @@ interface WorkerState {
   connections: number
   /** Whether the new path can serve each scope, as it last reported. */
   servable: { id: string; servable: boolean }[]
+  /** Why it is not ready, as it last reported. */
+  notReady: string[]
   ports: { dns?: number; candidate?: number; http?: number }
 }
 
@@ -172,6 +178,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
       stats: {},
       connections: 0,
       servable: [],
+      notReady: [],
       ports: {},
     }
     workers.set(worker.id, w)
@@ -203,6 +210,10 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
           case 'stats':
             w.stats = m.scopes
             w.connections = m.connections
+            w.notReady = m.notReady
+            break
+          case 'record-outcome':
+            recordOutcomes.get(m.id)?.(worker.id, m.outcome)
             break
           case 'drained':
             w.drained = true
@@ -384,6 +395,32 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     },
   }
 
+  // Record events from the admin API: into the log, answered once every ready worker applied them.
+  const recordOutcomes = new Map<number | string, (worker: number, outcome: Published) => void>()
+  const recordLog = config.dns ? openRecordLog(config.dns.records) : undefined
+  const publishRecord = async (body: RecordEventBody): Promise<Published | undefined> => {
+    const id = randomUUID()
+    const waitingFor = new Set(
+      [...workers.values()].filter((w) => w.state === 'ready').map((w) => w.worker.id),
+    )
+    const outcome = new Promise<Published | undefined>((resolve) => {
+      let first: Published | undefined
+      const done = (o: Published | undefined) => {
+        clearTimeout(timer)
+        recordOutcomes.delete(id)
+        resolve(o)
+      }
+      const timer = setTimeout(() => done(undefined), 5000)
+      recordOutcomes.set(id, (worker, o) => {
+        first ??= o
+        waitingFor.delete(worker)
+        if (waitingFor.size === 0) done(first)
+      })
+    })
+    await recordLog!.append(JSON.stringify({ ...body, id }))
+    return outcome
+  }
+
   cluster.setupPrimary({ exec: WORKER, args: [] })
   await startGeneration()
 
@@ -391,6 +428,8 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     registry: metrics,
     token,
     rollout,
+    publishRecord: config.dns && publishRecord,
+
     shadow: async (scope: string) => {
       const replies = await ask<Extract<FromWorker, { type: 'shadow' }>>((id) => ({
         type: 'shadow',
@@ -405,8 +444,9 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     notReady: () => {
       const reasons = rollout.notReady()
       if (stopping) reasons.push('draining')
-      if (![...workers.values()].some((w) => w.state === 'ready'))
-        reasons.push('no worker is ready')
+      const ready = [...workers.values()].filter((w) => w.state === 'ready')
+      if (ready.length === 0) reasons.push('no worker is ready')
+      reasons.push(...new Set(ready.flatMap((w) => w.notReady)))
       if (crashTimes.length > 3)
         reasons.push(`workers keep crashing (${crashTimes.length} in the last minute)`)
       return reasons
@@ -457,6 +497,8 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
         clearInterval(statsTimer)
         await admin.close()
         await rollout.stop()
+        await recordLog?.close()
+
         done(0)
       })
     }

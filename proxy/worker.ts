@@ -24,9 +24,15 @@ function send(m: FromWorker): void {
   process.send?.(m)
 }
 
-/** What a reload may not change: the sockets are the supervisor's. */
+/** What a reload may not change: the sockets are the supervisor's, and where record events come from. */
 function listenKey(c: Config): string {
-  return JSON.stringify([c.dns?.listen, c.dns?.candidateListen, c.http?.listen, c.admin.listen])
+  return JSON.stringify([
+    c.dns?.listen,
+    c.dns?.candidateListen,
+    c.dns?.records,
+    c.http?.listen,
+    c.admin.listen,
+  ])
 }
 
 async function main(): Promise<void> {
@@ -84,6 +90,9 @@ async function main(): Promise<void> {
     process.exit(1)
   }
   const rollout = await startRollout(config, scopes, metrics, log, false)
+  dns?.records.onOutcome((eventId, outcome) =>
+    send({ type: 'record-outcome', id: eventId, outcome }),
+  )
   const scopeList = () => [...scopes.values()].map((s) => ({ id: s.id, servable: s.servable }))
   const ports = { dns: dns?.port, candidate: dns?.candidatePort, http: http?.port }
   send({ type: 'ready', scopes: scopeList(), ports })
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
       type: 'stats',
       scopes: Object.fromEntries([...scopes].map(([k, s]) => [k, toWire(s.stats)])),
       connections,
+      notReady: dns?.notReady() ?? [],
     })
   }
   const stats = setInterval(sendStats, STATS_MS)
@@ -144,7 +154,9 @@ async function main(): Promise<void> {
         try {
           const next = loadConfig(file)
           if (listenKey(next) !== listenKey(config))
-            throw new Error('listen addresses changed: that needs `cutover restart`, not a reload')
+            throw new Error(
+              'listen addresses or dns.records changed: that needs `cutover restart`, not a reload',
+            )
           if (!next.dns !== !dns || !next.http !== !http)
             throw new Error('DNS or HTTP was added or removed: that needs `cutover restart`')
           const nextScopes: ScopeSet = new Map()

@@ -20,7 +20,8 @@ export function compareSequence(a: Sequence, b: Sequence): number {
   return am !== bm ? (am < bm ? -1 : 1) : an === bn ? 0 : an < bn ? -1 : 1
 }
 
-const record = z.strictObject({
+/** One record in presentation form. */
+export const recordSchema = z.strictObject({
   name: z.string().min(1).max(1025),
   type: z.string().min(1).max(16),
   ttl: z.int().min(0).max(2_147_483_647).optional(),
@@ -28,11 +29,14 @@ const record = z.strictObject({
 })
 
 export const recordEventSchema = z.strictObject({
+  /** Optional, the publisher's own: the admin API waits for its event by it. */
+  id: z.string().max(100).optional(),
   op: z.enum(['create', 'delete', 'update']),
+
   zone: z.string().min(1).max(255),
-  ...record.shape,
+  ...recordSchema.shape,
   /** For `update`: the record it replaces. */
-  old: record.optional(),
+  old: recordSchema.optional(),
 })
 
 export type RecordEventBody = z.output<typeof recordEventSchema>
@@ -49,7 +53,8 @@ export function isSequence(text: string): boolean {
 function change(
   op: RecordChange['op'],
   zone: string,
-  r: z.output<typeof record>,
+  r: z.output<typeof recordSchema>,
+
   defaultTtl: number,
 ): RecordChange {
   const line = `${r.name} ${r.ttl ?? defaultTtl} IN ${r.type} ${r.data}\n`

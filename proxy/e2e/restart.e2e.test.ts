@@ -402,7 +402,9 @@ describe('reload', () => {
     writeConfig(p, moved)
     const { code, output } = await p.command('reload')
     expect(code).toBe(1)
-    expect(output).toContain('listen addresses changed: that needs `cutover restart`')
+    expect(output).toContain(
+      'listen addresses or dns.records changed: that needs `cutover restart`',
+    )
     expect((await p.status()).lastReload).toEqual({ ok: false, error: expect.any(String) })
     expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
   }, 60_000)

@@ -12,6 +12,8 @@ import { type RunningProxy, startProxy } from '../../server.ts'
 export interface TestProxy extends RunningProxy {
   /** The admin token the proxy created in its state folder. */
   token: string
+  /** Its state folder (the record journal is there). */
+  stateDir: string
   /** Calls the admin API (with the token when there is a body); resolves with status and JSON. */
   admin(
     method: string,
@@ -39,6 +41,8 @@ export async function startTestProxy(config: Record<string, unknown>): Promise<T
   return {
     ...proxy,
     token,
+    stateDir: dir,
+
     async admin(method, path, body) {
       const res = await fetch(`http://127.0.0.1:${proxy.adminPort}${path}`, {
         method,

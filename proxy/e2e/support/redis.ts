@@ -1,5 +1,6 @@
-// Runs a real Redis on loopback for a test: no persistence, a free port; stopped
-// by the test.
+// Runs a real Redis on loopback for a test: a free port (or the one given), no
+// persistence unless a folder is given for its append-only file (then a Redis
+// started again on the same port and folder has the data back); stopped by the test.
 
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
@@ -13,10 +14,15 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(
+  options: { port?: number; persistIn?: string } = {},
+): Promise<RedisServer> {
   const bin = findTool('redis-server')
   if (!bin) throw new Error('redis-server is not installed: apt-get install -y redis-server')
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
+  const persistence = options.persistIn
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.persistIn]
+    : ['--appendonly', 'no']
   const child = spawn(
     bin,
     [
@@ -26,11 +32,11 @@ export async function startRedis(): Promise<RedisServer> {
       '127.0.0.1',
       '--save',
       '',
-      '--appendonly',
-      'no',
+      ...persistence,
       '--protected-mode',
       'no',
     ],
+
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -9,6 +9,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs'
 const PACKAGES: Record<string, string> = {
   named: 'bind9',
   dig: 'bind9-dnsutils',
+  nsupdate: 'bind9-dnsutils',
+
   nginx: 'nginx-light',
   'redis-server': 'redis-server',
   chromium: 'chromium',
