@@ -6,6 +6,7 @@ import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
 import { diffBench } from './diff.ts'
 import { dnsBench } from './dns.ts'
 import { httpBench } from './http.ts'
+import { recordsBench } from './records.ts'
 import { restartBench } from './restart.ts'
 import { rolloutBench } from './rollout.ts'
 
@@ -15,6 +16,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   rollout: rolloutBench,
   diff: diffBench,
   restart: restartBench,
+  records: recordsBench,
 }
 
 const wanted = process.argv.slice(2)

@@ -20,6 +20,9 @@ export interface Rdata {
   names: readonly number[]
 }
 
+/** Shared by the many rdatas that hold no names (one array less per record). */
+const NO_NAMES: readonly number[] = Object.freeze([])
+
 type Field =
   | 'ipv4'
   | 'ipv6'
@@ -165,7 +168,7 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
   if (t < tokens.length) throw bad(type, tokens[t].text, 'unexpected extra data')
   const wire = Buffer.concat(parts, size)
   if (wire.length > 0xffff) throw bad(type, undefined, 'rdata longer than 65535 octets')
-  return { wire, names }
+  return { wire, names: names.length > 0 ? names : NO_NAMES }
 }
 
 function genericWire(type: number, tokens: readonly Token[]): Buffer {
@@ -191,7 +194,7 @@ function genericWire(type: number, tokens: readonly Token[]): Buffer {
 /** Validates uncompressed rdata of `type` and finds its compressible names. */
 export function rdataFromWire(type: number, wire: Buffer): Rdata {
   const fields = FIELDS.get(type)
-  if (!fields) return { wire, names: [] }
+  if (!fields) return { wire, names: NO_NAMES }
   const names: number[] = []
   const ok = walk(
     fields,
@@ -205,7 +208,7 @@ export function rdataFromWire(type: number, wire: Buffer): Rdata {
   )
 
   if (!ok) throw bad(type, wire.toString('hex'), `not valid ${typeName(type)} data`)
-  return { wire, names }
+  return { wire, names: names.length > 0 ? names : NO_NAMES }
 }
 
 function characterString(type: number, tok: Token): Buffer {

@@ -26,9 +26,10 @@ export class WireWriter {
   readonly #dict = new Map<string, PointerTarget | { kind: 'blob'; at: number }>()
   readonly #fixups: number[] = []
 
-  constructor(base: number | undefined, size = 65535) {
+  /** `into`: a buffer to write in (the caller's, reused), or the size of a new one. */
+  constructor(base: number | undefined, into: Buffer | number = 65535) {
     this.#base = base
-    this.buf = Buffer.alloc(size)
+    this.buf = typeof into === 'number' ? Buffer.alloc(into) : into
   }
 
   /** Makes `wire` and its suffixes known as already present at `target`. */
@@ -111,7 +112,7 @@ export class WireWriter {
    * position inside the blob, target < 0 is a question-name suffix of -target octets.
    */
   fixups(): Int32Array {
-    return Int32Array.from(this.#fixups)
+    return this.#fixups.length > 0 ? Int32Array.from(this.#fixups) : NO_FIXUPS
   }
 
   #remember(key: string): void {
@@ -131,6 +132,9 @@ export class WireWriter {
     }
   }
 }
+
+/** Shared by the many answers that need no fixups. */
+const NO_FIXUPS = new Int32Array(0)
 
 function keyOf(wire: Buffer, from: number): string {
   return lowerWire(wire.subarray(from)).toString('latin1')

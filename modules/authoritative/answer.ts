@@ -46,10 +46,16 @@ export function emptySections(rcode = 0, authoritative = true): Sections {
   return { rcode, authoritative, answer: [], authority: [], additional: [] }
 }
 
+// Answers are encoded one at a time, synchronously, and copied out: one buffer
+// to write them in serves all (a new 64 KiB buffer per answer was most of a
+// large zone's build time).
+const scratch = Buffer.alloc(65535)
+
 export function encodeAnswer(s: Sections, shape: QuestionShape): Answer {
   // Behind a known question the sections' own offsets are known too: no fixups for them.
   const w = new WireWriter(
     shape.kind === 'exact' ? HEADER_LENGTH + shape.name.length + 4 : undefined,
+    scratch,
   )
   w.seed(
     shape.name,

@@ -11,6 +11,7 @@ import {
   type AnswerRecord,
   emptySections,
   encodeAnswer,
+  type QuestionShape,
   type Sections,
 } from './answer.ts'
 import { Found, locateName } from './locate.ts'
@@ -146,32 +147,40 @@ function answerAt(
 
 /** The answer for `qtype` at an existing node, precomputed on first use. */
 export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
+  const rrset = node.rrsets.get(qtype)
+  if (!node.rrsets.has(Type.CNAME) || qtype === Type.CNAME) {
+    if (!rrset) return negativeAnswer(zone, Rcode.NOERROR, qtype)
+    rrset.answer ??= computeAnswer(zone, node, qtype, { kind: 'exact', name: node.wire })
+    return rrset.answer
+  }
   const key = zone.types.has(qtype) ? qtype : ABSENT_TYPE
-  let answer = node.answers.get(key)
-  if (answer) return answer
-  if (!node.rrsets.has(Type.CNAME) && !node.rrsets.has(qtype))
-    return negativeAnswer(zone, Rcode.NOERROR, qtype)
-  const s = emptySections()
-  const reads = newReads()
-  answerAt(zone, node, undefined, qtype, s, reads)
-  answer = encodeAnswer(s, { kind: 'exact', name: node.wire })
-  node.answers.set(key, answer)
-  dependOn(zone, node, reads)
+  node.chained ??= new Map()
+  let answer = node.chained.get(key)
+  if (!answer) {
+    answer = computeAnswer(zone, node, qtype, { kind: 'exact', name: node.wire })
+    node.chained.set(key, answer)
+  }
   return answer
 }
 
 /** The answer synthesised from wildcard `node` for a name under its parent. */
 export function wildcardAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
   const key = zone.types.has(qtype) ? qtype : ABSENT_TYPE
+  node.synthesized ??= new Map()
   let answer = node.synthesized.get(key)
-  if (answer) return answer
+  if (!answer) {
+    answer = computeAnswer(zone, node, qtype, { kind: 'below', name: node.wire.subarray(2) })
+    node.synthesized.set(key, answer)
+  }
+  return answer
+}
+
+function computeAnswer(zone: Zone, node: ZoneNode, qtype: number, shape: QuestionShape): Answer {
   const s = emptySections()
   const reads = newReads()
   answerAt(zone, node, undefined, qtype, s, reads)
-  answer = encodeAnswer(s, { kind: 'below', name: node.wire.subarray(2) })
-  node.synthesized.set(key, answer)
   dependOn(zone, node, reads)
-  return answer
+  return encodeAnswer(s, shape)
 }
 
 /** The referral to the delegation at `cut`: its NS records and their addresses, not authoritative. */
@@ -223,15 +232,16 @@ export function precomputeNode(zone: Zone, node: ZoneNode): void {
     referralAnswer(zone, node)
     return
   }
-  for (const type of node.rrsets.keys()) nodeAnswer(zone, node, type)
+  for (const type of node.rrsets.types()) nodeAnswer(zone, node, type)
   if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
-    for (const type of node.rrsets.keys()) wildcardAnswer(zone, node, type)
+    for (const type of node.rrsets.types()) wildcardAnswer(zone, node, type)
   }
 }
 
 /** Drops a node's precomputed answers; they are made again when next asked for. */
 export function forgetAnswers(node: ZoneNode): void {
-  node.answers.clear()
-  node.synthesized.clear()
+  for (const rrset of node.rrsets.values()) rrset.answer = undefined
+  node.chained = undefined
+  node.synthesized = undefined
   node.referral = undefined
 }

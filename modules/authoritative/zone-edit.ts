@@ -71,7 +71,7 @@ function refusal(zone: Zone, c: RecordChange): string | undefined {
   }
   if (c.type === Type.CNAME) {
     if (isApex) return `${name} is the apex and cannot be a CNAME`
-    if (node && [...node.rrsets.keys()].some((t) => t !== Type.CNAME))
+    if (node && node.rrsets.types().some((t) => t !== Type.CNAME))
       return `${name} has other data and cannot take a CNAME`
   } else if (node?.rrsets.has(Type.CNAME)) return `${name} is a CNAME and cannot take other data`
   if (c.type === Type.SOA && !isApex) return `an SOA record belongs at the apex of ${zone.name}`
@@ -95,7 +95,7 @@ function create(zone: Zone, c: RecordChange): Effect {
   const structure = zone.nodes.size !== before || (c.type === Type.NS && node !== zone.apex)
   const rrset = node.rrsets.get(c.type)
   if (!rrset) {
-    node.rrsets.set(c.type, { type: c.type, ttl: c.ttl, rdatas: [c.rdata] })
+    node.rrsets.set({ type: c.type, ttl: c.ttl, rdatas: [c.rdata], answer: undefined })
     zone.types.add(c.type)
     return { changed: true, structure }
   }

@@ -16,24 +16,31 @@ import {
 import { NameTable } from '../../dns/name-table.ts'
 import { type Rdata, targetName } from '../../dns/rdata.ts'
 import type { Answer } from './answer.ts'
+import { RRsets } from './rrsets.ts'
 
 export interface RRset {
   type: number
   ttl: number
   rdatas: Rdata[]
+  /** The precomputed answer to a question for this type at this node (no CNAME beside it). */
+  answer: Answer | undefined
 }
 
 export interface ZoneNode {
   /** Owner name in wire form, case as first written. */
   wire: Buffer
-  rrsets: Map<number, RRset>
+  rrsets: RRsets
   /** Nodes directly below this one; a node with no RRsets but children is an empty non-terminal. */
   children: number
   wildcard: ZoneNode | undefined
-  /** Precomputed answers with this node as the question name, by qtype. */
-  answers: Map<number, Answer>
-  /** Precomputed answers synthesised from this node as a wildcard, by qtype. */
-  synthesized: Map<number, Answer>
+  /**
+   * Precomputed answers at a CNAME node, which answers every qtype, by qtype.
+   * Created when first needed: a million-record zone has no room for a Map per
+   * name that never holds anything.
+   */
+  chained: Map<number, Answer> | undefined
+  /** Precomputed answers synthesised from this node as a wildcard, by qtype; created when needed. */
+  synthesized: Map<number, Answer> | undefined
   /** Precomputed referral, for a delegation point. */
   referral: Answer | undefined
 }
@@ -77,11 +84,11 @@ export const UNSUPPORTED_TYPES = new Set<number>([
 function newNode(wire: Buffer): ZoneNode {
   return {
     wire,
-    rrsets: new Map(),
+    rrsets: new RRsets(),
     children: 0,
     wildcard: undefined,
-    answers: new Map(),
-    synthesized: new Map(),
+    chained: undefined,
+    synthesized: undefined,
     referral: undefined,
   }
 }
@@ -109,7 +116,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     labels: labelCount(origin),
     apex,
     nodes,
-    soa: { type: Type.SOA, ttl: 0, rdatas: [] },
+    soa: { type: Type.SOA, ttl: 0, rdatas: [], answer: undefined },
     types: new Set(),
     negative: [],
     dependents: new Map(),
@@ -132,7 +139,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     if (!firstSeen.has(node)) firstSeen.set(node, where(r))
     const rrset = node.rrsets.get(r.type)
     if (!rrset) {
-      node.rrsets.set(r.type, { type: r.type, ttl: r.ttl, rdatas: [r.rdata] })
+      node.rrsets.set({ type: r.type, ttl: r.ttl, rdatas: [r.rdata], answer: undefined })
       zone.types.add(r.type)
       continue
     }
