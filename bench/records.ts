@@ -41,6 +41,7 @@ export async function recordsBench(): Promise<string> {
       ORIGIN,
       String(RECORDS),
       String(EVENTS),
+      join(dir, 'snapshots'),
     ])
     const build = JSON.parse(output.split('\n').find((l) => l.startsWith('{'))!) as ZoneBuildFigures
     process.stderr.write(`  full build ${build.fullBuildMs.toFixed(0)} ms\n`)
@@ -157,6 +158,8 @@ function report(b: ZoneBuildFigures, l: Latency): string {
     `| full build (parse, check, precompute every answer) | ${ms(b.fullBuildMs)} | 1× |`,
     `| per-record build, median | ${ms(b.perRecordMedianMs)} | **${ratio(b.perRecordMedianMs)}** |`,
     `| per-record build, p99 | ${ms(b.perRecordP99Ms)} | ${ratio(b.perRecordP99Ms)} |`,
+    `| snapshot written after the events | ${ms(b.snapshotWriteMs)} | |`,
+    `| full build from that snapshot | ${ms(b.snapshotBuildMs)} | |`,
     `| memory the zone holds | ${(b.zoneBytes / b.records).toFixed(0)} bytes per record | |`,
     `| admin API POST answered (applied on 2 workers), median / p99 | ${ms(at(l.admin, 0.5))} / ${ms(at(l.admin, 0.99))} | |`,
     `| XADD to first DNS answer holding it, median / p99 | ${ms(at(l.stream, 0.5))} / ${ms(at(l.stream, 0.99))} | |`,

@@ -1,7 +1,8 @@
 // Child process of the records benchmark (run with --expose-gc): builds one
 // generated zone in full, then applies record events to it one at a time, and
 // prints the figures as JSON. A process of its own, so its heap is the zone's.
-// usage: zone-build.ts FILE ORIGIN RECORDS EVENTS
+// Then it writes the zone's snapshot and times a full build from it.
+// usage: zone-build.ts FILE ORIGIN RECORDS EVENTS SNAPSHOT-DIR
 
 import { Registry } from 'prom-client'
 import { authoritative } from '../modules/authoritative/index.ts'
@@ -14,6 +15,9 @@ export interface ZoneBuildFigures {
   zoneBytes: number
   perRecordMedianMs: number
   perRecordP99Ms: number
+  snapshotWriteMs: number
+  /** A full build from the snapshot written after the events. */
+  snapshotBuildMs: number
 }
 
 const silent = { info() {}, warn() {}, error() {} }
@@ -60,15 +64,17 @@ function heapBytes(gc: () => void): number {
 }
 
 function main(): void {
-  const [file, origin, records, events] = process.argv.slice(2)
+  const [file, origin, records, events, snapshots] = process.argv.slice(2)
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) throw new Error('run with --expose-gc')
   const before = heapBytes(gc)
   const started = performance.now()
-  const module = authoritative(
-    { zones: [{ name: origin, file }] },
-    { log: silent, registry: new Registry() },
-  )
+  const build = () =>
+    authoritative(
+      { zones: [{ name: origin, file }], snapshots },
+      { log: silent, registry: new Registry() },
+    )
+  const module = build()
   const fullBuildMs = performance.now() - started
   const zoneBytes = heapBytes(gc) - before
 
@@ -81,12 +87,20 @@ function main(): void {
     if (outcome.result !== 'applied') throw new Error(`event ${i}: ${JSON.stringify(outcome)}`)
   }
   times.sort((a, b) => a - b)
+  let t = performance.now()
+  if (module.snapshot(`${events}-0`) !== 1) throw new Error('no snapshot written')
+  const snapshotWriteMs = performance.now() - t
+  t = performance.now()
+  if (build().position() !== `${events}-0`) throw new Error('the snapshot was not used')
+  const snapshotBuildMs = performance.now() - t
   const figures: ZoneBuildFigures = {
     records: Number(records),
     fullBuildMs,
     zoneBytes,
     perRecordMedianMs: times[Math.floor(times.length / 2)],
     perRecordP99Ms: times[Math.floor(times.length * 0.99)],
+    snapshotWriteMs,
+    snapshotBuildMs,
   }
   process.stdout.write(`${JSON.stringify(figures)}\n`)
 }

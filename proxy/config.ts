@@ -123,6 +123,8 @@ const dns = z.strictObject({
         .optional(),
       /** Not ready while the events not yet applied are older than this. */
       maxLag: duration.default(5000),
+      /** Where zone snapshots go (default: snapshots in the state folder); false for none. */
+      snapshots: z.union([z.string().min(1), z.literal(false)]).optional(),
     })
     .refine((r) => !(r.journal && r.redis), {
       message: 'records come from a journal or a Redis stream, not both',
@@ -352,6 +354,11 @@ export function loadConfig(file: string): Config {
     config.dns.records.journal = resolve(
       dir,
       config.dns.records.journal ?? join(config.state, 'records.jsonl'),
+    )
+  if (config.dns && config.dns.records.snapshots !== false)
+    config.dns.records.snapshots = resolve(
+      dir,
+      config.dns.records.snapshots ?? join(config.state, 'snapshots'),
     )
 
   if (config.record) config.record.dir = resolve(dir, config.record.dir)

@@ -6,6 +6,7 @@ import { typeCode } from '../dns/constants.ts'
 import { buildQuery } from '../dns/message.ts'
 import { DnsForwarder } from '../legacy-adapter/dns-forwarder.ts'
 import { type AuthoritativeModule, authoritative } from '../modules/authoritative/index.ts'
+import type { Sequence } from '../modules/authoritative/record-event.ts'
 import { DNS_CHAIN, type DnsModuleName } from '../modules/chain.ts'
 import type { DnsModule } from '../modules/dns-module.ts'
 import { packetcache } from '../modules/packetcache/index.ts'
@@ -18,9 +19,13 @@ import { DnsEngine } from './dns-engine.ts'
 import { DnsShadow } from './dns-shadow.ts'
 import { DnsTcpListener } from './dns-tcp.ts'
 import { DnsUdpListener } from './dns-udp.ts'
+import type { Logger } from './log.ts'
 import { type RecordFeed, startRecordFeed } from './record-feed.ts'
 import { openRecordLog } from './record-log-open.ts'
 import type { PreparedReload, ServiceDeps } from './service-deps.ts'
+
+/** A start that replayed this many events writes snapshots, so the next start need not. */
+const SNAPSHOT_AFTER_REPLAYING = 1000
 
 export interface DnsService {
   /** The engine serving now (replaced on reload). */
@@ -53,7 +58,13 @@ interface DnsParts {
 async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
   const { env, metrics, scopes, subnet, shadow, load } = deps
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
-  const auth = authoritative({ zones: dns.zones.map((z) => ({ name: z.name, file: z.file })) }, env)
+  const auth = authoritative(
+    {
+      zones: dns.zones.map((z) => ({ name: z.name, file: z.file })),
+      snapshots: dns.records.snapshots || undefined,
+    },
+    env,
+  )
   const cache = dns.packetcache
   // Each module named in modules/chain.ts, built from its config section (undefined: disabled).
   const modules: Record<DnsModuleName, () => DnsModule | undefined> = {
@@ -181,6 +192,9 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
       deps.env.registry,
       dns.records.maxLag,
     )
+    // A long replay is worth not doing again at the next start.
+    if (records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
+      snapshot(parts.authoritative, records.position(), deps.env.log)
     all.push(await listenDns(parts.engine, dns, dns.listen))
     // The diff harness's way to the new path, for any query, EDNS or not.
     if (dns.candidateListen)
@@ -236,6 +250,7 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
         ]),
       )
       await feed.close()
+      snapshot(parts.authoritative, feed.position(), deps.env.log)
       return cut.reduce((a, b) => a + b, 0) + (await retire(parts, 0))
     },
     async stop() {
@@ -247,6 +262,21 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
     },
   }
   return service
+}
+
+/** Writes the zones' snapshots; a failure is logged, never fatal (the log still has every event). */
+function snapshot(auth: AuthoritativeModule, at: Sequence, log: Logger): void {
+  try {
+    const started = performance.now()
+    const written = auth.snapshot(at)
+    if (written > 0)
+      log.info(
+        { zones: written, sequence: at, ms: Math.round(performance.now() - started) },
+        'zone snapshots written',
+      )
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'zone snapshots not written')
+  }
 }
 
 interface DnsListeners {

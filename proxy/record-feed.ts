@@ -23,8 +23,12 @@ const LAG_EVERY_MS = 1000
 export type Published = EventOutcome & { sequence: Sequence }
 
 export interface RecordFeed {
-  /** Applies the whole log to `module`, a full build about to serve. */
-  replayInto(module: AuthoritativeModule): Promise<void>
+  /** Applies the log to `module`, a full build about to serve; resolves with the events applied. */
+  replayInto(module: AuthoritativeModule): Promise<number>
+  /** The last event read from the log: every zone has seen every event up to it. */
+  position(): Sequence
+  /** Events the first replay applied (the log past the zones' snapshots). */
+  replayedAtStart: number
   /** After a swap: what the live path applied to the module before is applied to the new one. */
   resync(): Promise<void>
   /** Adds an event to the log; resolves with its outcome here once applied (undefined if not within 5 s). */
@@ -123,7 +127,10 @@ export async function startRecordFeed(
   const replayInto = async (module: AuthoritativeModule) => {
     let applied = 0
     const started = performance.now()
-    await log.replay((entry) => {
+    // What the zones' snapshots hold needs no reading again.
+    const from = module.position()
+    if (compareSequence(from, position) > 0) position = from
+    await log.replay(from, (entry) => {
       if (applyTo(module, entry).result === 'applied') applied++
       if (compareSequence(entry.sequence, position) > 0) position = entry.sequence
     })
@@ -132,9 +139,10 @@ export async function startRecordFeed(
         { applied, ms: Math.round(performance.now() - started), log: log.describe() },
         'record events replayed onto the zones',
       )
+    return applied
   }
 
-  await replayInto(target())
+  const replayedAtStart = await replayInto(target())
   log.follow(position, live)
   const lagTimer = setInterval(() => {
     log.lag(position).then(
@@ -148,7 +156,9 @@ export async function startRecordFeed(
 
   return {
     replayInto,
-    resync: () => replayInto(target()),
+    resync: () => replayInto(target()).then(() => undefined),
+    position: () => position,
+    replayedAtStart,
     async publish(body) {
       const id = body.id ?? randomUUID()
       const outcome = new Promise<Published | undefined>((resolve) => {

@@ -59,9 +59,14 @@ export function journalLog(file: string): RecordLog {
 
   return {
     describe: () => `journal ${file}`,
-    async replay(each) {
-      const why = reader(file).read(each)
+    async replay(after, each) {
+      const r = reader(file)
+      const why = r.read(each, lineOf(after))
       if (why) throw new Error(why)
+      if (r.line < lineOf(after))
+        throw new Error(
+          `the journal ${file} has ${r.line} lines, but the zones' snapshots were taken at line ${lineOf(after)}: the journal was replaced since. Remove the snapshots folder to build from the master files and this journal`,
+        )
     },
     follow(after, each) {
       const r = reader(file)

@@ -41,10 +41,10 @@ export function redisStreamLog(url: string, stream: string): RecordLog {
 
   return {
     describe: () => where,
-    async replay(each) {
+    async replay(after, each) {
       try {
         await ready(client)
-        let start = '-'
+        let start = after === '0-0' ? '-' : `(${after}`
         for (;;) {
           const page = (await client.xrange(stream, start, '+', 'COUNT', PAGE)) as StreamEntries
           for (const e of page) each(entryOf(e))

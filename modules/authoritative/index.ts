@@ -9,14 +9,17 @@ import type { ModuleEnv } from '../env.ts'
 import { ANSWER, legacy, NEXT, type Verdict } from '../verdict.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
-import { changesOf, compareSequence, type RecordEvent } from './record-event.ts'
+import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
 import { negativeAnswer, nodeAnswer, referralAnswer, wildcardAnswer } from './resolve.ts'
 import { writeAnswer } from './respond.ts'
+import { writeSnapshot } from './snapshot.ts'
 import type { Zone } from './zone.ts'
 import { applyChange, bumpSerial, type RecordChange } from './zone-edit.ts'
 
 export interface AuthoritativeOptions {
   zones: readonly ZoneSource[]
+  /** Where zone snapshots are read and written (snapshot.ts); none without it. */
+  snapshots?: string
 }
 
 export const NAME = 'authoritative'
@@ -42,15 +45,23 @@ export interface AuthoritativeModule extends DnsModule {
    * at or below the zone's sequence was applied already and is skipped.
    */
   apply(event: RecordEvent): EventOutcome
+  /** The lowest sequence a zone is consistent with: a replay of the log may start after it. */
+  position(): Sequence
+  /**
+   * Writes a snapshot of every zone as consistent with `at` (every event up to
+   * it seen), unless its last snapshot is as recent; returns the zones written.
+   */
+  snapshot(at: Sequence): number
 }
 
 export type EventOutcome = { result: 'applied' | 'skipped' } | { result: 'refused'; reason: string }
 
 export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): AuthoritativeModule {
   const zones = new NameTable<Zone>()
+  const snapshotAt = new Map<Zone, Sequence>()
   const unsupported = new Map<string, string>()
   for (const source of options.zones) {
-    const built = loadZone(source)
+    const built = loadZone(source, options.snapshots)
     for (const warning of built.warnings)
       env.log.warn({ module: NAME, zone: built.zone.name }, warning)
     if (built.unsupported) {
@@ -62,8 +73,15 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
       continue
     }
     zones.set(built.zone.origin, built.zone)
+    snapshotAt.set(built.zone, built.zone.sequence)
     env.log.info(
-      { module: NAME, zone: built.zone.name, names: built.zone.nodes.size },
+      {
+        module: NAME,
+        zone: built.zone.name,
+        names: built.zone.nodes.size,
+        from: built.from,
+        sequence: built.zone.sequence,
+      },
       'zone loaded',
     )
   }
@@ -114,6 +132,26 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
       }
       if (done.length > 0 && !done.some((c) => c.type === Type.SOA)) bumpSerial(zone)
       return { result: 'applied' }
+    },
+
+    position() {
+      let lowest: Sequence | undefined
+      for (const zone of zones.values())
+        if (lowest === undefined || compareSequence(zone.sequence, lowest) < 0)
+          lowest = zone.sequence
+      return lowest ?? '0-0'
+    },
+
+    snapshot(at) {
+      if (options.snapshots === undefined) return 0
+      let written = 0
+      for (const zone of zones.values()) {
+        if (compareSequence(at, snapshotAt.get(zone) ?? '0-0') <= 0) continue
+        if (!writeSnapshot(options.snapshots, zone, at)) continue
+        snapshotAt.set(zone, at)
+        written++
+      }
+      return written
     },
 
     query(ctx: DnsContext): Verdict {

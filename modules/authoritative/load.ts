@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseMasterFile } from '../../dns/master-file.ts'
 import { precomputeZone } from './resolve.ts'
+import { fingerprint, readSnapshot } from './snapshot.ts'
 import { type BuiltZone, buildZone } from './zone.ts'
 import { sequenceOf } from './zone-text.ts'
 
@@ -15,10 +16,14 @@ export interface ZoneSource {
   file: string
 }
 
-export function loadZone(source: ZoneSource): BuiltZone {
-  const text = readFileSync(source.file, 'utf8')
+/** Builds the zone from its snapshot in `snapshots` when there is one of this master file. */
+export function loadZone(source: ZoneSource, snapshots?: string): BuiltZone & { from: string } {
+  const master = readFileSync(source.file, 'utf8')
+  const print = fingerprint(master)
+  const snapshot = snapshots === undefined ? undefined : readSnapshot(snapshots, source.name, print)
+  const { text, file } = snapshot ?? { text: master, file: source.file }
   const parsed = parseMasterFile(
-    { text, file: source.file },
+    { text, file },
     {
       origin: source.name,
       include: (path, from) => {
@@ -27,9 +32,10 @@ export function loadZone(source: ZoneSource): BuiltZone {
       },
     },
   )
-  const built = buildZone(source.name, parsed.records, source.file)
+  const built = buildZone(source.name, parsed.records, file)
   built.zone.sequence = sequenceOf(text)
+  built.zone.source = print
   built.warnings.unshift(...parsed.warnings)
   precomputeZone(built.zone)
-  return built
+  return { ...built, from: file }
 }

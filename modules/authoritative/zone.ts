@@ -64,6 +64,8 @@ export interface Zone {
   structureDependents: Set<ZoneNode>
   /** The last record event applied (`0-0` after a build from a master file alone). */
   sequence: string
+  /** The master file's fingerprint, which a snapshot of this zone carries (see snapshot.ts). */
+  source: string | undefined
 }
 
 /** A name's key in `Zone.dependents`: lowercase wire bytes. */
@@ -122,6 +124,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     dependents: new Map(),
     structureDependents: new Set(),
     sequence: '0-0',
+    source: undefined,
   }
   const warnings: string[] = []
   let unsupported: string | undefined

@@ -25,7 +25,7 @@ import type { RunReport } from '../../flamingo-tests/report-model.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { zoneText } from '../../modules/authoritative/zone-text.ts'
 import { type BindServer, startBind } from './support/bind.ts'
-import { ROOT, runCli } from './support/cli.ts'
+import { ROOT, runCli, waitForOutput } from './support/cli.ts'
 import { freePort } from './support/free-port.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 import { startRedis } from './support/redis.ts'
@@ -374,4 +374,99 @@ describe('a Redis stream shared by the workers', () => {
       await redis.stop()
     }
   }, 120_000)
+})
+
+describe('zone snapshots', () => {
+  // A copy per test: snapshots are checked against their master file.
+  const SMALL = readFileSync(join(ZONES, 'small.zone'), 'utf8')
+
+  it('a stop writes them; the next start builds from them and reads only the events after, so a trimmed stream loses nothing', async () => {
+    const redis = await startRedis()
+    const stream = 'test:snapshots'
+    const publisher = new Redis(redis.url, { maxRetriesPerRequest: 1 })
+    const zoneFile = join(dir, 'snap.test.zone')
+    writeFileSync(zoneFile, SMALL)
+    const dnsPort = await freePort()
+    const p = await startSupervised({
+      workers: 2,
+      dns: {
+        listen: `127.0.0.1:${dnsPort}`,
+        zones: [{ name: 'snap.test', file: zoneFile }],
+        legacy: { servers: [`127.0.0.1:${bind.port}`] },
+        records: { redis: { url: redis.url, stream } },
+      },
+    })
+    const ask = async (name: string, type: number = Type.A) =>
+      decodeMessage(
+        await exchange({ host: '127.0.0.1', port: dnsPort }, buildQuery({ name, type }), 'udp'),
+      )
+    const serial = async () =>
+      Number((await ask('snap.test', Type.SOA)).answer[0].data.split(' ')[2])
+    const publish = (event: Record<string, unknown>) =>
+      publisher.xadd(stream, '*', 'event', JSON.stringify({ zone: 'snap.test', ...event }))
+    let again: ReturnType<typeof runCli> | undefined
+    try {
+      await publish({ op: 'create', name: 'one', type: 'A', data: '10.3.0.1' })
+      await publish({ op: 'delete', name: 'www', type: 'A', data: '192.0.2.2' })
+      await until(async () => (await serial()) === 3, 'both events applied', 10_000)
+      expect((await p.command('stop')).code).toBe(0)
+      const snapshot = readFileSync(join(p.dir, 'state', 'snapshots', 'snap.test.zone'), 'utf8')
+      expect(snapshot).toContain('one.snap.test. 300 IN A 10.3.0.1')
+      expect(snapshot).not.toContain('www.snap.test.')
+
+      // The events the snapshot holds are gone from the stream; one more comes while stopped.
+      await publisher.xtrim(stream, 'MAXLEN', 0)
+      await publish({ op: 'create', name: 'two', type: 'A', data: '10.3.0.2' })
+      again = runCli(['start', '--config', p.file])
+      await waitForOutput(again, 'cutover is serving')
+      expect(again.output()).toContain(join('snapshots', 'snap.test.zone'))
+      for (let i = 0; i < 8; i++) {
+        expect((await ask('one.snap.test')).answer[0]?.data).toBe('10.3.0.1')
+        expect((await ask('two.snap.test')).answer[0]?.data).toBe('10.3.0.2')
+        expect((await ask('www.snap.test')).rcode).toBe(Rcode.NXDOMAIN)
+        // Three events, each applied once.
+        expect(await serial()).toBe(4)
+      }
+    } finally {
+      if (again) {
+        await p.command('stop')
+        await again.exited
+      }
+      publisher.disconnect()
+      p.cleanup()
+      await redis.stop()
+    }
+  }, 60_000)
+
+  it('a journal replaced since the snapshots stops the start, naming the fix', async () => {
+    const zoneFile = join(dir, 'snap-journal.test.zone')
+    writeFileSync(zoneFile, SMALL)
+    const p = await startSupervised({
+      workers: 1,
+      dns: {
+        listen: `127.0.0.1:${await freePort()}`,
+        zones: [{ name: 'snapj.test', file: zoneFile }],
+        legacy: { servers: [`127.0.0.1:${bind.port}`] },
+      },
+    })
+    try {
+      const journal = join(p.dir, 'state', 'records.jsonl')
+      const event = (name: string) =>
+        `${JSON.stringify({ op: 'create', zone: 'snapj.test', name, type: 'A', data: '10.4.0.1' })}\n`
+      appendFileSync(journal, event('a') + event('b') + event('c'))
+      await until(
+        async () => (await p.metric('cutover_record_events_total', { result: 'applied' })) === 3,
+        'the journal applied',
+        10_000,
+      )
+      expect((await p.command('stop')).code).toBe(0)
+      writeFileSync(journal, event('d'))
+      const again = runCli(['start', '--config', p.file])
+      expect(await again.exited).not.toBe(0)
+      expect(again.output()).toContain('the journal was replaced since')
+      expect(again.output()).toContain('Remove the snapshots folder')
+    } finally {
+      p.cleanup()
+    }
+  }, 60_000)
 })
