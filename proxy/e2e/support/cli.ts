@@ -37,8 +37,8 @@ export function killCliRuns(): void {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
 }
 
-/** Waits (bounded by the test's timeout) until the run prints `text`; fails with its output if it exits first. */
-export async function waitForOutput(r: CliRun, text: string): Promise<void> {
+/** Waits until the run prints `text`; fails with its output if it exits first or takes over `timeoutMs`. */
+export async function waitForOutput(r: CliRun, text: string, timeoutMs = 45_000): Promise<void> {
   const found = new Promise<void>((resolve) => {
     const check = () => {
       if (r.output().includes(text)) resolve()
@@ -50,5 +50,19 @@ export async function waitForOutput(r: CliRun, text: string): Promise<void> {
   const exited = r.exited.then((code) => {
     throw new Error(`exited with ${code} before printing '${text}':\n${r.output()}`)
   })
-  await Promise.race([found, exited])
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`did not print '${text}' within ${timeoutMs} ms:\n${r.output().slice(-4000)}`),
+        ),
+      timeoutMs,
+    )
+  })
+  try {
+    await Promise.race([found, exited, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -28,7 +28,10 @@ export interface SupervisedProxy {
 }
 
 /** Starts `cutover start` with `config` (admin port, state and log level filled in). */
-export async function startSupervised(config: Record<string, unknown>): Promise<SupervisedProxy> {
+export async function startSupervised(
+  config: Record<string, unknown>,
+  startTimeoutMs?: number,
+): Promise<SupervisedProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-supervised-'))
   const file = join(dir, 'cutover.yaml')
   const adminPort = await freePort()
@@ -42,7 +45,7 @@ export async function startSupervised(config: Record<string, unknown>): Promise<
     }),
   )
   const run = runCli(['start', '--config', file])
-  await waitForOutput(run, 'cutover is serving')
+  await waitForOutput(run, 'cutover is serving', startTimeoutMs)
   const token = readFileSync(join(dir, 'state', 'admin-token'), 'utf8').trim()
   const admin = (path: string) => fetch(`http://127.0.0.1:${adminPort}${path}`)
   const metrics = async () => (await admin('/metrics')).text()
