@@ -177,9 +177,14 @@ async function retire(parts: DnsParts, deadlineMs: number): Promise<number> {
 
 /**
  * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
- * and `dns:*`) are added to `deps.scopes`.
+ * and `dns:*`) are added to `deps.scopes`. One process of an instance writes
+ * the zones' snapshots (`snapshotWriter`).
  */
-export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsService> {
+export async function startDns(
+  dns: DnsConfig,
+  deps: ServiceDeps,
+  snapshotWriter = true,
+): Promise<DnsService> {
   let parts = await buildDns(dns, deps)
   const all: DnsListeners[] = []
   let records: RecordFeed | undefined
@@ -193,7 +198,7 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
       dns.records.maxLag,
     )
     // A long replay is worth not doing again at the next start.
-    if (records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
+    if (snapshotWriter && records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
       snapshot(parts.authoritative, records.position(), deps.env.log)
     all.push(await listenDns(parts.engine, dns, dns.listen))
     // The diff harness's way to the new path, for any query, EDNS or not.
@@ -250,7 +255,7 @@ export async function startDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsSe
         ]),
       )
       await feed.close()
-      snapshot(parts.authoritative, feed.position(), deps.env.log)
+      if (snapshotWriter) snapshot(parts.authoritative, feed.position(), deps.env.log)
       return cut.reduce((a, b) => a + b, 0) + (await retire(parts, 0))
     },
     async stop() {

@@ -46,6 +46,8 @@ interface WorkerState {
   /** Why it is not ready, as it last reported. */
   notReady: string[]
   ports: { dns?: number; candidate?: number; http?: number }
+  /** The one worker of its generation that writes zone snapshots (they would all write the same). */
+  snapshotWriter: boolean
 }
 
 type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
@@ -162,10 +164,11 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     rollout.reapply()
   }
 
-  const fork = (gen: number): Promise<WorkerState> => {
+  const fork = (gen: number, snapshotWriter: boolean): Promise<WorkerState> => {
     const worker = cluster.fork({
       CUTOVER_CONFIG: config.file,
       CUTOVER_GENERATION: String(gen),
+      CUTOVER_SNAPSHOT_WRITER: snapshotWriter ? '1' : '0',
       // Compiled code kept between workers: a new generation starts in about half the time.
       NODE_COMPILE_CACHE: join(config.state, 'compile-cache'),
     })
@@ -180,6 +183,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
       servable: [],
       notReady: [],
       ports: {},
+      snapshotWriter,
     }
     workers.set(worker.id, w)
     return new Promise((resolve, reject) => {
@@ -242,13 +246,13 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
         crashes++
         crashCount.inc()
         log.error({ worker: worker.id, code, signal }, 'worker died; replacing it')
-        replaceCrashed(was?.generation ?? generation)
+        replaceCrashed(was?.generation ?? generation, was?.snapshotWriter ?? false)
       })
     })
   }
 
   /** A crashed worker is replaced at once; one that keeps crashing, after a growing pause. */
-  const replaceCrashed = (gen: number) => {
+  const replaceCrashed = (gen: number, snapshotWriter: boolean) => {
     const now = Date.now()
     crashTimes.push(now)
     while (crashTimes.length > 0 && crashTimes[0] < now - 60_000) crashTimes.shift()
@@ -261,12 +265,12 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
       )
     setTimeout(() => {
       if (!stopping && gen === generation)
-        fork(gen).catch((err) => {
+        fork(gen, snapshotWriter).catch((err) => {
           // It counts as a crash too: the pause before the next try keeps growing.
           crashes++
           crashCount.inc()
           log.error({ err: (err as Error).message }, 'replacement worker failed to start')
-          replaceCrashed(gen)
+          replaceCrashed(gen, snapshotWriter)
         })
     }, backoffMs).unref()
   }
@@ -289,7 +293,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
 
   const startGeneration = async () => {
     const gen = ++generation
-    await Promise.all(Array.from({ length: Math.max(count, 1) }, () => fork(gen)))
+    await Promise.all(Array.from({ length: Math.max(count, 1) }, (_, i) => fork(gen, i === 0)))
     log.info({ generation: gen, workers: count }, 'generation ready')
     return gen
   }

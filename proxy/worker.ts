@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   let dns: DnsService | undefined
   let http: HttpService | undefined
   try {
-    if (config.dns) dns = await startDns(config.dns, deps(config))
+    if (config.dns)
+      dns = await startDns(config.dns, deps(config), process.env.CUTOVER_SNAPSHOT_WRITER === '1')
     const dnsService = dns
     if (config.http)
       http = await startHttp(config.http, deps(config), dnsService && (() => dnsService.engine))
