@@ -71,7 +71,7 @@ function refusal(zone: Zone, c: RecordChange): string | undefined {
   }
   if (c.type === Type.CNAME) {
     if (isApex) return `${name} is the apex and cannot be a CNAME`
-    if (node && node.rrsets.types().some((t) => t !== Type.CNAME))
+    if (node?.rrsets.types().some((t) => t !== Type.CNAME))
       return `${name} has other data and cannot take a CNAME`
   } else if (node?.rrsets.has(Type.CNAME)) return `${name} is a CNAME and cannot take other data`
   if (c.type === Type.SOA && !isApex) return `an SOA record belongs at the apex of ${zone.name}`
