@@ -25,6 +25,7 @@ const SERVER_CORE = 1
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000)
 const EVENTS = 1000
 const PUBLISHES = 300
+const BURST = 10_000
 const ORIGIN = 'bench.test'
 
 export async function recordsBench(): Promise<string> {
@@ -75,6 +76,8 @@ interface Latency {
   admin: number[]
   /** XADD by another publisher to the first DNS answer that shows the record: milliseconds, sorted. */
   stream: number[]
+  /** Events a second, a burst of BURST XADDs until both workers have applied them all. */
+  burstRate: number
 }
 
 async function publishToAnswer(file: string): Promise<Latency> {
@@ -95,17 +98,21 @@ async function publishToAnswer(file: string): Promise<Latency> {
     180_000,
   )
   const publisher = new Redis(redis.url, { maxRetriesPerRequest: 1 })
+  /** Answered once every worker applied it, and so every event before it. */
+  const adminPost = async (name: string) => {
+    const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/zones/${ORIGIN}/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${proxy.token}` },
+      body: JSON.stringify({ name, type: 'A', ttl: 300, data: '10.7.0.1' }),
+    })
+    if (res.status !== 200) throw new Error(`admin API: ${res.status} ${await res.text()}`)
+    await res.arrayBuffer()
+  }
   try {
     const admin: number[] = []
     for (let i = 0; i < PUBLISHES; i++) {
       const t = performance.now()
-      const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/zones/${ORIGIN}/records`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${proxy.token}` },
-        body: JSON.stringify({ name: `admin${i}`, type: 'A', ttl: 300, data: '10.7.0.1' }),
-      })
-      if (res.status !== 200) throw new Error(`admin API: ${res.status} ${await res.text()}`)
-      await res.arrayBuffer()
+      await adminPost(`admin${i}`)
       admin.push(performance.now() - t)
     }
     const streamed: number[] = []
@@ -117,7 +124,20 @@ async function publishToAnswer(file: string): Promise<Latency> {
       await visible(dnsPort, `${name}.${ORIGIN}`)
       streamed.push(performance.now() - t)
     }
-    return { admin: admin.sort((a, b) => a - b), stream: streamed.sort((a, b) => a - b) }
+    const t = performance.now()
+    const burst = publisher.pipeline()
+    for (let i = 0; i < BURST; i++) {
+      const event = { zone: ORIGIN, op: 'create', name: `burst${i}`, type: 'A', data: '10.7.0.3' }
+      burst.xadd(stream, '*', 'event', JSON.stringify(event))
+    }
+    await burst.exec()
+    await adminPost('after-burst')
+    const burstRate = (BURST + 1) / ((performance.now() - t) / 1000)
+    return {
+      admin: admin.sort((a, b) => a - b),
+      stream: streamed.sort((a, b) => a - b),
+      burstRate,
+    }
   } finally {
     publisher.disconnect()
     await proxy.command('stop')
@@ -155,5 +175,6 @@ function report(b: ZoneBuildFigures, snapshotBuildMs: number, l: Latency): strin
     `| memory the zone holds | ${(b.zoneBytes / b.records).toFixed(0)} bytes per record | |`,
     `| admin API POST answered (applied on 2 workers), median / p99 | ${ms(at(l.admin, 0.5))} / ${ms(at(l.admin, 0.99))} | |`,
     `| XADD to first DNS answer holding it, median / p99 | ${ms(at(l.stream, 0.5))} / ${ms(at(l.stream, 0.99))} | |`,
+    `| a burst of ${BURST.toLocaleString('en')} XADDs, applied on 2 workers | ${Math.round(l.burstRate).toLocaleString('en')} events/s | |`,
   ].join('\n')
 }
