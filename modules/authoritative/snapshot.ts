@@ -48,7 +48,8 @@ export function writeSnapshot(dir: string, zone: Zone, at: Sequence): boolean {
   if (zone.source === undefined) return false
   mkdirSync(dir, { recursive: true })
   const file = snapshotFile(dir, zone.name)
-  const temporary = `${file}.${process.pid}.tmp`
+  // One writer per instance: a name of its own, which a write cut short leaves for the next to overwrite.
+  const temporary = `${file}.tmp`
   const sequence = zone.sequence
   zone.sequence = at
   try {
