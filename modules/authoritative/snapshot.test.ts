@@ -2,7 +2,7 @@
 // snapshot holds the same records and knows the sequence it is consistent
 // with; a snapshot of another master file, or of one with $INCLUDEs, is not used.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
@@ -95,6 +95,30 @@ describe('snapshots', () => {
     expect(live.snapshot('2-0')).toBe(1)
     expect(live.snapshot('2-0')).toBe(0)
     expect(open().snapshot('2-0')).toBe(0)
+  })
+
+  it('removes what a writer killed mid-write left, not what one is writing now', () => {
+    const { snapshots, open } = setup()
+    const live = open()
+    change(live, '2-0')
+    live.snapshot('2-0')
+    const abandoned = `${snapshotFile(snapshots, 's.test')}.123.tmp`
+    const writing = `${snapshotFile(snapshots, 's.test')}.456.tmp`
+    writeFileSync(abandoned, 'half')
+    writeFileSync(writing, 'half')
+    const dayAgo = new Date(Date.now() - 86_400_000)
+    utimesSync(abandoned, dayAgo, dayAgo)
+    live.apply({
+      zone: 's.test',
+      op: 'create',
+      name: 'more',
+      type: 'A',
+      data: '192.0.2.8',
+      sequence: '3-0',
+    })
+    expect(live.snapshot('3-0')).toBe(1)
+    expect(existsSync(abandoned)).toBe(false)
+    expect(existsSync(writing)).toBe(true)
   })
 
   it('is not used once the master file changed: the zone is built from the file, the whole log to replay', () => {

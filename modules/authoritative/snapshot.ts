@@ -6,12 +6,24 @@
 // is built from itself and the whole log.
 
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { basename, join } from 'node:path'
 import { nameKey } from '../../dns/name.ts'
 import type { Sequence } from './record-event.ts'
 import type { Zone } from './zone.ts'
 import { zoneText } from './zone-text.ts'
+
+/** A temporary snapshot untouched this long belongs to no live writer (a write takes seconds). */
+const ABANDONED_AFTER_MS = 3_600_000
 
 const SOURCE_LINE = /^; cutover-source: ([0-9a-f]{64})$/m
 
@@ -48,8 +60,9 @@ export function writeSnapshot(dir: string, zone: Zone, at: Sequence): boolean {
   if (zone.source === undefined) return false
   mkdirSync(dir, { recursive: true })
   const file = snapshotFile(dir, zone.name)
-  // One writer per instance: a name of its own, which a write cut short leaves for the next to overwrite.
-  const temporary = `${file}.tmp`
+  // A name per process: during a restart the old generation's writer and the new one's may overlap.
+  const temporary = `${file}.${process.pid}.tmp`
+  removeAbandoned(dir, basename(file))
   const sequence = zone.sequence
   zone.sequence = at
   try {
@@ -59,4 +72,14 @@ export function writeSnapshot(dir: string, zone: Zone, at: Sequence): boolean {
   }
   renameSync(temporary, file)
   return true
+}
+
+/** Temporary files of writers that died mid-write (killed at their drain deadline): old ones. */
+function removeAbandoned(dir: string, name: string): void {
+  const before = Date.now() - ABANDONED_AFTER_MS
+  for (const entry of readdirSync(dir)) {
+    if (!entry.startsWith(`${name}.`) || !entry.endsWith('.tmp')) continue
+    const path = join(dir, entry)
+    if (statSync(path).mtimeMs < before) rmSync(path, { force: true })
+  }
 }
