@@ -72,7 +72,7 @@ function main(): void {
   const before = heapBytes(gc)
   const started = performance.now()
   const module = authoritative(
-    { zones: [{ name: origin, file }], snapshots },
+    { zones: [{ name: origin, file }], snapshots: { dir: snapshots, log: 'bench' } },
     { log: silent, registry: new Registry() },
   )
   const fullBuildMs = performance.now() - started

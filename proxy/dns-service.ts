@@ -21,7 +21,7 @@ import { DnsTcpListener } from './dns-tcp.ts'
 import { DnsUdpListener } from './dns-udp.ts'
 import type { Logger } from './log.ts'
 import { type RecordFeed, startRecordFeed } from './record-feed.ts'
-import { openRecordLog } from './record-log-open.ts'
+import { openRecordLog, recordLogName } from './record-log-open.ts'
 import type { PreparedReload, ServiceDeps } from './service-deps.ts'
 
 /** A start that replayed this many events writes snapshots, so the next start need not. */
@@ -61,7 +61,9 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
   const auth = authoritative(
     {
       zones: dns.zones.map((z) => ({ name: z.name, file: z.file })),
-      snapshots: dns.records.snapshots || undefined,
+      snapshots: dns.records.snapshots
+        ? { dir: dns.records.snapshots, log: recordLogName(dns.records) }
+        : undefined,
     },
     env,
   )
@@ -199,7 +201,7 @@ export async function startDns(
     )
     // A long replay is worth not doing again at the next start.
     if (snapshotWriter && records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
-      snapshot(parts.authoritative, records.position(), deps.env.log)
+      snapshot(parts.authoritative, records.position(parts.authoritative), deps.env.log)
     all.push(await listenDns(parts.engine, dns, dns.listen))
     // The diff harness's way to the new path, for any query, EDNS or not.
     if (dns.candidateListen)
@@ -255,7 +257,8 @@ export async function startDns(
         ]),
       )
       await feed.close()
-      if (snapshotWriter) snapshot(parts.authoritative, feed.position(), deps.env.log)
+      if (snapshotWriter)
+        snapshot(parts.authoritative, feed.position(parts.authoritative), deps.env.log)
       return cut.reduce((a, b) => a + b, 0) + (await retire(parts, 0))
     },
     async stop() {

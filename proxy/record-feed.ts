@@ -23,11 +23,11 @@ const LAG_EVERY_MS = 1000
 export type Published = EventOutcome & { sequence: Sequence }
 
 export interface RecordFeed {
-  /** Applies the log to `module`, a full build about to serve; resolves with the events applied. */
+  /** Applies the log to `module`, a full build about to serve; resolves with the entries read. */
   replayInto(module: AuthoritativeModule): Promise<number>
-  /** The last event read from the log: every zone has seen every event up to it. */
-  position(): Sequence
-  /** Events the first replay applied (the log past the zones' snapshots). */
+  /** Where `module` stands in the log: it has seen every event up to this one (snapshots are taken at it). */
+  position(module: AuthoritativeModule): Sequence
+  /** Entries the first replay read (the log past the zones' snapshots). */
   replayedAtStart: number
   /** After a swap: what the live path applied to the module before is applied to the new one. */
   resync(): Promise<void>
@@ -59,7 +59,13 @@ export async function startRecordFeed(
       }),
   )
   let lag = { events: 0, seconds: 0 }
-  let position: Sequence = '0-0'
+  // The last entry each module has seen: a reload's new build and the serving
+  // one stand at different places until the swap's resync.
+  const through = new WeakMap<AuthoritativeModule, Sequence>()
+  const positionOf = (module: AuthoritativeModule) => through.get(module) ?? module.position()
+  const advance = (module: AuthoritativeModule, sequence: Sequence) => {
+    if (compareSequence(sequence, positionOf(module)) > 0) through.set(module, sequence)
+  }
   const lagGauge = (name: string, help: string, read: () => number) =>
     registered(
       registry,
@@ -91,6 +97,12 @@ export async function startRecordFeed(
   const listeners: ((id: string, outcome: Published) => void)[] = []
 
   const applyTo = (module: AuthoritativeModule, entry: LogEntry): EventOutcome => {
+    const outcome = outcomeOf(module, entry)
+    advance(module, entry.sequence)
+    return outcome
+  }
+
+  const outcomeOf = (module: AuthoritativeModule, entry: LogEntry): EventOutcome => {
     let body: RecordEventBody
     try {
       const parsed = recordEventSchema.safeParse(JSON.parse(entry.text))
@@ -115,7 +127,6 @@ export async function startRecordFeed(
 
   const live = (entry: LogEntry) => {
     const outcome = applyTo(target(), entry)
-    if (compareSequence(entry.sequence, position) > 0) position = entry.sequence
     events.inc({ result: outcome.result })
     if (outcome.result === 'refused')
       logger.warn(
@@ -124,28 +135,32 @@ export async function startRecordFeed(
       )
   }
 
+  /** Reads the log past where `module` stands into it; resolves with the entries read. */
   const replayInto = async (module: AuthoritativeModule) => {
+    let read = 0
     let applied = 0
     const started = performance.now()
-    // What the zones' snapshots hold needs no reading again.
-    const from = module.position()
-    if (compareSequence(from, position) > 0) position = from
-    await log.replay(from, (entry) => {
-      if (applyTo(module, entry).result === 'applied') applied++
-      if (compareSequence(entry.sequence, position) > 0) position = entry.sequence
-    })
+    // What the zones' snapshots hold, or what this module saw before, needs no reading again.
+    await log.replay(
+      positionOf(module),
+      (entry) => {
+        read++
+        if (applyTo(module, entry).result === 'applied') applied++
+      },
+      module.newest(),
+    )
     if (applied > 0)
       logger.info(
         { applied, ms: Math.round(performance.now() - started), log: log.describe() },
         'record events replayed onto the zones',
       )
-    return applied
+    return read
   }
 
   const replayedAtStart = await replayInto(target())
-  log.follow(position, live)
+  log.follow(positionOf(target()), live)
   const lagTimer = setInterval(() => {
-    log.lag(position).then(
+    log.lag(positionOf(target())).then(
       (l) => {
         lag = l
       },
@@ -157,7 +172,7 @@ export async function startRecordFeed(
   return {
     replayInto,
     resync: () => replayInto(target()).then(() => undefined),
-    position: () => position,
+    position: positionOf,
     replayedAtStart,
     async publish(body) {
       const id = body.id ?? randomUUID()

@@ -59,13 +59,13 @@ export function journalLog(file: string): RecordLog {
 
   return {
     describe: () => `journal ${file}`,
-    async replay(after, each) {
+    async replay(after, each, claimed) {
       const r = reader(file)
       const why = r.read(each, lineOf(after))
       if (why) throw new Error(why)
-      if (r.line < lineOf(after))
+      if (r.line < lineOf(claimed))
         throw new Error(
-          `the journal ${file} has ${r.line} lines, but the zones' snapshots were taken at line ${lineOf(after)}: the journal was replaced since. Remove the snapshots folder to build from the master files and this journal`,
+          `the journal ${file} has ${r.line} lines, but the zones' snapshots were taken at line ${lineOf(claimed)}: the journal was replaced since. Remove the snapshots folder to build from the master files and this journal`,
         )
     },
     follow(after, each) {

@@ -12,8 +12,12 @@ export interface LogEntry {
 
 export interface RecordLog {
   describe(): string
-  /** Hands on every entry the log holds now after `after` (`0-0`: from the start), in order. */
-  replay(after: Sequence, each: (entry: LogEntry) => void): Promise<void>
+  /**
+   * Hands on every entry the log holds now after `after` (`0-0`: from the
+   * start), in order. `claimed`: the furthest a zone says it has read (its
+   * snapshot); a log that never reached it was replaced, when the log can tell.
+   */
+  replay(after: Sequence, each: (entry: LogEntry) => void, claimed: Sequence): Promise<void>
   /** Hands on every entry after `after`, now and as they arrive, until closed. */
   follow(after: Sequence, each: (entry: LogEntry) => void): void
   /** Adds an event (JSON); resolves once the log holds it. */

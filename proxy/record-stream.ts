@@ -41,6 +41,7 @@ export function redisStreamLog(url: string, stream: string): RecordLog {
 
   return {
     describe: () => where,
+    // A stream cannot tell it was replaced (its ids are times): `claimed` goes unchecked.
     async replay(after, each) {
       try {
         await ready(client)

@@ -12,14 +12,14 @@ import { Found, locate, newLocation } from './locate.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
 import { negativeAnswer, nodeAnswer, referralAnswer, wildcardAnswer } from './resolve.ts'
 import { writeAnswer } from './respond.ts'
-import { writeSnapshot } from './snapshot.ts'
+import { type SnapshotPlace, writeSnapshot } from './snapshot.ts'
 import type { Zone } from './zone.ts'
 import { applyChange, bumpSerial, type RecordChange } from './zone-edit.ts'
 
 export interface AuthoritativeOptions {
   zones: readonly ZoneSource[]
   /** Where zone snapshots are read and written (snapshot.ts); none without it. */
-  snapshots?: string
+  snapshots?: SnapshotPlace
 }
 
 export const NAME = 'authoritative'
@@ -47,6 +47,8 @@ export interface AuthoritativeModule extends DnsModule {
   apply(event: RecordEvent): EventOutcome
   /** The lowest sequence a zone is consistent with: a replay of the log may start after it. */
   position(): Sequence
+  /** The highest sequence a zone is consistent with: the log must reach it. */
+  newest(): Sequence
   /**
    * Writes a snapshot of every zone as consistent with `at` (every event up to
    * it seen), unless its last snapshot is as recent; returns the zones written.
@@ -140,6 +142,13 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
         if (lowest === undefined || compareSequence(zone.sequence, lowest) < 0)
           lowest = zone.sequence
       return lowest ?? '0-0'
+    },
+
+    newest() {
+      let highest: Sequence = '0-0'
+      for (const zone of zones.values())
+        if (compareSequence(zone.sequence, highest) > 0) highest = zone.sequence
+      return highest
     },
 
     snapshot(at) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseMasterFile } from '../../dns/master-file.ts'
 import { precomputeZone } from './resolve.ts'
-import { fingerprint, readSnapshot } from './snapshot.ts'
+import { fingerprint, readSnapshot, type SnapshotPlace } from './snapshot.ts'
 import { type BuiltZone, buildZone } from './zone.ts'
 import { sequenceOf } from './zone-text.ts'
 
@@ -16,25 +16,49 @@ export interface ZoneSource {
   file: string
 }
 
-/** Builds the zone from its snapshot in `snapshots` when there is one of this master file. */
-export function loadZone(source: ZoneSource, snapshots?: string): BuiltZone & { from: string } {
+/**
+ * Builds the zone from its snapshot in `snapshots` when there is one of this
+ * master file and log; a snapshot that does not build is set aside (with a
+ * warning) for the master file and the whole log.
+ */
+export function loadZone(
+  source: ZoneSource,
+  snapshots?: SnapshotPlace,
+): BuiltZone & { from: string } {
   const master = readFileSync(source.file, 'utf8')
   const print = fingerprint(master)
   const snapshot = snapshots === undefined ? undefined : readSnapshot(snapshots, source.name, print)
-  const { text, file } = snapshot ?? { text: master, file: source.file }
+  let built: BuiltZone & { from: string }
+  if (snapshot) {
+    try {
+      built = buildFrom(source, snapshot)
+    } catch (err) {
+      built = buildFrom(source, { text: master, file: source.file })
+      built.warnings.unshift(
+        `snapshot ${snapshot.file} does not build (${(err as Error).message}): built from ${source.file} and the whole record log`,
+      )
+    }
+  } else built = buildFrom(source, { text: master, file: source.file })
+  built.zone.source = print === undefined ? undefined : { file: source.file, fingerprint: print }
+  return built
+}
+
+function buildFrom(
+  source: ZoneSource,
+  { text, file }: { text: string; file: string },
+): BuiltZone & { from: string } {
   const parsed = parseMasterFile(
     { text, file },
     {
       origin: source.name,
       include: (path, from) => {
-        const file = resolve(dirname(from), path)
-        return { text: readFileSync(file, 'utf8'), file }
+        const included = resolve(dirname(from), path)
+        return { text: readFileSync(included, 'utf8'), file: included }
       },
     },
   )
   const built = buildZone(source.name, parsed.records, file)
   built.zone.sequence = sequenceOf(text)
-  built.zone.source = print
   built.warnings.unshift(...parsed.warnings)
   precomputeZone(built.zone)
   return { ...built, from: file }

@@ -25,17 +25,19 @@ www  IN A   192.0.2.2
 `
 
 let n = 0
-/** A fresh master file and snapshot folder. */
+/** A fresh master file and snapshot folder; `open` builds the zone (warnings into `warned`). */
 function setup(master = MASTER) {
   const file = join(dir, `m${n}.zone`)
   const snapshots = join(dir, `snapshots${n++}`)
   writeFileSync(file, master)
-  const open = () =>
+  const warned: string[] = []
+  const log: ModuleLog = { ...silent, warn: (_fields, message) => warned.push(String(message)) }
+  const open = (fedBy = 'test-log') =>
     authoritative(
-      { zones: [{ name: 's.test', file }], snapshots },
-      { log: silent, registry: new Registry() },
+      { zones: [{ name: 's.test', file }], snapshots: { dir: snapshots, log: fedBy } },
+      { log, registry: new Registry() },
     )
-  return { file, snapshots, open }
+  return { file, snapshots, open, warned }
 }
 
 function change(module: AuthoritativeModule, sequence: string) {
@@ -83,7 +85,7 @@ describe('snapshots', () => {
       }).result,
     ).toBe('applied')
     expect(readFileSync(snapshotFile(snapshots, 's.test'), 'utf8')).toMatch(
-      /^; cutover-source: [0-9a-f]{64}\n; cutover-sequence: 5-0\n/,
+      /^; cutover-source: [0-9a-f]{64}\n; cutover-log: test-log\n; cutover-sequence: 5-0\n[\s\S]*; cutover-end\n$/,
     )
   })
 
@@ -119,6 +121,54 @@ describe('snapshots', () => {
     expect(live.snapshot('3-0')).toBe(1)
     expect(existsSync(abandoned)).toBe(false)
     expect(existsSync(writing)).toBe(true)
+  })
+
+  it('is not used when fed by another log, or cut short', () => {
+    const { snapshots, open } = setup()
+    const live = open()
+    change(live, '2-0')
+    live.snapshot('2-0')
+    expect(open('another-log').position()).toBe('0-0')
+    const file = snapshotFile(snapshots, 's.test')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('; cutover-end\n', ''))
+    expect(open().position()).toBe('0-0')
+  })
+
+  it('one that does not build is set aside, with a warning, for the master file', () => {
+    const { snapshots, open, warned } = setup()
+    const live = open()
+    change(live, '2-0')
+    live.snapshot('2-0')
+    const file = snapshotFile(snapshots, 's.test')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('IN A 192.0.2.3', 'IN A 192.0.2.300'))
+    const again = open()
+    expect(again.position()).toBe('0-0')
+    expect(records(again)).toContain('www.s.test. 300 IN A 192.0.2.2')
+    expect(warned.join('\n')).toContain('does not build')
+  })
+
+  it('a build of an older master file, or at an older sequence, does not replace a newer snapshot', () => {
+    const { file, snapshots, open } = setup()
+    const old = open()
+    change(old, '2-0')
+    writeFileSync(file, `${MASTER}new  IN A   192.0.2.7\n`)
+    const fresh = open()
+    expect(fresh.snapshot('3-0')).toBe(1)
+    // The old generation drains after the new one started: its zone grew from the old file.
+    expect(old.snapshot('4-0')).toBe(0)
+    expect(fresh.snapshot('2-0')).toBe(0)
+    expect(readFileSync(snapshotFile(snapshots, 's.test'), 'utf8')).toContain('new.s.test.')
+  })
+
+  it('writes data with no presentation form that reads back in the generic form', () => {
+    const { open } = setup()
+    const live = open()
+    const tlsa = { zone: 's.test', name: '_443._tcp', type: 'TLSA', ttl: 60, sequence: '1-0' }
+    expect(live.apply({ ...tlsa, op: 'create', data: '\\# 3 030101' }).result).toBe('applied')
+    live.snapshot('1-0')
+    const again = open()
+    expect(again.position()).toBe('1-0')
+    expect(records(again)).toContain('_443._tcp.s.test. 60 IN TLSA \\# 3 030101')
   })
 
   it('is not used once the master file changed: the zone is built from the file, the whole log to replay', () => {

@@ -64,8 +64,8 @@ export interface Zone {
   structureDependents: Set<ZoneNode>
   /** The last record event applied (`0-0` after a build from a master file alone). */
   sequence: string
-  /** The master file's fingerprint, which a snapshot of this zone carries (see snapshot.ts). */
-  source: string | undefined
+  /** The master file and its fingerprint, which a snapshot of this zone carries (see snapshot.ts); none for one with $INCLUDEs. */
+  source: { file: string; fingerprint: string } | undefined
 }
 
 /** A name's key in `Zone.dependents`: lowercase wire bytes. */
