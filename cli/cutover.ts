@@ -56,6 +56,8 @@ main(process.argv.slice(2)).then(
     const usage =
       err instanceof CutoverError && (err.source === 'config' || err.code === 'CUTOVER_ERR_USAGE')
     process.stderr.write(`cutover: ${err instanceof Error ? err.message : String(err)}\n`)
-    process.exitCode = usage ? 2 : 1
+    // A command that failed half way (a start whose workers did not all come up)
+    // may still hold sockets and timers: it ends here rather than hang.
+    process.exit(usage ? 2 : 1)
   },
 )

@@ -12,6 +12,8 @@ import type { LogEntry, RecordLog } from './record-log.ts'
 const PAGE = 1000
 const BLOCK_MS = 1000
 const RETRY_MS = 500
+/** How long a start waits for Redis to hand over the log before it fails. */
+const REPLAY_PATIENCE_MS = 15_000
 
 type StreamEntries = [id: string, fields: string[]][]
 
@@ -42,18 +44,26 @@ export function redisStreamLog(url: string, stream: string): RecordLog {
   return {
     describe: () => where,
     // A stream cannot tell it was replaced (its ids are times): `claimed` goes unchecked.
+    // A Redis slow to answer (or restarting) is waited for a while, from the last entry read.
     async replay(after, each) {
-      try {
-        await ready(client)
-        let start = after === '0-0' ? '-' : `(${after}`
-        for (;;) {
-          const page = (await client.xrange(stream, start, '+', 'COUNT', PAGE)) as StreamEntries
-          for (const e of page) each(entryOf(e))
-          if (page.length < PAGE) return
-          start = `(${page[page.length - 1][0]}`
+      let start = after === '0-0' ? '-' : `(${after}`
+      const deadline = Date.now() + REPLAY_PATIENCE_MS
+      for (;;) {
+        try {
+          await ready(client)
+          for (;;) {
+            const page = (await client.xrange(stream, start, '+', 'COUNT', PAGE)) as StreamEntries
+            for (const e of page) each(entryOf(e))
+            if (page.length > 0) start = `(${page[page.length - 1][0]}`
+            if (page.length < PAGE) return
+          }
+        } catch (err) {
+          if (Date.now() >= deadline)
+            throw new Error(
+              `cannot read record events from ${where} within ${REPLAY_PATIENCE_MS / 1000} s: ${(err as Error).message}`,
+            )
+          await delay(RETRY_MS)
         }
-      } catch (err) {
-        throw new Error(`cannot read record events from ${where}: ${(err as Error).message}`)
       }
     },
     follow(after, each) {

@@ -426,7 +426,13 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
   }
 
   cluster.setupPrimary({ exec: WORKER, args: [] })
-  await startGeneration()
+  try {
+    await startGeneration()
+  } catch (err) {
+    // The workers that did start would serve on without a supervisor that gave up.
+    for (const w of workers.values()) w.worker.process.kill('SIGKILL')
+    throw err
+  }
 
   const admin = createAdmin({
     registry: metrics,
