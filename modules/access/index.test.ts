@@ -1,38 +1,14 @@
 // The access module through its contract: allow or deny hand-made requests by
 // address, method, path and header; config errors from site().
 
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import type { HttpContext, HttpRequest, HttpSiteModule } from '../http-module.ts'
+import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
+import { context, siteOf } from '../http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { accessModule } from './index.ts'
 
-const env = { log: { info() {}, warn() {}, error() {} }, registry: new Registry() }
-
-function site(rules: Record<string, unknown>[]): HttpSiteModule {
-  const full = rules.map((r) => ({ type: 'access', ...r }))
-  return accessModule.site(
-    full,
-    full.map((_, i) => `http.sites[0].rules[${i}]`),
-    env,
-  )
-}
-
-function ctx(request: Partial<HttpRequest> = {}): HttpContext {
-  return {
-    request: {
-      method: 'GET',
-      host: 'example.test',
-      path: '/',
-      query: '',
-      headers: [],
-      clientIp: '192.0.2.1',
-      protocol: 'https',
-      ...request,
-    },
-    reply: undefined,
-  }
-}
+const site = (rules: Record<string, unknown>[]) => siteOf(accessModule, rules)
+const ctx = context
 
 /** 'pass' when the request goes on, else the status of the refusal. */
 function check(s: HttpSiteModule, request: Partial<HttpRequest> = {}): 'pass' | number {

@@ -5,9 +5,10 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { type HeaderList, headerAll, headerGet } from '../header-list.ts'
+import { context } from '../http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { cacheModule } from './index.ts'
-import { context, httpDate, type OriginReply, originResponse, T0, testSite } from './test-site.ts'
+import { httpDate, type OriginReply, originResponse, T0, testSite } from './test-site.ts'
 
 /** A 200 that may be stored for `maxAge` seconds, dated now. */
 function fresh(maxAge = 60, headers: HeaderList = [], body = 'hello'): OriginReply {

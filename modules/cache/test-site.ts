@@ -4,7 +4,8 @@
 
 import { Registry } from 'prom-client'
 import type { HeaderList } from '../header-list.ts'
-import type { HttpContext, HttpRequest, HttpResponse, HttpSiteModule } from '../http-module.ts'
+import type { HttpRequest, HttpResponse, HttpSiteModule } from '../http-module.ts'
+import { context } from '../http-test-support.ts'
 import { ANSWER } from '../verdict.ts'
 import { createCache } from './index.ts'
 
@@ -52,23 +53,6 @@ export interface TestSite {
   fetch(request: Request, origin: OriginReply | ((sent: HeaderList) => OriginReply)): Result
   /** The value of a metric line, e.g. `cutover_cache_lookups_total{result="hit"}`. */
   metric(line: string): Promise<number>
-}
-
-/** A request context with defaults: GET https://example.test/ from 192.0.2.1. */
-export function context(request: Partial<HttpRequest> = {}): HttpContext {
-  return {
-    request: {
-      method: 'GET',
-      host: 'example.test',
-      path: '/',
-      query: '',
-      headers: [],
-      clientIp: '192.0.2.1',
-      protocol: 'https',
-      ...request,
-    },
-    reply: undefined,
-  }
 }
 
 /** A site with one cache rule, or several; `type` is filled in. */

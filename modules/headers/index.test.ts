@@ -1,39 +1,15 @@
 // The headers module through its contract: request edits before the origin,
 // response edits after it (local replies too); config errors from site().
 
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { HeaderList } from '../header-list.ts'
-import type { HttpContext, HttpRequest, HttpResponse, HttpSiteModule } from '../http-module.ts'
+import type { HttpResponse, HttpSiteModule } from '../http-module.ts'
+import { context, siteOf } from '../http-test-support.ts'
 import { NEXT } from '../verdict.ts'
 import { headersModule } from './index.ts'
 
-const env = { log: { info() {}, warn() {}, error() {} }, registry: new Registry() }
-
-function site(rules: Record<string, unknown>[]): HttpSiteModule {
-  const full = rules.map((r) => ({ type: 'headers', ...r }))
-  return headersModule.site(
-    full,
-    full.map((_, i) => `http.sites[0].rules[${i}]`),
-    env,
-  )
-}
-
-function ctx(request: Partial<HttpRequest> = {}): HttpContext {
-  return {
-    request: {
-      method: 'GET',
-      host: 'example.test',
-      path: '/',
-      query: '',
-      headers: [],
-      clientIp: '192.0.2.1',
-      protocol: 'https',
-      ...request,
-    },
-    reply: undefined,
-  }
-}
+const site = (rules: Record<string, unknown>[]) => siteOf(headersModule, rules)
+const ctx = context
 
 /** The request headers the origin would get. */
 function sent(s: HttpSiteModule, headers: HeaderList, path = '/'): HeaderList {

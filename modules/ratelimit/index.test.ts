@@ -5,7 +5,8 @@ import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { ModuleEnv } from '../env.ts'
 import { headerGet } from '../header-list.ts'
-import type { HttpContext, HttpRequest, HttpSiteModule, Rule } from '../http-module.ts'
+import type { HttpRequest, HttpSiteModule, Rule } from '../http-module.ts'
+import { context } from '../http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import type { BucketLimits, BucketStoreFactory } from './bucket-store.ts'
 import { createRatelimit, ratelimitModule } from './index.ts'
@@ -27,21 +28,7 @@ function site(rules: Partial<Rule>[], store?: BucketStoreFactory): Site {
   return { phases: module.site(full, where, env), clock, registry: env.registry }
 }
 
-function ctx(request: Partial<HttpRequest> = {}): HttpContext {
-  return {
-    request: {
-      method: 'GET',
-      host: 'example.test',
-      path: '/',
-      query: '',
-      headers: [],
-      clientIp: '192.0.2.1',
-      protocol: 'http',
-      ...request,
-    },
-    reply: undefined,
-  }
-}
+const ctx = (request: Partial<HttpRequest> = {}) => context({ protocol: 'http', ...request })
 
 /** Sends one request; the Retry-After seconds when limited, 0 when passed on. */
 function send(s: Site, request: Partial<HttpRequest> = {}): number {

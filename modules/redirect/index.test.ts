@@ -1,38 +1,14 @@
 // The redirect module through its contract: Location and status for hand-made
 // requests; config errors from site().
 
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import type { HttpContext, HttpRequest, HttpSiteModule } from '../http-module.ts'
+import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
+import { context, siteOf } from '../http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { redirectModule } from './index.ts'
 
-const env = { log: { info() {}, warn() {}, error() {} }, registry: new Registry() }
-
-function site(rules: Record<string, unknown>[]): HttpSiteModule {
-  const full = rules.map((r) => ({ type: 'redirect', ...r }))
-  return redirectModule.site(
-    full,
-    full.map((_, i) => `http.sites[0].rules[${i}]`),
-    env,
-  )
-}
-
-function ctx(request: Partial<HttpRequest> = {}): HttpContext {
-  return {
-    request: {
-      method: 'GET',
-      host: 'example.test',
-      path: '/',
-      query: '',
-      headers: [],
-      clientIp: '192.0.2.1',
-      protocol: 'https',
-      ...request,
-    },
-    reply: undefined,
-  }
-}
+const site = (rules: Record<string, unknown>[]) => siteOf(redirectModule, rules)
+const ctx = context
 
 /** The Location a request is sent to, or 'next' when the module passed it on. */
 function location(s: HttpSiteModule, path: string, query = ''): string {

@@ -1,38 +1,14 @@
 // The static module through its contract: a site's request phase against
 // hand-made requests; config errors from site().
 
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import type { HttpContext, HttpRequest, HttpSiteModule } from '../http-module.ts'
+import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
+import { context, siteOf } from '../http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { staticModule } from './index.ts'
 
-const env = { log: { info() {}, warn() {}, error() {} }, registry: new Registry() }
-
-function site(rules: Record<string, unknown>[]): HttpSiteModule {
-  const full = rules.map((r) => ({ type: 'static', ...r }))
-  return staticModule.site(
-    full,
-    full.map((_, i) => `http.sites[0].rules[${i}]`),
-    env,
-  )
-}
-
-function ctx(request: Partial<HttpRequest> = {}): HttpContext {
-  return {
-    request: {
-      method: 'GET',
-      host: 'example.test',
-      path: '/',
-      query: '',
-      headers: [],
-      clientIp: '192.0.2.1',
-      protocol: 'https',
-      ...request,
-    },
-    reply: undefined,
-  }
-}
+const site = (rules: Record<string, unknown>[]) => siteOf(staticModule, rules)
+const ctx = context
 
 /** The reply as plain values, or 'next' when the module passed the request on. */
 function send(s: HttpSiteModule, request: Partial<HttpRequest> = {}) {
