@@ -32,14 +32,26 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && a.compare(b, 2, b.length, 2, a.length) === 0
 }
 
-/** Splits differences into real ones, noise, and suppressed ones. */
-function classify(
-  id: string,
+/** What every result of one case carries, whatever its outcome. */
+interface CaseFrame {
+  id: string
+  kind: CaseResult['kind']
+  replay: CaseResult['replay']
+  started: number
+}
+
+/**
+ * The result of a compared case: differences split into real ones, noise (the
+ * fields in `noisy`) and suppressed ones.
+ */
+function judged(
+  f: CaseFrame,
   diffs: FieldDiff[],
   noisy: ReadonlySet<string>,
-  suppressions: readonly Suppression[],
+  o: RunOptions,
   now: Date,
-) {
+  sides: { legacy: string; candidate: string },
+): CaseResult {
   const real: FieldDiff[] = []
   const noise: FieldDiff[] = []
   const suppressed: CaseResult['suppressed'] = []
@@ -48,11 +60,36 @@ function classify(
       noise.push(d)
       continue
     }
-    const by = suppressionFor(suppressions, id, d, now)
+    const by = suppressionFor(o.suppressions, f.id, d, now)
     if (by) suppressed.push({ diff: d, by })
     else real.push(d)
   }
-  return { real, noise, suppressed }
+  return {
+    id: f.id,
+    kind: f.kind,
+    outcome: real.length > 0 ? 'mismatch' : 'match',
+    diffs: real,
+    noise,
+    suppressed,
+    replay: f.replay,
+    ...sides,
+    durationMs: performance.now() - f.started,
+  }
+}
+
+/** The result of a case that could not be compared. */
+function failed(f: CaseFrame, err: unknown): CaseResult {
+  return {
+    id: f.id,
+    kind: f.kind,
+    outcome: 'error',
+    diffs: [],
+    noise: [],
+    suppressed: [],
+    replay: f.replay,
+    error: (err as Error).message,
+    durationMs: performance.now() - f.started,
+  }
 }
 
 async function runDns(
@@ -63,12 +100,15 @@ async function runDns(
   now: Date,
 ): Promise<CaseResult> {
   const { c, suite } = job
-  const id = dnsCaseId(c)
   const query = queryFor(c, Math.floor(Math.random() * 0x10000))
-  const started = performance.now()
-  const replay = {
-    legacy: digCommand(c, legacy.spec, query),
-    candidate: digCommand(c, candidate.spec, query),
+  const frame: CaseFrame = {
+    id: dnsCaseId(c),
+    kind: 'dns',
+    replay: {
+      legacy: digCommand(c, legacy.spec, query),
+      candidate: digCommand(c, candidate.spec, query),
+    },
+    started: performance.now(),
   }
   try {
     const [a, b, cand] = await Promise.all([
@@ -79,57 +119,20 @@ async function runDns(
     const options = { ttlTolerance: suite.ttlTolerance, ignore: c.allow }
     const la = decodeMessage(a)
     // The same bytes (past the ID) say the same thing: no need to decode and compare them.
+    if (sameBytes(a, cand)) {
+      const text = describeDns(la)
+      return judged(frame, [], NO_FIELDS, o, now, { legacy: text, candidate: text })
+    }
     const noisy = sameBytes(a, b)
       ? NO_FIELDS
       : new Set(compareDns(la, decodeMessage(b), options).map((d) => d.field))
-    if (sameBytes(a, cand)) {
-      const text = describeDns(la)
-      return {
-        id,
-        kind: 'dns',
-        outcome: 'match',
-        diffs: [],
-        noise: [],
-        suppressed: [],
-        replay,
-        legacy: text,
-        candidate: text,
-        durationMs: performance.now() - started,
-      }
-    }
     const lc = decodeMessage(cand)
-
-    const { real, noise, suppressed } = classify(
-      id,
-      compareDns(la, lc, options),
-      noisy,
-      o.suppressions,
-      now,
-    )
-    return {
-      id,
-      kind: 'dns',
-      outcome: real.length > 0 ? 'mismatch' : 'match',
-      diffs: real,
-      noise,
-      suppressed,
-      replay,
+    return judged(frame, compareDns(la, lc, options), noisy, o, now, {
       legacy: describeDns(la),
       candidate: describeDns(lc),
-      durationMs: performance.now() - started,
-    }
+    })
   } catch (err) {
-    return {
-      id,
-      kind: 'dns',
-      outcome: 'error',
-      diffs: [],
-      noise: [],
-      suppressed: [],
-      replay,
-      error: (err as Error).message,
-      durationMs: performance.now() - started,
-    }
+    return failed(frame, err)
   }
 }
 
@@ -141,44 +144,22 @@ async function runHttp(
   now: Date,
 ): Promise<CaseResult> {
   const { c, suite } = job
-  const id = httpCaseId(c)
-  const started = performance.now()
-  const replay = { legacy: curlCommand(c, legacy.spec), candidate: curlCommand(c, candidate.spec) }
+  const frame: CaseFrame = {
+    id: httpCaseId(c),
+    kind: 'http',
+    replay: { legacy: curlCommand(c, legacy.spec), candidate: curlCommand(c, candidate.spec) },
+    started: performance.now(),
+  }
   try {
     const [a, b, cand] = await Promise.all([legacy.http(c), legacy.http(c), candidate.http(c)])
     const options = { ignoreHeaders: suite.ignoreHeaders, ignore: c.ignore, body: c.compareBody }
     const noisy = new Set(compareHttp(a, b, options).map((d) => d.field))
-    const { real, noise, suppressed } = classify(
-      id,
-      compareHttp(a, cand, options),
-      noisy,
-      o.suppressions,
-      now,
-    )
-    return {
-      id,
-      kind: 'http',
-      outcome: real.length > 0 ? 'mismatch' : 'match',
-      diffs: real,
-      noise,
-      suppressed,
-      replay,
+    return judged(frame, compareHttp(a, cand, options), noisy, o, now, {
       legacy: describeHttp(a),
       candidate: describeHttp(cand),
-      durationMs: performance.now() - started,
-    }
+    })
   } catch (err) {
-    return {
-      id,
-      kind: 'http',
-      outcome: 'error',
-      diffs: [],
-      noise: [],
-      suppressed: [],
-      replay,
-      error: (err as Error).message,
-      durationMs: performance.now() - started,
-    }
+    return failed(frame, err)
   }
 }
 
