@@ -4,20 +4,18 @@
 // report format; a legacy that answers a random header shows it as noise; a
 // target that is down is an error (exit 2), not a wall of mismatches.
 
-import { spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import type { RunReport } from '../../flamingo-tests/report-model.ts'
 import { type BindServer, startBind } from './support/bind.ts'
+import { cutover, dnsDiff, ROOT } from './support/cli.ts'
 import { freePort } from './support/free-port.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const ZONES = join(ROOT, 'proxy', 'e2e', 'zones')
 const ZONE = join(ZONES, 'e2e.test.zone')
 
@@ -25,23 +23,6 @@ let dir: string
 let bind: BindServer
 let proxy: TestProxy
 let planted: TestProxy
-
-function cutover(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'cli', 'cutover.ts'), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.stderr.on('data', (d) => {
-      out += d
-    })
-    child.on('exit', (code) => resolve({ code: code ?? -1, out }))
-  })
-}
 
 async function proxyServing(zoneFile: string): Promise<TestProxy> {
   return startTestProxy({
@@ -93,16 +74,7 @@ describe('cutover diff against BIND 9', () => {
     ])
     expect(gen.code).toBe(0)
     const json = join(dir, 'zone.json')
-    const run = await cutover([
-      'diff',
-      suite,
-      '--legacy-dns',
-      `127.0.0.1:${bind.port}`,
-      '--candidate-dns',
-      `127.0.0.1:${proxy.dnsCandidatePort}`,
-      '--json',
-      json,
-    ])
+    const run = await dnsDiff(suite, bind.port, proxy.dnsCandidatePort, '--json', json)
     const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport
     expect(report.totals.mismatch, run.out).toBe(0)
     expect(report.totals.error).toBe(0)
@@ -120,20 +92,17 @@ describe('cutover diff against BIND 9', () => {
       junit: join(dir, 'p.xml'),
       html: join(dir, 'p.html'),
     }
-    const run = await cutover([
-      'diff',
+    const run = await dnsDiff(
       suite,
-      '--legacy-dns',
-      `127.0.0.1:${bind.port}`,
-      '--candidate-dns',
-      `127.0.0.1:${planted.dnsCandidatePort}`,
+      bind.port,
+      planted.dnsCandidatePort,
       '--json',
       files.json,
       '--junit',
       files.junit,
       '--html',
       files.html,
-    ])
+    )
     expect(run.code).toBe(1)
     const report = JSON.parse(readFileSync(files.json, 'utf8')) as RunReport
     const fields = report.groups.map((g) => g.field)
@@ -156,14 +125,7 @@ describe('cutover diff against BIND 9', () => {
   it('exits 2 when a target is down, naming it', async () => {
     const suite = join(dir, 'one.yaml')
     writeFileSync(suite, stringify({ kind: 'dns', cases: [{ name: 'www.e2e.test', type: 'A' }] }))
-    const run = await cutover([
-      'diff',
-      suite,
-      '--legacy-dns',
-      `127.0.0.1:${bind.port}`,
-      '--candidate-dns',
-      `127.0.0.1:${await freePort()}`,
-    ])
+    const run = await dnsDiff(suite, bind.port, await freePort())
     expect(run.code).toBe(2)
     expect(run.out).toContain('candidate')
     expect(run.out).toContain('does not answer')

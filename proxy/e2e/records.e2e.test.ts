@@ -26,7 +26,7 @@ import type { RunReport } from '../../flamingo-tests/report-model.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { zoneText } from '../../modules/authoritative/zone-text.ts'
 import { type BindServer, startBind } from './support/bind.ts'
-import { ROOT, runCli, waitForOutput } from './support/cli.ts'
+import { cutover, dnsDiff, ROOT, runCli, waitForOutput } from './support/cli.ts'
 import { freePort } from './support/free-port.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 import { startRedis } from './support/redis.ts'
@@ -140,11 +140,6 @@ async function answer(name: string, type: number = Type.A) {
   )
 }
 
-async function cutover(args: string[]) {
-  const run = runCli(args)
-  return { code: await run.exited, out: run.output() }
-}
-
 describe('record events with BIND as the oracle', () => {
   it('the same changes through nsupdate and through the admin API leave zones cutover diff finds equal', async () => {
     const updated = await nsupdate(nsupdateScript(CHANGES))
@@ -178,16 +173,7 @@ describe('record events with BIND as the oracle', () => {
       generated.cases.push({ name, type: 'A' })
     writeFileSync(suite, stringify(generated))
     const json = join(dir, 'report.json')
-    const run = await cutover([
-      'diff',
-      suite,
-      '--legacy-dns',
-      `127.0.0.1:${bind.port}`,
-      '--candidate-dns',
-      `127.0.0.1:${proxy.dnsCandidatePort}`,
-      '--json',
-      json,
-    ])
+    const run = await dnsDiff(suite, bind.port, proxy.dnsCandidatePort, '--json', json)
     const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport
     expect(report.totals.mismatch, run.out).toBe(0)
     expect(report.totals.error, run.out).toBe(0)

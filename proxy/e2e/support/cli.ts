@@ -32,6 +32,30 @@ export function runCli(args: string[]): CliRun {
   return { child, output: () => output, exited }
 }
 
+/** Runs `cutover …` to its end: its exit code and output. */
+export async function cutover(args: string[]): Promise<{ code: number; out: string }> {
+  const run = runCli(args)
+  return { code: await run.exited, out: run.output() }
+}
+
+/** `cutover diff SUITE` between two DNS servers on loopback, more options after. */
+export function dnsDiff(
+  suite: string,
+  legacyPort: number,
+  candidatePort: number,
+  ...more: string[]
+): Promise<{ code: number; out: string }> {
+  return cutover([
+    'diff',
+    suite,
+    '--legacy-dns',
+    `127.0.0.1:${legacyPort}`,
+    '--candidate-dns',
+    `127.0.0.1:${candidatePort}`,
+    ...more,
+  ])
+}
+
 /** Kills what a test left running (with its workers: they leave when their supervisor is gone). */
 export function killCliRuns(): void {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
