@@ -2,7 +2,13 @@
 // cases, an HTTP header mismatch, noise, a suppressed diff, an error, an expired
 // suppression, and case ids with <, &, " and ' in them.
 
-import { type CaseResult, groupDiffs, type RunReport, type Suppression } from './report-model.ts'
+import {
+  type CaseResult,
+  groupDiffs,
+  type RunReport,
+  type Suppression,
+  totalsOf,
+} from './report-model.ts'
 
 const LEGACY_DNS = '127.0.0.1:5301'
 const CANDIDATE_DNS = '127.0.0.1:5300'
@@ -150,7 +156,6 @@ export function sampleResults(): CaseResult[] {
 
 /** A report over `results`, its totals and groups worked out as the runner would. */
 export function reportOf(results: CaseResult[], expired: Suppression[] = []): RunReport {
-  const count = (o: CaseResult['outcome']) => results.filter((r) => r.outcome === o).length
   return {
     suites: ['dns-basic', 'http-sites'],
     startedAt: '2025-03-04T05:06:07.000Z',
@@ -159,15 +164,7 @@ export function reportOf(results: CaseResult[], expired: Suppression[] = []): Ru
       legacy: 'legacy (127.0.0.1:5301, :8081)',
       candidate: 'cutover (127.0.0.1:5300, :8080)',
     },
-    totals: {
-      cases: results.length,
-      match: count('match'),
-      mismatch: count('mismatch'),
-      error: count('error'),
-      // Cases, as the runner counts them, not fields.
-      noisy: results.filter((r) => r.noise.length > 0).length,
-      suppressed: results.filter((r) => r.suppressed.length > 0).length,
-    },
+    totals: totalsOf(results),
     groups: groupDiffs(results),
     expired,
     results,

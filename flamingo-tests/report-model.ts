@@ -89,6 +89,19 @@ export function fieldLabel(field: string): string {
 }
 
 /** Groups the mismatching cases by each field that differs, largest group first. */
+/** Cases by outcome; `noisy` and `suppressed` count cases, not fields. */
+export function totalsOf(results: readonly CaseResult[]): RunReport['totals'] {
+  const count = (o: CaseResult['outcome']) => results.filter((r) => r.outcome === o).length
+  return {
+    cases: results.length,
+    match: count('match'),
+    mismatch: count('mismatch'),
+    error: count('error'),
+    noisy: results.filter((r) => r.noise.length > 0).length,
+    suppressed: results.filter((r) => r.suppressed.length > 0).length,
+  }
+}
+
 export function groupDiffs(results: readonly CaseResult[]): DiffGroup[] {
   const groups = new Map<string, DiffGroup>()
   for (const r of results) {

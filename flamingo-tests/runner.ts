@@ -9,7 +9,13 @@ import { decodeMessage } from '../dns/message.ts'
 import { compareDns, describeDns, type FieldDiff } from './dns-compare.ts'
 import { compareHttp, describeHttp } from './http-compare.ts'
 import { curlCommand, digCommand } from './replay.ts'
-import { type CaseResult, groupDiffs, type RunReport, type Suppression } from './report-model.ts'
+import {
+  type CaseResult,
+  groupDiffs,
+  type RunReport,
+  type Suppression,
+  totalsOf,
+} from './report-model.ts'
 import { type DnsCase, dnsCaseId, type HttpCase, httpCaseId, type Suite } from './suite.ts'
 import { isExpired, suppressionFor } from './suppress.ts'
 import { queryFor, type Target } from './targets.ts'
@@ -191,20 +197,12 @@ export async function runSuites(
     }
   }
   await Promise.all(Array.from({ length: Math.min(o.concurrency, jobs.length) }, worker))
-  const count = (k: CaseResult['outcome']) => results.filter((r) => r.outcome === k).length
   return {
     suites: suites.map((s) => s.file),
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - started,
     targets: { legacy: legacy.spec.label, candidate: candidate.spec.label },
-    totals: {
-      cases: results.length,
-      match: count('match'),
-      mismatch: count('mismatch'),
-      error: count('error'),
-      noisy: results.filter((r) => r.noise.length > 0).length,
-      suppressed: results.filter((r) => r.suppressed.length > 0).length,
-    },
+    totals: totalsOf(results),
     groups: groupDiffs(results),
     expired: o.suppressions.filter((s) => isExpired(s, now)),
     results,

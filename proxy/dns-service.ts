@@ -12,7 +12,7 @@ import type { DnsModule } from '../modules/dns-module.ts'
 import { packetcache } from '../modules/packetcache/index.ts'
 import { createDnsRouter, type DnsZoneScopes, dnsScopeId } from '../rollout/dns-router.ts'
 import type { Path, Scope } from '../rollout/scope.ts'
-import { createScope } from '../rollout/scopes.ts'
+import { catchAllSpec, createScope } from '../rollout/scopes.ts'
 import type { DnsConfig } from './config.ts'
 import type { HostPort } from './config-units.ts'
 import { DnsEngine } from './dns-engine.ts'
@@ -117,17 +117,7 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
     }
     return { zone: z.name, scope, qtypes }
   })
-  const fallback = createScope(
-    {
-      id: 'dns:*',
-      protocol: 'dns',
-      basisPoints: 0,
-      stickiness: undefined,
-      salt: undefined,
-      servable: false,
-    },
-    subnet,
-  )
+  const fallback = createScope(catchAllSpec('dns'), subnet)
   scopes.set(fallback.id, fallback)
 
   const forwarder = new DnsForwarder({

@@ -7,7 +7,7 @@ import { HttpUpstream } from '../legacy-adapter/http-upstream.ts'
 import type { HttpSiteModule } from '../modules/http-module.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../rollout/http-router.ts'
-import { createScope } from '../rollout/scopes.ts'
+import { catchAllSpec, createScope } from '../rollout/scopes.ts'
 import type { HttpConfig } from './config.ts'
 import type { DnsEngine } from './dns-engine.ts'
 import { dohHandler } from './doh.ts'
@@ -106,17 +106,7 @@ async function buildHttp(
     })
     return { hosts: [s.host, ...s.aliases], scope, paths, site }
   })
-  const fallback = createScope(
-    {
-      id: 'http:*',
-      protocol: 'http',
-      basisPoints: 0,
-      stickiness: undefined,
-      salt: undefined,
-      servable: false,
-    },
-    subnet,
-  )
+  const fallback = createScope(catchAllSpec('http'), subnet)
   scopes.set(fallback.id, fallback)
 
   const shadow = new HttpShadow({

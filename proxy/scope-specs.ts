@@ -4,7 +4,7 @@
 
 import { typeCode } from '../dns/constants.ts'
 import { dnsScopeId } from '../rollout/dns-router.ts'
-import { createScope, type ScopeSet, type ScopeSpec } from '../rollout/scopes.ts'
+import { catchAllSpec, createScope, type ScopeSet, type ScopeSpec } from '../rollout/scopes.ts'
 import type { Config } from './config.ts'
 
 export function scopesOf(config: Config): ScopeSet {
@@ -31,14 +31,7 @@ export function scopesOf(config: Config): ScopeSet {
         if (typeCode(type) !== undefined)
           add(`${dnsScopeId(z.name)}/${type.toUpperCase()}`, 'dns', bp, z)
     }
-    specs.push({
-      id: 'dns:*',
-      protocol: 'dns',
-      basisPoints: 0,
-      stickiness: undefined,
-      salt: undefined,
-      servable: false,
-    })
+    specs.push(catchAllSpec('dns'))
   }
   if (config.http) {
     for (const s of config.http.sites) {
@@ -46,14 +39,7 @@ export function scopesOf(config: Config): ScopeSet {
       for (const [prefix, bp] of Object.entries(s.paths))
         add(`http:${s.host}${prefix}`, 'http', bp, s)
     }
-    specs.push({
-      id: 'http:*',
-      protocol: 'http',
-      basisPoints: 0,
-      stickiness: undefined,
-      salt: undefined,
-      servable: false,
-    })
+    specs.push(catchAllSpec('http'))
   }
   return new Map(specs.map((spec) => [spec.id, createScope(spec, config.rollout.subnet)]))
 }

@@ -41,6 +41,18 @@ export function parseStickiness(text: string, subnet: SubnetPrefixes): Stickines
 /** DNS sticks by the client's network (the one the resolver names in ECS, else its own); HTTP by client. */
 const DEFAULT_STICKINESS: Record<Protocol, string> = { dns: 'ecs', http: 'client-ip' }
 
+/** The scope of what no zone or site names (`dns:*`, `http:*`): always the legacy's. */
+export function catchAllSpec(protocol: Protocol): ScopeSpec {
+  return {
+    id: `${protocol}:*`,
+    protocol,
+    basisPoints: 0,
+    stickiness: undefined,
+    salt: undefined,
+    servable: false,
+  }
+}
+
 export function createScope(spec: ScopeSpec, subnet: SubnetPrefixes): Scope {
   return {
     id: spec.id,
