@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { freePort } from '../proxy/e2e/support/free-port.ts'
 import { startNginx } from '../proxy/e2e/support/nginx.ts'
-import type { SupervisorStatus } from '../proxy/supervisor.ts'
+import type { SupervisorStatus } from '../proxy/process/supervisor.ts'
 import { startPinned } from './support/pinned.ts'
 import { type WrkResult, wrk } from './support/wrk.ts'
 

@@ -1,7 +1,7 @@
 // Option parsing shared by the commands: unknown options are usage errors.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 
 export function options<T extends NonNullable<ParseArgsConfig['options']>>(
   args: string[],

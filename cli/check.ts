@@ -4,7 +4,7 @@
 import { Registry } from 'prom-client'
 import { authoritative } from '../modules/authoritative/index.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
-import { loadConfig } from '../proxy/config.ts'
+import { loadConfig } from '../proxy/config/config.ts'
 import { dnsScopeId } from '../rollout/dns-router.ts'
 import { options, requireConfig } from './args.ts'
 

@@ -2,7 +2,7 @@
 // The `cutover` command: parses arguments and calls the parts that do the work.
 // Exit codes: 0 done, 1 failed at run time, 2 usage or configuration error.
 
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import { checkCommand } from './check.ts'
 import { diffCommand } from './diff.ts'
 import { quickstartCommand } from './quickstart.ts'

@@ -3,10 +3,10 @@
 
 import { writeFileSync } from 'node:fs'
 import { stringify } from 'yaml'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import { generateDnsCases } from '../flamingo-tests/generate-dns.ts'
 import { generateHttpCases } from '../flamingo-tests/generate-http.ts'
-import { loadConfig } from '../proxy/config.ts'
+import { loadConfig } from '../proxy/config/config.ts'
 import { options } from './args.ts'
 
 export async function generateCommand(args: string[]): Promise<number> {

@@ -4,7 +4,7 @@
 // connection error. `cutover diff generate ...` writes suites.
 
 import { writeFileSync } from 'node:fs'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import { createProgress } from '../flamingo-tests/progress.ts'
 import { renderHtml } from '../flamingo-tests/report-html.ts'
 import { renderJson } from '../flamingo-tests/report-json.ts'
@@ -14,9 +14,9 @@ import { checkReachable, runSuites } from '../flamingo-tests/runner.ts'
 import { loadSuite } from '../flamingo-tests/suite.ts'
 import { loadSuppressions } from '../flamingo-tests/suppress.ts'
 import { Target, type TargetSpec } from '../flamingo-tests/targets.ts'
-import { readToken, tokenFileOf } from '../proxy/admin-token.ts'
-import { loadConfig } from '../proxy/config.ts'
-import { parseHostPort } from '../proxy/config-units.ts'
+import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
+import { loadConfig } from '../proxy/config/config.ts'
+import { parseHostPort } from '../proxy/config/units.ts'
 import { options } from './args.ts'
 import { generateCommand } from './diff-generate.ts'
 

@@ -5,10 +5,10 @@
 import { fileURLToPath } from 'node:url'
 import { startDemoLegacyHttp, startDemoOrigin } from '../examples/demo-http.ts'
 import { startDemoLegacy } from '../examples/demo-legacy.ts'
-import { loadConfig } from '../proxy/config.ts'
-import { parseHostPort } from '../proxy/config-units.ts'
-import { createLogger } from '../proxy/log.ts'
-import { startProxy } from '../proxy/server.ts'
+import { loadConfig } from '../proxy/config/config.ts'
+import { parseHostPort } from '../proxy/config/units.ts'
+import { startProxy } from '../proxy/process/single-process.ts'
+import { createLogger } from '../proxy/telemetry/log.ts'
 import { options } from './args.ts'
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url))

@@ -2,9 +2,9 @@
 // proxy's admin API (the one place changes are validated and audited), with the
 // admin token from CUTOVER_ADMIN_TOKEN or the token file of the config.
 
-import { CutoverError } from '../dns/errors.ts'
-import { readToken, tokenFileOf } from '../proxy/admin-token.ts'
-import { loadConfig } from '../proxy/config.ts'
+import { CutoverError } from '../common/cutover-error.ts'
+import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
+import { loadConfig } from '../proxy/config/config.ts'
 import { options } from './args.ts'
 
 const USAGE = `usage: cutover rollout <command> [--config FILE]

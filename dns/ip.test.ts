@@ -1,7 +1,7 @@
 // IPv4 and IPv6 text <-> bytes: strict parsing and RFC 5952 output.
 
 import { describe, expect, it } from 'vitest'
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.ts'
+import { addressInto, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.ts'
 
 const hex = (b: Uint8Array | undefined) =>
   b === undefined ? undefined : Buffer.from(b).toString('hex')
@@ -154,5 +154,30 @@ describe('formatIPv6 (RFC 5952)', () => {
     ]) {
       expect(f(text)).toBe(text)
     }
+  })
+})
+
+describe('addressInto', () => {
+  const read = (text: string) => {
+    const out = new Uint8Array(16).fill(0xee)
+    const length = addressInto(text, out)
+    return `${length}:${Buffer.from(out.subarray(0, length)).toString('hex')}`
+  }
+
+  it('writes IPv4 as 4 bytes and IPv6 as 16', () => {
+    expect(read('192.0.2.7')).toBe('4:c0000207')
+    expect(read('2001:db8::1')).toBe('16:20010db8000000000000000000000001')
+    expect(read('::')).toBe('16:00000000000000000000000000000000')
+  })
+
+  it('takes an IPv4-mapped IPv6 address as the IPv4 client it is, in either form', () => {
+    expect(read('::ffff:192.0.2.7')).toBe('4:c0000207')
+    expect(read('::ffff:c000:207')).toBe('4:c0000207')
+    expect(read('::fffe:192.0.2.7')).toBe('16:00000000000000000000fffec0000207')
+  })
+
+  it('refuses what parseIPv4 and parseIPv6 refuse', () => {
+    for (const text of ['', '01.2.3.4', '1.2.3', '1.2.3.4 ', 'fe80::1%eth0', '1:2', ':1::', 'x'])
+      expect(read(text)).toBe('0:')
   })
 })

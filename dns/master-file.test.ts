@@ -1,8 +1,8 @@
 // parseMasterFile: zone files as BIND reads them, and errors that say where.
 
 import { describe, expect, it } from 'vitest'
+import { CutoverError } from '../common/cutover-error.ts'
 import { Type, typeName } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import {
   type MasterFileSource,
   type ParsedZone,

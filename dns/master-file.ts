@@ -3,8 +3,8 @@
 // and TTL in either order, RFC 3597 generic data. Pure: includes are read through
 // a function the caller passes. Every error names the file, line and token.
 
+import { CutoverError } from '../common/cutover-error.ts'
 import { Class, classCode, Type, typeCode, typeName } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import { fqdnWire, isSubdomain, nameToWire, wireToText } from './name.ts'
 import { type Rdata, rdataFromText, type Token } from './rdata.ts'
 import { parseTtl } from './ttl.ts'

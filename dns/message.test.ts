@@ -1,8 +1,8 @@
 // Whole-message decoding and query building (off the hot path).
 
 import { describe, expect, it } from 'vitest'
+import { CutoverError } from '../common/cutover-error.ts'
 import { Flag, Rcode, Type } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import { buildQuery, decodeMessage, writeOpt } from './message.ts'
 import { WireWriter } from './wire-writer.ts'
 

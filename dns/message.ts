@@ -2,8 +2,8 @@
 // the differential harness, the legacy cache, tools. Records come back in
 // presentation form so they can be compared and printed.
 
+import { CutoverError } from '../common/cutover-error.ts'
 import { Flag, HEADER_LENGTH, Type } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import { expandName, fqdnWire, wireToText } from './name.ts'
 import { rdataToText } from './rdata.ts'
 import { WireWriter } from './wire-writer.ts'

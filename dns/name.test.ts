@@ -3,8 +3,8 @@
 
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { CutoverError } from '../common/cutover-error.ts'
 import { Type } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import { buildQuery } from './message.ts'
 import {
   expandName,

@@ -1,8 +1,8 @@
 // Domain names: presentation text <-> uncompressed wire form, case folding, and
 // the label-wise hash that lets the hot path look a name up straight from a packet.
 
+import { CutoverError } from '../common/cutover-error.ts'
 import { MAX_LABEL_LENGTH, MAX_LABELS, MAX_NAME_LENGTH } from './constants.ts'
-import { CutoverError } from './errors.ts'
 
 /** ASCII case folding table: only A-Z change (RFC 4343). */
 export const LOWER = new Uint8Array(256)

@@ -2,8 +2,8 @@
 // a writer relies on, and the target name of the types that have one.
 
 import { describe, expect, it } from 'vitest'
+import { CutoverError } from '../common/cutover-error.ts'
 import { Type, typeCode, typeName } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import { nameToWire, wireToText } from './name.ts'
 import {
   hasTextForm,

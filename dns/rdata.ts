@@ -2,8 +2,8 @@
 // (reports, comparisons), driven by one field list per type. Types without a
 // field list use the RFC 3597 generic form `\# length hex`.
 
+import { CutoverError } from '../common/cutover-error.ts'
 import { Type, typeName } from './constants.ts'
-import { CutoverError } from './errors.ts'
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.ts'
 import { expandName, nameToWire, wireLength, wireToText } from './name.ts'
 import { parseTtl } from './ttl.ts'

@@ -4,7 +4,7 @@
 // rest is compared field by field, minus what a suppression accepts. Cases run
 // concurrently under a bound. A target that is down stops the run as an error.
 
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import { decodeMessage } from '../dns/message.ts'
 import { compareDns, describeDns, type FieldDiff } from './dns-compare.ts'
 import { compareHttp, describeHttp } from './http-compare.ts'

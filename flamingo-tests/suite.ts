@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { CutoverError } from '../common/cutover-error.ts'
+import { issueText } from '../common/issue-text.ts'
 import { typeCode } from '../dns/constants.ts'
-import { CutoverError } from '../dns/errors.ts'
-import { issueText } from '../modules/rule-schema.ts'
 
 const dnsCase = z.strictObject({
   name: z.string().min(1),

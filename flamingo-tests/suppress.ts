@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import type { FieldDiff } from './dns-compare.ts'
 import type { Suppression } from './report-model.ts'
 

@@ -4,8 +4,8 @@
 // (signed with the admin token) when the target is the proxy.
 
 import { request as httpRequest, Pool } from 'undici'
+import { CutoverError } from '../common/cutover-error.ts'
 import { Class, typeCode } from '../dns/constants.ts'
-import { CutoverError } from '../dns/errors.ts'
 import { buildQuery } from '../dns/message.ts'
 import { createQueryView, readQuery } from '../dns/query-view.ts'
 

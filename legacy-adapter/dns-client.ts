@@ -3,7 +3,7 @@
 // harness and health tools use it to ask a server directly.
 
 import { connect } from 'node:net'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import { createUdpSocket } from './udp-socket.ts'
 
 export interface DnsTarget {

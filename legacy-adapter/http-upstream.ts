@@ -5,7 +5,7 @@
 
 import type { Readable } from 'node:stream'
 import { type Dispatcher, Pool } from 'undici'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 
 export interface UpstreamOptions {
   /** e.g. `http://127.0.0.1:8081` */

@@ -4,8 +4,8 @@
 // run in chain order before the origin; response phases in reverse after it,
 // on origin responses and on local replies alike.
 
+import type { HeaderList } from '../common/header-list.ts'
 import type { ModuleEnv } from './env.ts'
-import type { HeaderList } from './header-list.ts'
 import type { Verdict } from './verdict.ts'
 
 /** What a request phase sees and may change before the request goes to the origin. */

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { CutoverError } from '../dns/errors.ts'
+import { CutoverError } from '../common/cutover-error.ts'
 import { type HistoryEntry, type RolloutState, stateSchema, type Transition } from './state.ts'
 import { type RolloutStore, type StoreHealth, VersionConflict } from './store.ts'
 

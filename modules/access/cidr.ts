@@ -1,7 +1,7 @@
 // Client address matching against CIDR blocks, IPv4 and IPv6 (an IPv4-mapped
 // IPv6 address is matched as IPv4). Blocks are parsed once at config time.
 
-import { parseIPv4, parseIPv6 } from '../../dns/ip.ts'
+import { addressInto, parseIPv4, parseIPv6 } from '../../dns/ip.ts'
 
 export interface Cidr {
   bytes: Uint8Array
@@ -22,8 +22,9 @@ export function parseCidr(text: string): Cidr | undefined {
 
 /** The client address as bytes: IPv4 as 4, IPv4-mapped IPv6 as 4, IPv6 as 16. */
 export function addressBytes(ip: string): Uint8Array | undefined {
-  if (ip.startsWith('::ffff:') && ip.includes('.')) return parseIPv4(ip.slice(7))
-  return parseIPv4(ip) ?? parseIPv6(ip)
+  const out = new Uint8Array(16)
+  const length = addressInto(ip, out)
+  return length === 0 ? undefined : out.subarray(0, length)
 }
 
 export function cidrContains(c: Cidr, addr: Uint8Array): boolean {

@@ -5,10 +5,10 @@
 import { STATUS_CODES } from 'node:http'
 import { z } from 'zod'
 
-import { HEADER_NAME, headerAll } from '../header-list.ts'
+import { HEADER_NAME, headerAll } from '../../common/header-list.ts'
 import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
-import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
-import { parseRule } from '../rule-schema.ts'
+import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
+import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { addressBytes, cidrContains, parseCidr } from './cidr.ts'
 

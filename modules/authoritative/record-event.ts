@@ -4,7 +4,7 @@
 // record's data is in presentation form and parsed as a master file line.
 
 import { z } from 'zod'
-import { CutoverError } from '../../dns/errors.ts'
+import { CutoverError } from '../../common/cutover-error.ts'
 import { parseMasterFile } from '../../dns/master-file.ts'
 import type { RecordChange } from './zone-edit.ts'
 

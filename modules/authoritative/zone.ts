@@ -2,8 +2,8 @@
 // packet bytes), RRsets per node, empty non-terminals, the `*` child of each node.
 // Built from master-file records with BIND's load-time checks.
 
+import { CutoverError } from '../../common/cutover-error.ts'
 import { Type, typeName } from '../../dns/constants.ts'
-import { CutoverError } from '../../dns/errors.ts'
 import type { ZoneRecord } from '../../dns/master-file.ts'
 import {
   fqdnWire,

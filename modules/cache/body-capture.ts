@@ -1,7 +1,7 @@
 // Collects a response body as it streams to the client and stores the response
 // once the body has arrived whole and within the size limit.
 
-import type { HeaderList } from '../header-list.ts'
+import type { HeaderList } from '../../common/header-list.ts'
 import type { BodyTap } from '../http-module.ts'
 import { type Entry, withBody } from './entry.ts'
 import type { CacheStore } from './store.ts'

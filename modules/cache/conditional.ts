@@ -1,7 +1,7 @@
 // A client's conditional GET against a stored response (RFC 9110 13.1.2, 13.1.3,
 // 13.2.2): If-None-Match by weak comparison, else If-Modified-Since.
 
-import { type HeaderList, headerAll, headerGet } from '../header-list.ts'
+import { type HeaderList, headerAll, headerGet } from '../../common/header-list.ts'
 
 /** The entity-tag without its weak prefix: weak comparison compares only this. */
 export function opaqueTag(etag: string): string {

@@ -2,7 +2,7 @@
 // responses may be stored, their freshness lifetime and age, and the headers a
 // stored response keeps.
 
-import { type HeaderList, headerAll, headerGet } from '../header-list.ts'
+import { type HeaderList, headerAll, headerGet } from '../../common/header-list.ts'
 import { type CacheControl, parseCacheControl, parseDelta } from './cache-control.ts'
 import { opaqueTag } from './conditional.ts'
 import { fieldNames, varyValues } from './vary.ts'

@@ -4,8 +4,8 @@
 
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { type HeaderList, headerAll, headerGet } from '../header-list.ts'
-import { context } from '../http-test-support.ts'
+import { type HeaderList, headerAll, headerGet } from '../../common/header-list.ts'
+import { context } from '../shared/http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { cacheModule } from './index.ts'
 import { httpDate, type OriginReply, originResponse, T0, testSite } from './test-site.ts'

@@ -3,7 +3,14 @@
 // Age, revalidates stale ones with the origin and answers conditional requests.
 
 import { z } from 'zod'
-import { type HeaderList, headerAdd, headerAll, headerGet, headerRemove } from '../header-list.ts'
+import {
+  type HeaderList,
+  headerAdd,
+  headerAll,
+  headerGet,
+  headerRemove,
+} from '../../common/header-list.ts'
+import { size } from '../../common/units.ts'
 import type {
   HttpContext,
   HttpModule,
@@ -12,9 +19,8 @@ import type {
   LocalReply,
   Rule,
 } from '../http-module.ts'
-import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
-import { parseRule } from '../rule-schema.ts'
-import { size } from '../units.ts'
+import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
+import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { BodyCapture } from './body-capture.ts'
 import { parseCacheControl } from './cache-control.ts'

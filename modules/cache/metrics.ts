@@ -2,7 +2,7 @@
 // same lookups counter and adds its bytes to the same gauge.
 
 import { Counter, type Registry } from 'prom-client'
-import { registered, summedGauge } from '../registered.ts'
+import { registered, summedGauge } from '../shared/registered-metrics.ts'
 
 export interface CacheMetrics {
   hit: Counter.Internal

@@ -2,7 +2,7 @@
 // (RFC 9110 13), through the cache's phases with an injected clock.
 
 import { describe, expect, it } from 'vitest'
-import { type HeaderList, headerAll, headerGet } from '../header-list.ts'
+import { type HeaderList, headerAll, headerGet } from '../../common/header-list.ts'
 import { httpDate, type OriginReply, T0, testSite } from './test-site.ts'
 
 const LAST_MODIFIED = httpDate(T0 - 86_400_000)

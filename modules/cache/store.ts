@@ -1,7 +1,7 @@
 // The cache's storage: stored responses by key, each key holding its Vary
 // variants newest first, in one least-recently-used order bounded in bytes.
 
-import type { HeaderList } from '../header-list.ts'
+import type { HeaderList } from '../../common/header-list.ts'
 import type { Entry } from './entry.ts'
 import { varyMatches } from './vary.ts'
 

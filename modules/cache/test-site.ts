@@ -3,9 +3,9 @@
 // with an injected clock and a scripted origin. Used by the cache's tests only.
 
 import { Registry } from 'prom-client'
-import type { HeaderList } from '../header-list.ts'
+import type { HeaderList } from '../../common/header-list.ts'
 import type { HttpRequest, HttpResponse, HttpSiteModule } from '../http-module.ts'
-import { context } from '../http-test-support.ts'
+import { context } from '../shared/http-test-support.ts'
 import { ANSWER } from '../verdict.ts'
 import { createCache } from './index.ts'
 

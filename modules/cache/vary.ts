@@ -1,7 +1,7 @@
 // Vary (RFC 9111 4.1): the request headers a response was chosen by, and the
 // values a later request must have to be served that response.
 
-import { type HeaderList, headerAll } from '../header-list.ts'
+import { type HeaderList, headerAll } from '../../common/header-list.ts'
 
 /** The lowercase field names in comma-separated lines (Vary, Connection); `*` kept as is. */
 export function fieldNames(lines: readonly string[]): string[] {

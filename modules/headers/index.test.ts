@@ -2,9 +2,9 @@
 // response edits after it (local replies too); config errors from site().
 
 import { describe, expect, it } from 'vitest'
-import type { HeaderList } from '../header-list.ts'
+import type { HeaderList } from '../../common/header-list.ts'
 import type { HttpResponse, HttpSiteModule } from '../http-module.ts'
-import { context, siteOf } from '../http-test-support.ts'
+import { context, siteOf } from '../shared/http-test-support.ts'
 import { NEXT } from '../verdict.ts'
 import { headersModule } from './index.ts'
 

@@ -2,10 +2,16 @@
 // headers after it (on local replies too), for requests whose path matches.
 
 import { z } from 'zod'
-import { HEADER_NAME, type HeaderList, headerAdd, headerRemove, headerSet } from '../header-list.ts'
+import {
+  HEADER_NAME,
+  type HeaderList,
+  headerAdd,
+  headerRemove,
+  headerSet,
+} from '../../common/header-list.ts'
 import type { HttpModule, Rule } from '../http-module.ts'
-import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
-import { parseRule } from '../rule-schema.ts'
+import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
+import { parseRule } from '../shared/rule-schema.ts'
 import { NEXT } from '../verdict.ts'
 
 export const NAME = 'headers'

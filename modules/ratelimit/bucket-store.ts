@@ -1,6 +1,6 @@
 // Where rate limit buckets live. The module asks a store for one token; the
 // in-process store here keeps them in one process, and the store a proxy's
-// workers share (proxy/shared-buckets.ts) asks their supervisor, which keeps
+// workers share (proxy/process/shared-ratelimit.ts) asks their supervisor, which keeps
 // them in this one.
 
 /** One rule's limits, as the store needs them. */

@@ -3,10 +3,10 @@
 
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { headerGet } from '../../common/header-list.ts'
 import type { ModuleEnv } from '../env.ts'
-import { headerGet } from '../header-list.ts'
 import type { HttpRequest, HttpSiteModule, Rule } from '../http-module.ts'
-import { context } from '../http-test-support.ts'
+import { context } from '../shared/http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import type { BucketLimits, BucketStoreFactory } from './bucket-store.ts'
 import { createRatelimit, ratelimitModule } from './index.ts'

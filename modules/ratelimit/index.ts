@@ -3,11 +3,11 @@
 
 import { Counter, type Registry } from 'prom-client'
 import { z } from 'zod'
+import { duration } from '../../common/units.ts'
 import type { HttpContext, HttpModule, HttpRequest, Rule } from '../http-module.ts'
-import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
-import { registered } from '../registered.ts'
-import { parseRule } from '../rule-schema.ts'
-import { duration } from '../units.ts'
+import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
+import { registered } from '../shared/registered-metrics.ts'
+import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT, type Verdict } from '../verdict.ts'
 
 import { type BucketStore, type BucketStoreFactory, memoryBucketStore } from './bucket-store.ts'

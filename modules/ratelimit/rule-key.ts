@@ -3,7 +3,7 @@
 
 import { hash } from 'node:crypto'
 import { z } from 'zod'
-import { headerGet } from '../header-list.ts'
+import { headerGet } from '../../common/header-list.ts'
 import type { HttpRequest } from '../http-module.ts'
 
 // RFC 9110 5.1: a field name is a token.

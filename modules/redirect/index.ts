@@ -5,8 +5,8 @@
 
 import { z } from 'zod'
 import type { HttpModule, Rule } from '../http-module.ts'
-import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
-import { parseRule } from '../rule-schema.ts'
+import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
+import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 
 export const NAME = 'redirect'

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest'
 import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
-import { context, siteOf } from '../http-test-support.ts'
+import { context, siteOf } from '../shared/http-test-support.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { staticModule } from './index.ts'
 

@@ -2,10 +2,10 @@
 // (maintenance pages, robots.txt), without touching the origin.
 
 import { z } from 'zod'
-import type { HeaderList } from '../header-list.ts'
+import type { HeaderList } from '../../common/header-list.ts'
 import type { HttpModule, Rule } from '../http-module.ts'
-import { compilePathMatch, pathMatchSchema } from '../path-match.ts'
-import { parseRule } from '../rule-schema.ts'
+import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
+import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 
 export const NAME = 'static'

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { stringify } from 'yaml'
-import { loadConfig } from '../../config.ts'
-import { type RunningProxy, startProxy } from '../../server.ts'
+import { loadConfig } from '../../config/config.ts'
+import { type RunningProxy, startProxy } from '../../process/single-process.ts'
 
 export interface TestProxy extends RunningProxy {
   /** The admin token the proxy created in its state folder. */

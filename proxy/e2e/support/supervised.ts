@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import type { SupervisorStatus } from '../../supervisor.ts'
+import type { SupervisorStatus } from '../../process/supervisor.ts'
 import { type CliRun, runCli, waitForOutput } from './cli.ts'
 import { freePort } from './free-port.ts'
 

@@ -1,0 +1,54 @@
+// The admin token: what every state-changing admin call, forced path and
+// decision trace must prove. From CUTOVER_ADMIN_TOKEN, else the token file
+// (created with a random token, readable by its owner only, on first start).
+
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { CutoverError } from '../../common/cutover-error.ts'
+import type { Config } from '../config/config.ts'
+
+export function tokenFileOf(config: Config): string {
+  return config.admin.tokenFile ?? join(config.state, 'admin-token')
+}
+
+/** The token the proxy checks; creates the token file when there is neither it nor the variable. */
+export function loadOrCreateToken(config: Config): string {
+  const fromEnv = process.env.CUTOVER_ADMIN_TOKEN
+  if (fromEnv) return fromEnv
+  const file = tokenFileOf(config)
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
+    chmodSync(file, 0o600)
+  }
+  return readToken(file)
+}
+
+/** The token a client presents: the variable, else the file the proxy created. */
+export function readToken(file: string): string {
+  const fromEnv = process.env.CUTOVER_ADMIN_TOKEN
+  if (fromEnv) return fromEnv
+  let token: string
+  try {
+    token = readFileSync(file, 'utf8').trim()
+  } catch {
+    throw new CutoverError(
+      'USAGE',
+      `no admin token: ${file} does not exist (start the proxy once, or set CUTOVER_ADMIN_TOKEN)`,
+    )
+  }
+  if (token.length < 16)
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `the admin token in ${file} is shorter than 16 characters`,
+    )
+  return token
+}
+
+/** Constant-time comparison of a presented token with the real one. */
+export function tokenMatches(presented: string, token: string): boolean {
+  const a = Buffer.from(presented)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}

@@ -1,0 +1,338 @@
+// The proxy's configuration: YAML, validated at start. Every error names the
+// file, the key and what was expected; paths in it are relative to the file.
+
+import { readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { z } from 'zod'
+import { CutoverError } from '../../common/cutover-error.ts'
+import { issueText } from '../../common/issue-text.ts'
+import { duration, size } from '../../common/units.ts'
+import { typeCode } from '../../dns/constants.ts'
+import { nameKey } from '../../dns/name.ts'
+import { toBasisPoints } from '../../rollout/bucket.ts'
+import { rolloutSettings } from '../../rollout/settings.ts'
+import { hostPort, isLoopback } from './units.ts'
+
+const zoneName = z.string().transform((v, ctx) => {
+  try {
+    return nameKey(v)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
+
+/** A percentage in 0.01 steps, as basis points. */
+const percent = z.number().transform((v, ctx) => {
+  const bp = toBasisPoints(v)
+  if (bp === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a percentage from 0 to 100 in steps of 0.01, got ${JSON.stringify(v)}`,
+    })
+    return z.NEVER
+  }
+  return bp
+})
+
+const stickiness = z
+  .string()
+  .regex(/^(client-ip|client-subnet|ecs|qname|host|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/, {
+    message:
+      'expected one of client-ip, client-subnet, ecs, qname (DNS), host, header:<Name> (HTTP)',
+  })
+
+/** How a zone or site starts out in the rollout; the state store has the live percentage. */
+const scopeSettings = {
+  percent: percent.default(10_000),
+  stickiness: stickiness.optional(),
+  salt: z.string().min(1).optional(),
+  /** Share of its traffic also sent to the other path and compared (live shadow). */
+  shadow: percent.default(0),
+}
+
+const qtypeName = z
+  .string()
+  .refine((t) => typeCode(t) !== undefined, { message: 'expected a record type like AAAA' })
+
+const dnsZone = z.strictObject({
+  name: zoneName,
+  file: z.string().min(1),
+  ...scopeSettings,
+  /** Narrower scopes: one query type of the zone, with its own starting percentage. */
+  qtypes: z.record(qtypeName, percent).default({}),
+})
+
+const dnsLegacy = z.strictObject({
+  servers: z.array(hostPort).min(1, 'list at least one legacy DNS server, like ["127.0.0.1:5301"]'),
+  timeout: duration.default(2000),
+  attempts: z.int().min(1).max(5).default(2),
+  sockets: z.int().min(1).max(256).default(8),
+  maxInFlight: z.int().min(1).max(60_000).default(10_000),
+  tcpIdleTimeout: duration.default(10_000),
+  health: z
+    .strictObject({
+      failures: z.int().min(1).default(3),
+      interval: duration.default(1000),
+      probe: zoneName.default('.'),
+    })
+    .prefault({}),
+})
+
+const dnsCache = z.strictObject({
+  enabled: z.boolean().default(true),
+  maxEntries: z.int().min(1).default(100_000),
+  maxBytes: size.default(64 * 1024 * 1024),
+  servfailTtl: duration.default(5000),
+  maxTtl: duration.default(86_400_000),
+})
+
+const dns = z.strictObject({
+  listen: hostPort,
+  /** A loopback listener where every query takes the new path: what `cutover diff` compares. */
+  candidateListen: hostPort
+    .refine((hp) => isLoopback(hp.host), {
+      message: 'the candidate listener is loopback only (127.0.0.1 or ::1)',
+    })
+    .optional(),
+  udpPayload: z.int().min(512).max(4096).default(1232),
+  moduleBudget: duration.default(50),
+  tcp: z
+    .strictObject({
+      idleTimeout: duration.default(10_000),
+      maxConnections: z.int().min(1).default(1000),
+      maxInFlight: z.int().min(1).max(1024).default(64),
+    })
+    .prefault({}),
+  zones: z.array(dnsZone).default([]),
+  legacy: dnsLegacy,
+  packetcache: dnsCache.prefault({}),
+  /** Where record events for the zones come from; a journal in the state folder by default. */
+  records: z
+    .strictObject({
+      /** A JSON-lines file of events (default: records.jsonl in the state folder). */
+      journal: z.string().min(1).optional(),
+      /** A Redis stream the fleet shares, instead of the journal. */
+      redis: z
+        .strictObject({
+          url: z
+            .string()
+            .startsWith('redis://', 'expected a URL like "redis://127.0.0.1:6379"')
+            .default('redis://127.0.0.1:6379'),
+          stream: z.string().min(1).default('cutover:records'),
+        })
+        .optional(),
+      /** Not ready while the events not yet applied are older than this. */
+      maxLag: duration.default(5000),
+      /** Where zone snapshots go (default: snapshots in the state folder); false for none. */
+      snapshots: z.union([z.string().min(1), z.literal(false)]).optional(),
+    })
+    .refine((r) => !(r.journal && r.redis), {
+      message: 'records come from a journal or a Redis stream, not both',
+    })
+    .prefault({}),
+})
+
+const admin = z.strictObject({
+  listen: hostPort
+    .refine((hp) => isLoopback(hp.host), {
+      message:
+        'the admin API listens on loopback only (127.0.0.1 or ::1); put a reverse proxy with TLS in front to reach it remotely',
+    })
+    .prefault('127.0.0.1:9090'),
+  tokenFile: z.string().optional(),
+})
+
+const upstreamUrl = z.string().transform((v, ctx) => {
+  let url: URL | undefined
+  try {
+    url = new URL(v)
+  } catch {
+    // reported below
+  }
+  if (url?.protocol !== 'http:' || url.pathname !== '/' || url.search || url.username) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an upstream like "http://127.0.0.1:8081" (scheme, host, port; no path), got ${JSON.stringify(v)}`,
+    })
+    return z.NEVER
+  }
+  return url.origin
+})
+
+const hostName = z
+  .string()
+  .toLowerCase()
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    'expected a host name like "www.example.com" or "*.example.com"',
+  )
+
+const site = z.strictObject({
+  host: hostName,
+  aliases: z.array(hostName).default([]),
+  origin: upstreamUrl.optional(),
+  rules: z.array(z.looseObject({ type: z.string().min(1) })).default([]),
+  ...scopeSettings,
+  /** Narrower scopes: a path prefix of the site, with its own starting percentage. */
+  paths: z.record(z.string().startsWith('/'), percent).default({}),
+})
+
+const http = z.strictObject({
+  listen: hostPort,
+  legacy: z.strictObject({ url: upstreamUrl }),
+  upstream: z
+    .strictObject({
+      connections: z.int().min(1).max(4096).default(128),
+      connectTimeout: duration.default(2000),
+      headersTimeout: duration.default(30_000),
+      bodyTimeout: duration.default(30_000),
+      keepAliveTimeout: duration.default(4000),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxHeaderSize: size.default(16 * 1024),
+      maxBodySize: size.default(1024 ** 3),
+      headersTimeout: duration.default(10_000),
+      requestTimeout: duration.default(300_000),
+      keepAliveTimeout: duration.default(5000),
+      maxConnections: z.int().min(1).default(10_000),
+    })
+    .prefault({}),
+  moduleBudget: duration.default(50),
+  doh: z
+    .union([
+      z.literal(false),
+      z.strictObject({ path: z.string().startsWith('/').default('/dns-query') }),
+    ])
+    .default({ path: '/dns-query' }),
+  sites: z.array(site).default([]),
+})
+
+const shadow = z.strictObject({
+  /** Shadow comparisons in flight at once; past it, shadow work is shed, never queued behind real traffic. */
+  maxInFlight: z.int().min(1).max(4096).default(64),
+  /** Last mismatching examples kept per scope for the admin API. */
+  examples: z.int().min(1).max(1000).default(20),
+  /** HTTP methods shadowed: only those without side effects. */
+  methods: z.array(z.string().toUpperCase()).default(['GET', 'HEAD']),
+  /** HTTP bodies larger than this are not compared. */
+  maxBody: size.default(256 * 1024),
+  /** TTLs may differ by this much (a cached legacy answer counts them down). */
+  ttlTolerance: duration.default(5000),
+  /** Event-loop utilisation (0-1) above which shadow work is shed, so it never takes time real requests need. */
+  maxLoad: z.number().min(0).max(1).default(0.7),
+})
+
+const record = z.strictObject({
+  /** Folder the recorded suites are written to (recorded-dns.yaml, recorded-http.yaml). */
+  dir: z.string().min(1),
+  /** Share of live requests recorded. */
+  percent: percent.default(100),
+  maxCases: z.int().min(1).max(1_000_000).default(10_000),
+  /** Keep Authorization, Cookie and other credential headers (off: they are dropped). */
+  secrets: z.boolean().default(false),
+})
+
+const schema = z.strictObject({
+  /** Worker processes serving the listeners; `auto`: one per core. 0: serve in the one process (no supervisor). */
+  workers: z.union([z.literal('auto'), z.int().min(0).max(256)]).default('auto'),
+  /** How long a drain (restart, stop) waits for requests in flight before cutting them. */
+  drainDeadline: duration.default(30_000),
+  shadow: shadow.prefault({}),
+  /** Sample live requests into suite files for `cutover diff`. */
+  record: record.optional(),
+
+  dns: dns.optional(),
+  http: http.optional(),
+  rollout: rolloutSettings.prefault({}),
+  admin: admin.prefault({ listen: '127.0.0.1:9090' }),
+  state: z.string().default('.cutover'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+})
+
+export type HttpConfig = z.output<typeof http>
+export type ShadowConfig = z.output<typeof shadow>
+
+export type DnsConfig = z.output<typeof dns>
+
+export type Config = z.output<typeof schema> & {
+  /** The file it was read from; relative paths in it are resolved against its folder. */
+  file: string
+}
+
+/** Reads and validates a config file; throws CONFIG_INVALID naming the key and the fix. */
+export function loadConfig(file: string): Config {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new CutoverError(
+      'CONFIG_UNREADABLE',
+      `cannot read config ${file}: ${(err as Error).message}`,
+    )
+  }
+  let raw: unknown
+  try {
+    raw = parseYaml(text)
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}` : ''
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+    )
+  }
+  const result = schema.safeParse(raw ?? {}, { reportInput: true })
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (i) => `  ${i.path.join('.') || '(top level)'}: ${issueText(i)}`,
+    )
+    throw new CutoverError('CONFIG_INVALID', `${file}: invalid configuration:\n${lines.join('\n')}`)
+  }
+  const dir = dirname(resolve(file))
+  const config = result.data as Config
+  config.file = resolve(file)
+  config.state = resolve(dir, config.state)
+  if (!config.dns && !config.http) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}: nothing to serve: add a "dns" section, an "http" section, or both`,
+    )
+  }
+  if (config.http?.doh && !config.dns) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}: http.doh needs a "dns" section to answer the queries (or set http.doh: false)`,
+    )
+  }
+  config.http?.sites.forEach((s, i) => {
+    if (!s.origin && (s.percent > 0 || Object.values(s.paths).some((p) => p > 0))) {
+      throw new CutoverError(
+        'CONFIG_INVALID',
+        `${file}: http.sites[${i}].origin: a site with traffic on the new path needs its origin, like "http://127.0.0.1:8082"`,
+      )
+    }
+  })
+  for (const zone of config.dns?.zones ?? []) zone.file = resolve(dir, zone.file)
+  if (config.dns && !config.dns.records.redis)
+    config.dns.records.journal = resolve(
+      dir,
+      config.dns.records.journal ?? join(config.state, 'records.jsonl'),
+    )
+  if (config.dns && config.dns.records.snapshots !== false)
+    config.dns.records.snapshots = resolve(
+      dir,
+      config.dns.records.snapshots ?? join(config.state, 'snapshots'),
+    )
+
+  if (config.record) config.record.dir = resolve(dir, config.record.dir)
+
+  if (config.admin.tokenFile) config.admin.tokenFile = resolve(dir, config.admin.tokenFile)
+  return config
+}

@@ -1,0 +1,92 @@
+// DNS over HTTPS (RFC 8484) on the HTTP listener: GET with `?dns=` (base64url)
+// and POST with an application/dns-message body, fed to the same DNS engine as
+// UDP and TCP, so DoH queries take the same new/legacy decisions.
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Rcode } from '../../dns/constants.ts'
+import { walkRecords } from '../../dns/record-walk.ts'
+import type { DnsEngine, DnsReplier } from './engine.ts'
+
+const MEDIA_TYPE = 'application/dns-message'
+const MAX_MESSAGE = 65_535
+
+function refuse(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(message) + 1,
+  })
+  res.end(`${message}\n`)
+}
+
+/** Freshness for HTTP caches: the smallest TTL in the answer (RFC 8484 section 5.1). */
+function maxAge(reply: Buffer): number {
+  let min = Number.POSITIVE_INFINITY
+  walkRecords(reply, (r) => {
+    if (r.type !== 41) min = Math.min(min, reply.readUInt32BE(r.ttlOffset))
+  })
+  return Number.isFinite(min) ? min : 0
+}
+
+const replier: DnsReplier<ServerResponse> = {
+  sendReply(res, buf, length) {
+    const reply = Buffer.from(buf.subarray(0, length))
+    const rcode = reply[3] & 0xf
+    const cacheable = rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN
+    res.writeHead(200, {
+      'content-type': MEDIA_TYPE,
+      'content-length': reply.length,
+      'cache-control': cacheable ? `max-age=${maxAge(reply)}` : 'no-store',
+    })
+    res.end(reply)
+  },
+  dropped(res) {
+    refuse(res, 400, 'Bad Request: not a DNS query')
+  },
+}
+
+/** `engine()` gives the DNS engine serving now (it is replaced on reload). */
+export function dohHandler(
+  engine: () => DnsEngine,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const param = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('dns')
+      if (!param || !/^[A-Za-z0-9_-]+$/.test(param)) {
+        refuse(res, 400, 'Bad Request: expected ?dns= with a base64url DNS message')
+        return
+      }
+      const query = Buffer.from(param, 'base64url')
+      if (query.length > MAX_MESSAGE) {
+        refuse(res, 414, 'URI Too Long')
+        return
+      }
+      engine().handle(query, 'doh', req.socket.remoteAddress ?? '', res, replier)
+      return
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'GET, HEAD, POST')
+      refuse(res, 405, 'Method Not Allowed')
+      return
+    }
+    if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() !== MEDIA_TYPE) {
+      req.resume()
+      refuse(res, 415, `Unsupported Media Type: send ${MEDIA_TYPE}`)
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_MESSAGE) {
+        refuse(res, 413, 'Content Too Large: a DNS message is at most 65535 octets')
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (size <= MAX_MESSAGE)
+        engine().handle(Buffer.concat(chunks), 'doh', req.socket.remoteAddress ?? '', res, replier)
+    })
+  }
+}

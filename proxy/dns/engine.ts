@@ -1,0 +1,452 @@
+// The per-query flow for DNS, the same for UDP, TCP and DoH: parse in place,
+// route by scope, run the new path's modules, or (legacy path, fallback) the
+// legacy chain and then the forwarder. Synchronous up to the forward; no
+// closure or promise per query.
+
+import { CLASSIC_UDP_LIMIT, Flag, HEADER_LENGTH, Rcode, Type } from '../../dns/constants.ts'
+import { appendEdnsOption } from '../../dns/edns-append.ts'
+import { createQueryView, Parse, type QueryView, readQuery } from '../../dns/query-view.ts'
+import { writeRcodeReply } from '../../dns/reply.ts'
+import type {
+  DnsForwarder,
+  ForwardFailure,
+  LegacyExchange,
+} from '../../legacy-adapter/dns-forwarder.ts'
+import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../../modules/dns-module.ts'
+import { legacy, type Verdict } from '../../modules/verdict.ts'
+import { BUCKETS, bucketOf } from '../../rollout/bucket.ts'
+import { type Control, dnsControl, traceText } from '../../rollout/control.ts'
+import type { DnsRouter } from '../../rollout/dns-router.ts'
+import { recordLatency } from '../../rollout/latency.ts'
+import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
+import { dnsKeyHash } from '../../rollout/stickiness.ts'
+import type { DnsShadow } from '../shadow/dns-shadow.ts'
+import type { Recorder } from '../shadow/traffic-recorder.ts'
+import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
+import type { Logger } from '../telemetry/log.ts'
+import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+
+/** Sends a response back the way its query came. */
+export interface DnsReplier<Peer> {
+  /** Sends buf[0..length) to `peer`; the caller may reuse `buf` afterwards. */
+  sendReply(peer: Peer, buf: Buffer, length: number): void
+  /** The query from `peer` gets no reply (malformed beyond a FORMERR). */
+  dropped(peer: Peer): void
+}
+
+export interface DnsEngineParts {
+  router: DnsRouter
+  newChain: readonly DnsModule[]
+  legacyChain: readonly DnsModule[]
+  forwarder: Pick<DnsForwarder, 'forward'>
+
+  metrics: Metrics
+  log: Logger
+  /** Largest UDP response we send and advertise to EDNS clients. */
+  udpPayload: number
+  /** A module chain that runs longer than this has its answer dropped for the legacy's. */
+  moduleBudgetMs: number
+  /** Samples live queries into a suite, when configured. */
+  recorder: Recorder | undefined
+  /** Forced paths and traces (EDNS option `option`), for holders of the admin token. */
+  control: { token: string; option: number } | undefined
+}
+
+/** A traced query: what the trace will say besides the final path and reason. */
+interface Trace {
+  scope: Scope
+  bucket: number
+  forced: boolean
+  reason: string | undefined
+}
+
+const MODULE_ERROR = legacy('module-error')
+const MODULE_BUDGET = legacy('module-budget')
+const UNSERVED = legacy('unserved')
+const ANSWER_BUFFER = 65_535 + 2
+
+interface PathMetrics {
+  requests: HotCount
+  duration: HotObserver
+}
+
+export class DnsEngine {
+  readonly #parts: DnsEngineParts
+  readonly #ctx: DnsContext
+  readonly #byPath: Record<PathLabel, PathMetrics>
+  readonly #malformed: HotCount
+  readonly #fallbacks = new Map<string, HotCount>()
+  #lastErrorLog = 0
+  /** Index of the module that answered in the last #runChain. */
+  #answeredBy = 0
+  /** A context of its own for shadow answers, which run between real queries. */
+  readonly #shadowCtx: DnsContext
+  /** Live comparison of a sampled share of each scope with the other path, when configured. */
+  shadow: DnsShadow | undefined
+
+  constructor(parts: DnsEngineParts) {
+    this.#parts = parts
+    const context = (): DnsContext => ({
+      query: Buffer.alloc(0),
+      view: createQueryView(),
+      transport: 'udp',
+      sizeLimit: CLASSIC_UDP_LIMIT,
+      ednsPayload: parts.udpPayload,
+      out: Buffer.alloc(ANSWER_BUFFER),
+      response: Buffer.alloc(0),
+      responseLength: 0,
+    })
+    this.#ctx = context()
+    this.#shadowCtx = context()
+    const bind = (path: PathLabel): PathMetrics => ({
+      requests: parts.metrics.requests.child({ protocol: 'dns', path }),
+      duration: parts.metrics.duration.child({ protocol: 'dns', path }),
+    })
+    this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
+    this.#malformed = parts.metrics.malformed.child({ protocol: 'dns' })
+  }
+
+  /** Handles one query from address `client`; the response goes to `replier` now or when the legacy answers. */
+  handle<P>(
+    query: Buffer,
+    transport: DnsTransport,
+    client: string,
+    peer: P,
+    replier: DnsReplier<P>,
+    /** Set by the candidate listener: every query takes this path. */
+    force?: Path,
+  ): void {
+    const start = performance.now()
+    const ctx = this.#ctx
+    const view = ctx.view
+    const parsed = readQuery(query, query.length, view)
+    if (parsed !== Parse.OK) {
+      this.#malformed.n++
+      if (parsed === Parse.FORMERR)
+        replier.sendReply(peer, ctx.out, writeRcodeReply(query, ctx.out, Rcode.FORMERR))
+      else replier.dropped(peer)
+      return
+    }
+    ctx.query = query
+    ctx.transport = transport
+    ctx.sizeLimit =
+      transport !== 'udp'
+        ? 65_535
+        : view.edns
+          ? Math.min(Math.max(view.ednsUdpSize, CLASSIC_UDP_LIMIT), this.#parts.udpPayload)
+          : CLASSIC_UDP_LIMIT
+
+    this.#parts.recorder?.dns(query, view, transport)
+    const scope = this.#parts.router(query, view)
+    let path: PathLabel
+    let trace: Trace | undefined
+    const control = view.localOptionOffset >= 0 ? this.#control(query, view) : undefined
+    if (force !== undefined) {
+      path = force
+    } else if (control === undefined) {
+      path = choosePath(scope, dnsKeyHash, query, view, client)
+    } else {
+      const chosen = choosePath(scope, dnsKeyHash, query, view, client)
+      path = control.force ?? chosen
+      if (control.trace)
+        trace = {
+          scope,
+          bucket: bucketOf(dnsKeyHash(scope, query, view, client)),
+          forced: control.force !== undefined,
+          reason: undefined,
+        }
+    }
+    if (path === 'new') {
+      const verdict = this.#runChain(this.#parts.newChain, ctx, start)
+      if (verdict.kind === 'answer') {
+        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', scope, start, trace)
+        return
+      }
+      path = 'fallback'
+      const reason = (verdict as { reason: string }).reason
+      if (trace) trace.reason = reason
+      this.#fallback(reason).n++
+      scope.stats.fallbacks++
+      if (verdict === MODULE_ERROR) scope.stats.newErrors++
+    }
+    if (this.#runChain(this.#parts.legacyChain, ctx, start).kind === 'answer') {
+      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, scope, start, trace)
+      return
+    }
+    this.#parts.forwarder.forward(
+      new LegacyCall(
+        this,
+        query,
+        transport,
+        view.questionEnd,
+        view.edns,
+        ctx.sizeLimit,
+        peer,
+        replier,
+        path,
+        scope,
+        start,
+        trace,
+      ),
+    )
+  }
+
+  #control(query: Buffer, view: QueryView): Control | undefined {
+    const c = this.#parts.control
+    return c === undefined
+      ? undefined
+      : dnsControl(c.token, Math.floor(Date.now() / 1000), c.option, query, view)
+  }
+
+  /** The reply with the decision trace appended as an EDNS option (unchanged when it has no OPT to carry it). */
+  traced(reply: Buffer, length: number, trace: Trace, path: PathLabel): Buffer {
+    const text = traceText(
+      trace.scope.id,
+      trace.bucket,
+      trace.scope.basisPoints,
+      path,
+      trace.forced,
+      trace.reason,
+    )
+    return (
+      appendEdnsOption(reply, length, this.#parts.control!.option, Buffer.from(text)) ??
+      reply.subarray(0, length)
+    )
+  }
+
+  #runChain(chain: readonly DnsModule[], ctx: DnsContext, start: number): Verdict {
+    let verdict: Verdict = UNSERVED
+    try {
+      for (let i = 0; i < chain.length; i++) {
+        const phase = chain[i].query
+        if (phase === undefined) continue
+        verdict = phase(ctx)
+        if (verdict.kind !== 'next') {
+          this.#answeredBy = i
+          break
+        }
+      }
+    } catch (err) {
+      this.#logError(err)
+      return MODULE_ERROR
+    }
+    if (verdict.kind === 'next') return UNSERVED
+    if (verdict.kind === 'answer' && performance.now() - start > this.#parts.moduleBudgetMs)
+      return MODULE_BUDGET
+    return verdict
+  }
+
+  #respond<P>(
+    chain: readonly DnsModule[],
+    ctx: DnsContext,
+    peer: P,
+    replier: DnsReplier<P>,
+    path: PathLabel,
+    scope: Scope,
+    start: number,
+    trace: Trace | undefined,
+  ): void {
+    this.runResponsePhases(chain, this.#answeredBy, ctx)
+    if (trace === undefined) {
+      replier.sendReply(peer, ctx.response, ctx.responseLength)
+    } else {
+      const reply = this.traced(ctx.response, ctx.responseLength, trace, path)
+      replier.sendReply(peer, reply, reply.length)
+    }
+    this.observe(path, scope, start, ctx.response[3] & 0xf)
+    this.maybeShadow(scope, ctx.query, ctx.response, ctx.responseLength, path, ctx.sizeLimit)
+  }
+
+  /** Offers a sampled share of a scope's answered queries to the shadow comparison. */
+  maybeShadow(
+    scope: Scope,
+    query: Buffer,
+    response: Buffer,
+    length: number,
+    path: PathLabel,
+    sizeLimit: number,
+  ): void {
+    if (scope.shadowBasisPoints === 0 || path === 'fallback' || this.shadow === undefined) return
+    if (Math.random() * BUCKETS >= scope.shadowBasisPoints) return
+    this.shadow.offer(scope, query, response, length, path, sizeLimit)
+  }
+
+  /** The new path's answer to `query` as a copy, or undefined when it would not serve it (for shadows). */
+  answerOnNewPath(query: Buffer, sizeLimit: number): Buffer | undefined {
+    const ctx = this.#shadowCtx
+    if (readQuery(query, query.length, ctx.view) !== Parse.OK) return undefined
+    ctx.query = query
+    ctx.sizeLimit = sizeLimit
+    if (this.#runChain(this.#parts.newChain, ctx, performance.now()).kind !== 'answer')
+      return undefined
+    return Buffer.from(ctx.response.subarray(0, ctx.responseLength))
+  }
+
+  /**
+   * Response phases of the modules before `end` (those the query passed through),
+   * in reverse order; one that throws is logged and skipped.
+   */
+  runResponsePhases(chain: readonly DnsModule[], end: number, reply: DnsReply): void {
+    for (let i = end - 1; i >= 0; i--) {
+      const phase = chain[i].response
+      if (phase === undefined) continue
+      try {
+        phase(reply)
+      } catch (err) {
+        this.#logError(err)
+      }
+    }
+  }
+
+  get legacyChain(): readonly DnsModule[] {
+    return this.#parts.legacyChain
+  }
+
+  /** Counts a finished query: instance metrics, and the scope's counters the plan gates read. */
+  observe(path: PathLabel, scope: Scope, start: number, rcode: number): void {
+    const m = this.#byPath[path]
+    const seconds = (performance.now() - start) / 1000
+    m.requests.n++
+    m.duration.observe(seconds)
+    const stats = scope.stats
+    if (path === 'new') {
+      stats.newRequests++
+      if (rcode === Rcode.SERVFAIL) stats.newErrors++
+      recordLatency(stats.newLatency, seconds)
+    } else if (path === 'legacy') {
+      stats.legacyRequests++
+      recordLatency(stats.legacyLatency, seconds)
+    }
+  }
+
+  /** The fallback counter for `reason` (reasons are a small fixed set: module constants). */
+  #fallback(reason: string): HotCount {
+    let count = this.#fallbacks.get(reason)
+    if (count === undefined) {
+      count = this.#parts.metrics.fallbacks.child({ protocol: 'dns', reason })
+      this.#fallbacks.set(reason, count)
+    }
+    return count
+  }
+
+  legacyFailed(failure: ForwardFailure): void {
+    this.#parts.metrics.legacyFailures.inc({ protocol: 'dns', failure })
+  }
+
+  #logError(err: unknown): void {
+    // A module that throws on every query must not turn the log into the bottleneck.
+    const now = performance.now()
+    if (now - this.#lastErrorLog < 1000) return
+    this.#lastErrorLog = now
+    this.#parts.log.error({ err }, 'DNS module threw; the query falls back to the legacy path')
+  }
+}
+
+const OPT_RECORD = Buffer.from([0, 0, Type.OPT, 0, 0, 0, 0, 0, 0, 0, 0])
+const NO_RESPONSE = Buffer.alloc(0)
+
+/** A query on its way to the legacy path, and how to answer its client when it returns. */
+class LegacyCall<P> implements LegacyExchange, DnsReply {
+  readonly query: Buffer
+  readonly transport: DnsTransport
+  readonly questionEnd: number
+  readonly largeReplies: boolean
+  response: Buffer = NO_RESPONSE
+  responseLength = 0
+  readonly #engine: DnsEngine
+  readonly #edns: boolean
+  readonly #sizeLimit: number
+  readonly #peer: P
+  readonly #replier: DnsReplier<P>
+  readonly #path: PathLabel
+  readonly #scope: Scope
+  readonly #start: number
+  readonly #trace: Trace | undefined
+
+  constructor(
+    engine: DnsEngine,
+    query: Buffer,
+    transport: DnsTransport,
+    questionEnd: number,
+    edns: boolean,
+    sizeLimit: number,
+    peer: P,
+    replier: DnsReplier<P>,
+    path: PathLabel,
+    scope: Scope,
+    start: number,
+    trace: Trace | undefined,
+  ) {
+    this.#engine = engine
+    this.query = query
+    this.transport = transport
+    this.questionEnd = questionEnd
+    this.largeReplies = transport !== 'udp'
+    this.#edns = edns
+    this.#sizeLimit = sizeLimit
+    this.#peer = peer
+    this.#replier = replier
+    this.#path = path
+    this.#scope = scope
+    this.#start = start
+    this.#trace = trace
+  }
+
+  finish(reply: Buffer | undefined, failure: ForwardFailure | undefined): void {
+    if (reply === undefined) {
+      this.#engine.legacyFailed(failure ?? 'unreachable')
+      const out = Buffer.allocUnsafe(this.questionEnd)
+      this.#replier.sendReply(
+        this.#peer,
+        out,
+        writeRcodeReply(this.query, out, Rcode.SERVFAIL, this.questionEnd),
+      )
+    } else {
+      this.response = reply
+      this.responseLength = reply.length
+      this.#engine.runResponsePhases(
+        this.#engine.legacyChain,
+        this.#engine.legacyChain.length,
+        this,
+      )
+      if (reply.length <= this.#sizeLimit) {
+        const out =
+          this.#trace === undefined
+            ? reply
+            : this.#engine.traced(reply, reply.length, this.#trace, this.#path)
+        this.#replier.sendReply(this.#peer, out, out.length)
+        this.#engine.maybeShadow(
+          this.#scope,
+          this.query,
+          reply,
+          reply.length,
+          this.#path,
+          this.#sizeLimit,
+        )
+      } else {
+        this.#sendTruncated(reply)
+      }
+    }
+    this.#engine.observe(
+      this.#path,
+      this.#scope,
+      this.#start,
+      reply === undefined ? Rcode.SERVFAIL : reply[3] & 0xf,
+    )
+  }
+
+  /** The legacy's answer (fetched over TCP) is too large for this UDP client: TC=1, retry over TCP. */
+  #sendTruncated(reply: Buffer): void {
+    const out = Buffer.allocUnsafe(this.questionEnd + OPT_RECORD.length)
+    let length = writeRcodeReply(this.query, out, 0, this.questionEnd)
+    out[2] = reply[2] | (Flag.TC >> 8)
+    out[3] = reply[3]
+    if (this.#edns) {
+      OPT_RECORD.copy(out, length)
+      out.writeUInt16BE(Math.min(this.#sizeLimit, 0xffff), length + 3)
+      out[HEADER_LENGTH - 1] = 1
+      length += OPT_RECORD.length
+    }
+    this.#replier.sendReply(this.#peer, out, length)
+  }
+}

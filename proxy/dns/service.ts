@@ -1,0 +1,316 @@
+// The DNS side of one proxy instance, wired from its config section: modules in
+// chain order, the router, the legacy forwarder, the engine and its listeners.
+
+import { setTimeout as delay } from 'node:timers/promises'
+import { typeCode } from '../../dns/constants.ts'
+import { buildQuery } from '../../dns/message.ts'
+import { DnsForwarder } from '../../legacy-adapter/dns-forwarder.ts'
+import { type AuthoritativeModule, authoritative } from '../../modules/authoritative/index.ts'
+import type { Sequence } from '../../modules/authoritative/record-event.ts'
+import { DNS_CHAIN, type DnsModuleName } from '../../modules/chain.ts'
+import type { DnsModule } from '../../modules/dns-module.ts'
+import { packetcache } from '../../modules/packetcache/index.ts'
+import { createDnsRouter, type DnsZoneScopes, dnsScopeId } from '../../rollout/dns-router.ts'
+import type { Path, Scope } from '../../rollout/scope.ts'
+import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
+import type { DnsConfig } from '../config/config.ts'
+import type { HostPort } from '../config/units.ts'
+import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
+import { type RecordFeed, startRecordFeed } from '../records/feed.ts'
+import { openRecordLog, recordLogName } from '../records/open-record-log.ts'
+import { DnsShadow } from '../shadow/dns-shadow.ts'
+import type { Logger } from '../telemetry/log.ts'
+import { DnsEngine } from './engine.ts'
+import { DnsTcpListener } from './tcp-listener.ts'
+import { DnsUdpListener } from './udp-listener.ts'
+
+/** A start that replayed this many events writes snapshots, so the next start need not. */
+const SNAPSHOT_AFTER_REPLAYING = 1000
+
+export interface DnsService {
+  /** The engine serving now (replaced on reload). */
+  engine: DnsEngine
+  authoritative: AuthoritativeModule
+  port: number
+  /** The candidate listener's port, when configured. */
+  candidatePort: number | undefined
+  /** Why DNS is not ready, if it is not. */
+  notReady(): string[]
+  /** Record events from the journal or the Redis stream, applied to the zones. */
+  records: RecordFeed
+  /** Builds everything again from `dns` (zones re-read), ready to swap in; the old engine finishes what it has. */
+
+  prepareReload(dns: DnsConfig, deps: ServiceDeps): Promise<PreparedReload>
+  /** Stops reading and accepting, finishes what was read and sent to the legacy; resolves with what was cut. */
+  drain(deadlineMs: number): Promise<number>
+  stop(): Promise<void>
+}
+
+/** An engine with everything it owns: modules, forwarder. */
+interface DnsParts {
+  engine: DnsEngine
+  authoritative: AuthoritativeModule
+  forwarder: DnsForwarder
+  modules: DnsModule[]
+}
+
+/** Builds the modules, scopes (added to deps.scopes), forwarder and engine for `dns`. */
+async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
+  const { env, metrics, scopes, subnet, shadow, load } = deps
+  // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
+  const auth = authoritative(
+    {
+      zones: dns.zones.map((z) => ({ name: z.name, file: z.file })),
+      snapshots: dns.records.snapshots
+        ? { dir: dns.records.snapshots, log: recordLogName(dns.records) }
+        : undefined,
+    },
+    env,
+  )
+  const cache = dns.packetcache
+  // Each module named in modules/chain.ts, built from its config section (undefined: disabled).
+  const modules: Record<DnsModuleName, () => DnsModule | undefined> = {
+    authoritative: () => auth,
+    packetcache: () =>
+      cache.enabled
+        ? packetcache(
+            {
+              maxEntries: cache.maxEntries,
+              maxBytes: cache.maxBytes,
+              servfailTtlMs: cache.servfailTtl,
+              maxTtlMs: cache.maxTtl,
+            },
+            env,
+          )
+        : undefined,
+  }
+  const chain = (names: readonly DnsModuleName[]) =>
+    names.map((n) => modules[n]()).filter((m) => m !== undefined)
+  const newChain = chain(DNS_CHAIN.new)
+  const legacyChain = chain(DNS_CHAIN.legacy)
+
+  const zones: DnsZoneScopes[] = dns.zones.map((z) => {
+    const id = dnsScopeId(z.name)
+    const reason = newChain.map((m) => m.unsupported?.(z.name)).find((r) => r !== undefined)
+    if (reason)
+      env.log.warn(
+        { scope: id, reason },
+        'zone stays on the legacy path as a whole, whatever its percentage',
+      )
+    const settings = {
+      protocol: 'dns' as const,
+      stickiness: z.stickiness,
+      salt: z.salt,
+      servable: reason === undefined,
+      shadowBasisPoints: z.shadow,
+    }
+    const scope = createScope({ id, basisPoints: z.percent, ...settings }, subnet)
+    scopes.set(id, scope)
+    const qtypes = new Map<number, Scope>()
+    for (const [type, bp] of Object.entries(z.qtypes)) {
+      const narrow = createScope(
+        { id: `${id}/${type.toUpperCase()}`, basisPoints: bp, ...settings },
+        subnet,
+      )
+      scopes.set(narrow.id, narrow)
+      qtypes.set(typeCode(type)!, narrow)
+    }
+    return { zone: z.name, scope, qtypes }
+  })
+  const fallback = createScope(catchAllSpec('dns'), subnet)
+  scopes.set(fallback.id, fallback)
+
+  const forwarder = new DnsForwarder({
+    servers: dns.legacy.servers,
+    timeoutMs: dns.legacy.timeout,
+    attempts: dns.legacy.attempts,
+    sockets: dns.legacy.sockets,
+    maxInFlight: dns.legacy.maxInFlight,
+    failuresBeforeDown: dns.legacy.health.failures,
+    healthIntervalMs: dns.legacy.health.interval,
+    tcpIdleMs: dns.legacy.tcpIdleTimeout,
+    probe: buildQuery({ name: dns.legacy.health.probe, type: 6, rd: false }),
+  })
+  await forwarder.start()
+  const engine = new DnsEngine({
+    router: createDnsRouter(zones, fallback),
+    newChain,
+    legacyChain,
+    forwarder,
+    metrics,
+    log: env.log,
+    udpPayload: dns.udpPayload,
+    moduleBudgetMs: dns.moduleBudget,
+    control: { token: deps.token, option: deps.ednsOption },
+    recorder: deps.recorder,
+  })
+  engine.shadow = new DnsShadow({
+    forward: (ex) => forwarder.forward(ex),
+    answerOnNewPath: (query, sizeLimit) => engine.answerOnNewPath(query, sizeLimit),
+    mismatches: metrics.diffMismatches,
+    shed: metrics.shadowShed.child({ protocol: 'dns' }),
+    busy: load.busy,
+    maxInFlight: shadow.maxInFlight,
+    examples: shadow.examples,
+    ttlToleranceS: shadow.ttlTolerance / 1000,
+  })
+  return { engine, authoritative: auth, forwarder, modules: [...newChain, ...legacyChain] }
+}
+
+/** Waits (bounded) until the forwarder has nothing in flight, then closes it and the modules. */
+async function retire(parts: DnsParts, deadlineMs: number): Promise<number> {
+  const deadline = Date.now() + deadlineMs
+  while (parts.forwarder.inFlight > 0 && Date.now() < deadline) await delay(10)
+  const cut = parts.forwarder.inFlight
+  parts.forwarder.close()
+  for (const m of parts.modules) m.close?.()
+  return cut
+}
+
+/**
+ * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
+ * and `dns:*`) are added to `deps.scopes`. One process of an instance writes
+ * the zones' snapshots (`snapshotWriter`).
+ */
+export async function startDns(
+  dns: DnsConfig,
+  deps: ServiceDeps,
+  snapshotWriter = true,
+): Promise<DnsService> {
+  let parts = await buildDns(dns, deps)
+  const all: DnsListeners[] = []
+  let records: RecordFeed | undefined
+  try {
+    // The log replayed onto the zones before any query sees them.
+    records = await startRecordFeed(
+      openRecordLog(dns.records),
+      () => parts.authoritative,
+      deps.env.log,
+      deps.env.registry,
+      dns.records.maxLag,
+    )
+    // A long replay is worth not doing again at the next start.
+    if (snapshotWriter && records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
+      snapshot(parts.authoritative, records.position(parts.authoritative), deps.env.log)
+    all.push(await listenDns(parts.engine, dns, dns.listen))
+    // The diff harness's way to the new path, for any query, EDNS or not.
+    if (dns.candidateListen)
+      all.push(await listenDns(parts.engine, dns, dns.candidateListen, 'new'))
+  } catch (err) {
+    parts.forwarder.close()
+    await Promise.allSettled([
+      ...all.flatMap((l) => [l.udp.close(), l.tcp.close()]),
+      records?.close(),
+    ])
+    throw err
+  }
+  const feed = records
+  const [listeners, candidate] = all
+  deps.metrics.openConnections.set('dns', () => all.reduce((sum, l) => sum + l.tcp.connections, 0))
+
+  const service: DnsService = {
+    engine: parts.engine,
+    authoritative: parts.authoritative,
+    port: listeners.udp.port,
+    candidatePort: candidate?.udp.port,
+    records: feed,
+    notReady: () => [
+      ...(parts.forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
+      ...feed.notReady(),
+    ],
+    async prepareReload(next, nextDeps) {
+      const built = await buildDns(next, nextDeps)
+      await feed.replayInto(built.authoritative)
+      return {
+        async commit() {
+          const old = parts
+          parts = built
+          for (const l of all) {
+            l.udp.engine = parts.engine
+            l.tcp.engine = parts.engine
+          }
+          service.engine = parts.engine
+          service.authoritative = parts.authoritative
+          // What the live path gave the old zones while the new ones were built.
+          await feed.resync()
+          await retire(old, 30_000)
+        },
+        discard: () => retire(built, 0).then(() => undefined),
+      }
+    },
+
+    async drain(deadlineMs) {
+      const cut = await Promise.all(
+        all.flatMap((l) => [
+          l.udp.drain(deadlineMs, () => parts.forwarder.inFlight),
+          l.tcp.drain(deadlineMs),
+        ]),
+      )
+      await feed.close()
+      if (snapshotWriter)
+        snapshot(parts.authoritative, feed.position(parts.authoritative), deps.env.log)
+      return cut.reduce((a, b) => a + b, 0) + (await retire(parts, 0))
+    },
+    async stop() {
+      await feed.close()
+      // The forwarder first: what it has in flight is answered while the listeners still can.
+      parts.forwarder.close()
+      await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
+      for (const m of parts.modules) m.close?.()
+    },
+  }
+  return service
+}
+
+/** Writes the zones' snapshots; a failure is logged, never fatal (the log still has every event). */
+function snapshot(auth: AuthoritativeModule, at: Sequence, log: Logger): void {
+  try {
+    const started = performance.now()
+    const written = auth.snapshot(at)
+    if (written > 0)
+      log.info(
+        { zones: written, sequence: at, ms: Math.round(performance.now() - started) },
+        'zone snapshots written',
+      )
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'zone snapshots not written')
+  }
+}
+
+interface DnsListeners {
+  udp: DnsUdpListener
+  tcp: DnsTcpListener
+}
+
+/**
+ * UDP and TCP on one address and port. Port 0 means "any free one": UDP picks it,
+ * TCP takes the same, and if that TCP port is taken both try again.
+ */
+async function listenDns(
+  engine: DnsEngine,
+  dns: DnsConfig,
+  listen: HostPort,
+  force?: Path,
+): Promise<DnsListeners> {
+  const limits = dns.tcp
+  for (let attempt = 1; ; attempt++) {
+    const udp = new DnsUdpListener(engine, listen.host.includes(':'), force)
+    const tcp = new DnsTcpListener(
+      engine,
+      {
+        idleTimeoutMs: limits.idleTimeout,
+        maxConnections: limits.maxConnections,
+        maxInFlight: limits.maxInFlight,
+      },
+      force,
+    )
+    await udp.listen(listen)
+    try {
+      await tcp.listen({ host: listen.host, port: udp.port })
+      return { udp, tcp }
+    } catch (err) {
+      await udp.close()
+      if (listen.port !== 0 || attempt === 10) throw err
+    }
+  }
+}

@@ -1,0 +1,87 @@
+// The DNS-over-UDP listener: one socket, each datagram handed to the engine and
+// answered from the same socket. Sends copy the response into a pooled buffer,
+// since a send may be queued after the engine reuses its scratch space.
+
+import type { RemoteInfo, Socket } from 'node:dgram'
+import { setTimeout as delay } from 'node:timers/promises'
+import { createUdpSocket } from '../../legacy-adapter/udp-socket.ts'
+import type { Path } from '../../rollout/scope.ts'
+import type { HostPort } from '../config/units.ts'
+import type { DnsEngine, DnsReplier } from './engine.ts'
+
+/**
+ * Stops reading a UDP socket but keeps it for sending. Node has no public way;
+ * its socket's handle has recvStop. False when that is not there.
+ */
+function stopReceiving(socket: Socket): boolean {
+  const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol')
+  const handle =
+    key &&
+    (socket as unknown as Record<symbol, { handle?: { recvStop?: () => void } }>)[key]?.handle
+  if (typeof handle?.recvStop !== 'function') return false
+  handle.recvStop()
+  return true
+}
+
+export class DnsUdpListener implements DnsReplier<RemoteInfo> {
+  readonly #socket: Socket
+  /** The engine queries go to; replaced whole on reload. */
+  engine: DnsEngine
+  #closed = false
+
+  /** `force`: the candidate listener's path for every query (the diff harness's view of the new path). */
+  constructor(engine: DnsEngine, ipv6: boolean, force?: Path) {
+    this.engine = engine
+    this.#socket = createUdpSocket(ipv6)
+    this.#socket.on('message', (msg, rinfo) =>
+      this.engine.handle(msg, 'udp', rinfo.address, rinfo, this, force),
+    )
+    // A send error (e.g. ICMP unreachable reported late) concerns one client only.
+    this.#socket.on('error', () => {})
+  }
+
+  listen(at: HostPort): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#socket.once('error', reject)
+      this.#socket.bind(at.port, at.host, () => {
+        this.#socket.off('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  get port(): number {
+    return this.#socket.address().port
+  }
+
+  sendReply(peer: RemoteInfo, buf: Buffer, length: number): void {
+    // A legacy reply may arrive after the listener closed: its client is gone.
+    if (this.#closed) return
+    const copy = Buffer.allocUnsafe(length)
+    buf.copy(copy, 0, 0, length)
+    this.#socket.send(copy, 0, length, peer.port, peer.address)
+  }
+
+  dropped(): void {}
+
+  /**
+   * Stops reading: datagrams not read yet stay in the shared socket for the
+   * other workers. Queries already read are answered as their legacy replies
+   * come back (`pending()` reaches 0), then the socket closes.
+   */
+  async drain(deadlineMs: number, pending: () => number): Promise<number> {
+    // Without recvStop this worker keeps answering until the deadline: slower, but nothing read is lost.
+    stopReceiving(this.#socket)
+    const deadline = Date.now() + deadlineMs
+    while (pending() > 0 && Date.now() < deadline) await delay(10)
+    const cut = pending()
+    await this.close()
+    return cut
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#closed = true
+    return new Promise((resolve) => this.#socket.close(() => resolve()))
+  }
+}

@@ -1,0 +1,200 @@
+// The HTTP side of one proxy instance, wired from its config section: each
+// site's modules set up from its rules, the router, the upstream pools (legacy
+// and origins), the engine, DoH and the listener.
+
+import { CutoverError } from '../../common/cutover-error.ts'
+import { HttpUpstream } from '../../legacy-adapter/http-upstream.ts'
+import type { HttpSiteModule } from '../../modules/http-module.ts'
+import { modulesForRules, unsupportedRuleTypes } from '../../modules/http-registry.ts'
+import { createHttpRouter, type HttpSiteScopes } from '../../rollout/http-router.ts'
+import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
+import type { HttpConfig } from '../config/config.ts'
+import { dohHandler } from '../dns/doh.ts'
+import type { DnsEngine } from '../dns/engine.ts'
+import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
+import { HttpShadow } from '../shadow/http-shadow.ts'
+import { HttpEngine, type HttpSite } from './engine.ts'
+import { HttpListener } from './listener.ts'
+
+export interface HttpService {
+  port: number
+  /** The shadow of the engine serving now (replaced on reload). */
+  shadow: HttpShadow
+  /** Sets the sites up again from `http`, ready to swap in; the old pools finish their requests. */
+  prepareReload(http: HttpConfig, deps: ServiceDeps): Promise<PreparedReload>
+  /** Stops accepting; lets requests on the wire finish (Connection: close); resolves with what was cut. */
+  drain(deadlineMs: number): Promise<number>
+  stop(): Promise<void>
+}
+
+/** An engine with the pools and shadow it owns. */
+interface HttpParts {
+  engine: HttpEngine
+  shadow: HttpShadow
+  pools: HttpUpstream[]
+  siteModules: HttpSiteModule[]
+}
+
+/**
+ * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
+ * and `http:*`) are added to `scopes`.
+ */
+async function buildHttp(
+  http: HttpConfig,
+  deps: ServiceDeps,
+  dns: (() => DnsEngine) | undefined,
+): Promise<HttpParts> {
+  const { env, metrics, scopes, subnet, token, load } = deps
+  const shadowConfig = deps.shadow
+  const pool = (url: string) =>
+    new HttpUpstream({
+      url,
+      connections: http.upstream.connections,
+      connectTimeoutMs: http.upstream.connectTimeout,
+      headersTimeoutMs: http.upstream.headersTimeout,
+      bodyTimeoutMs: http.upstream.bodyTimeout,
+      keepAliveTimeoutMs: http.upstream.keepAliveTimeout,
+    })
+  const legacyUpstream = pool(http.legacy.url)
+  const origins = new Map<string, HttpUpstream>()
+  const siteModules: HttpSiteModule[] = []
+  /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
+  const siteSetup = (s: HttpConfig['sites'][number], i: number): HttpSite => {
+    const modules = modulesForRules(s.rules, `http.sites[${i}]`).map(({ module, rules, where }) => {
+      try {
+        const phases = module.site(rules, where, env)
+        siteModules.push(phases)
+        return { name: module.name, phases }
+      } catch (err) {
+        throw new CutoverError('CONFIG_INVALID', `site ${s.host}: ${(err as Error).message}`, {
+          cause: err,
+        })
+      }
+    })
+    const url = s.origin!
+    let origin = origins.get(url)
+    if (!origin) {
+      origin = pool(url)
+      origins.set(url, origin)
+    }
+    return { modules, origin }
+  }
+  const sites: HttpSiteScopes<HttpSite>[] = http.sites.map((s, i) => {
+    const id = `http:${s.host}`
+    const missing = unsupportedRuleTypes(s.rules)
+    if (missing.length > 0) {
+      env.log.warn(
+        { scope: id, unsupported: missing },
+        `site uses rule types the new path does not serve (${missing.join(', ')}); it stays on the legacy path whatever its percentage`,
+      )
+    }
+    const site = missing.length === 0 && s.origin ? siteSetup(s, i) : undefined
+    const settings = {
+      protocol: 'http' as const,
+      stickiness: s.stickiness,
+      salt: s.salt,
+      servable: site !== undefined,
+      shadowBasisPoints: s.shadow,
+    }
+
+    const scope = createScope({ id, basisPoints: s.percent, ...settings }, subnet)
+    scopes.set(id, scope)
+    const paths = Object.entries(s.paths).map(([prefix, bp]) => {
+      const narrow = createScope({ id: `${id}${prefix}`, basisPoints: bp, ...settings }, subnet)
+      scopes.set(narrow.id, narrow)
+      return { prefix, scope: narrow }
+    })
+    return { hosts: [s.host, ...s.aliases], scope, paths, site }
+  })
+  const fallback = createScope(catchAllSpec('http'), subnet)
+  scopes.set(fallback.id, fallback)
+
+  const shadow = new HttpShadow({
+    token,
+    methods: new Set(shadowConfig.methods),
+    maxBody: shadowConfig.maxBody,
+    maxInFlight: shadowConfig.maxInFlight,
+    examples: shadowConfig.examples,
+    mismatches: metrics.diffMismatches,
+    shed: metrics.shadowShed.child({ protocol: 'http' }),
+    busy: load.busy,
+  })
+  const engine = new HttpEngine({
+    router: createHttpRouter(sites, fallback),
+    legacy: legacyUpstream,
+    metrics,
+    log: env.log,
+    maxBodySize: http.limits.maxBodySize,
+    moduleBudgetMs: http.moduleBudget,
+    token,
+    shadow,
+    recorder: deps.recorder,
+    dohPath: http.doh ? http.doh.path : undefined,
+    doh: http.doh && dns ? dohHandler(dns) : undefined,
+  })
+  return { engine, shadow, pools: [legacyUpstream, ...origins.values()], siteModules }
+}
+
+/** Closes the pools (each waits for its requests in flight), the shadow and the site modules. */
+async function retire(parts: HttpParts): Promise<void> {
+  await Promise.allSettled([parts.shadow.close(), ...parts.pools.map((p) => p.close())])
+  for (const m of parts.siteModules) m.close?.()
+}
+
+/**
+ * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
+ * and `http:*`) are added to `deps.scopes`. `dns` gives the DNS engine DoH feeds.
+ */
+export async function startHttp(
+  http: HttpConfig,
+  deps: ServiceDeps,
+  dns: (() => DnsEngine) | undefined,
+): Promise<HttpService> {
+  let parts = await buildHttp(http, deps, dns)
+  const { metrics } = deps
+  const listener = new HttpListener(
+    parts.engine,
+    {
+      maxHeaderSize: http.limits.maxHeaderSize,
+      headersTimeoutMs: http.limits.headersTimeout,
+      requestTimeoutMs: http.limits.requestTimeout,
+      keepAliveTimeoutMs: http.limits.keepAliveTimeout,
+      maxConnections: http.limits.maxConnections,
+    },
+    metrics.malformed.child({ protocol: 'http' }),
+  )
+  await listener.listen(http.listen)
+  metrics.openConnections.set('http', () => listener.connections)
+
+  const self = `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`
+  parts.shadow.listening(self)
+  const service: HttpService = {
+    port: listener.port,
+    shadow: parts.shadow,
+    async prepareReload(next, nextDeps) {
+      const built = await buildHttp(next, nextDeps, dns)
+      return {
+        commit() {
+          const old = parts
+          parts = built
+          parts.shadow.listening(self)
+          listener.engine = parts.engine
+          service.shadow = parts.shadow
+          return retire(old)
+        },
+        discard: () => retire(built),
+      }
+    },
+
+    async drain(deadlineMs) {
+      const cut = await listener.drain(deadlineMs)
+      await retire(parts)
+      return cut
+    },
+    async stop() {
+      await listener.close()
+      await retire(parts)
+    },
+  }
+  return service
+}

@@ -1,0 +1,36 @@
+// What the DNS and HTTP sides of an instance share: logging and metrics, the
+// set of scopes they add to, the admin token, shadow settings, the load gauge
+// and the recorder.
+
+import type { ModuleEnv } from '../../modules/env.ts'
+import type { ScopeSet, SubnetPrefixes } from '../../rollout/scopes.ts'
+import type { ShadowConfig } from '../config/config.ts'
+import type { Recorder } from '../shadow/traffic-recorder.ts'
+import type { LoadGauge } from '../telemetry/load-gauge.ts'
+import type { Logger } from '../telemetry/log.ts'
+import type { Metrics } from '../telemetry/metrics.ts'
+
+export interface ServiceDeps {
+  env: ModuleEnv & { log: Logger }
+  metrics: Metrics
+  /** Each side adds its scopes here. */
+  scopes: ScopeSet
+  subnet: SubnetPrefixes
+  token: string
+  /** EDNS option code for forced paths and traces. */
+  ednsOption: number
+  shadow: ShadowConfig
+  load: LoadGauge
+  recorder: Recorder | undefined
+}
+
+/**
+ * A side built again from a new config, not yet serving. A reload prepares
+ * every side first, so a side that fails to build leaves all of them as they were.
+ */
+export interface PreparedReload {
+  /** Swaps the new parts in at once; settles when the old ones have finished what they had. */
+  commit(): Promise<void>
+  /** Releases the new parts unused. */
+  discard(): Promise<void>
+}

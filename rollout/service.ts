@@ -1,0 +1,120 @@
+// The rollout side of one instance: the state store (file or Redis), applied to
+// every scope the moment it changes; the plan controller (behind the fleet
+// lease with Redis); and what the admin API needs to show and change it.
+
+import { join } from 'node:path'
+import { Controller } from './controller.ts'
+import { FileStore } from './file-store.ts'
+import { localStats } from './local-stats.ts'
+import { type Fleet, joinFleet } from './redis-fleet.ts'
+import { RedisStore } from './redis-store.ts'
+import type { ScopeSet } from './scopes.ts'
+import type { RolloutSettings } from './settings.ts'
+import { type RolloutState, withInitialScopes } from './state.ts'
+import type { RolloutStore } from './store.ts'
+
+/** Where the rollout logs: the proxy's logger fits. */
+export interface RolloutLog {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+}
+
+/** The gauge of each scope's live percentage (`cutover_rollout_percent`). */
+export interface PercentGauge {
+  set(labels: { scope: string }, percent: number): void
+}
+
+export interface RolloutService {
+  store: RolloutStore
+  controller: Controller
+  scopes: ScopeSet
+  notReady(): string[]
+  /** Applies the current state to `scopes` again (after a reload replaced them). */
+  reapply(): void
+  /**
+   * Takes the scopes of a reloaded config in place of `scopes`' contents (a
+   * scope kept keeps its counters), seeds the state with the new ones and applies it.
+   */
+  adopt(next: ScopeSet): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Opens the rollout state for `scopes` and keeps their percentages live. The
+ * one process that drives plans (`drives`: a lone instance, or the supervisor
+ * of workers) also seeds the state with the config's scopes and runs the
+ * controller on `scopes`' counters; a worker only follows the state.
+ */
+export async function startRollout(
+  config: { rollout: RolloutSettings; state: string },
+  scopes: ScopeSet,
+  rolloutPercent: PercentGauge,
+  log: RolloutLog,
+  drives = true,
+): Promise<RolloutService> {
+  const initialOf = (set: ScopeSet) =>
+    new Map([...set.values()].map((s) => [s.id, s.initialBasisPoints]))
+  const seed = (state: RolloutState) =>
+    drives ? withInitialScopes(state, initialOf(scopes), Date.now()) : { state, entries: [] }
+  const r = config.rollout
+  const store: RolloutStore =
+    r.store === 'redis'
+      ? await RedisStore.open({
+          url: r.redis.url,
+          prefix: r.redis.prefix,
+          snapshotFile: join(config.state, 'rollout-snapshot.json'),
+          initial: seed,
+          log,
+        })
+      : new FileStore(join(config.state, 'rollout.json'), seed, () =>
+          log.info(
+            { file: join(config.state, 'rollout.json') },
+            "rollout: no state file yet; created it from the config's percentages",
+          ),
+        )
+  const apply = (state: RolloutState) => {
+    for (const scope of scopes.values()) {
+      scope.basisPoints = state.scopes[scope.id]?.basisPoints ?? scope.initialBasisPoints
+      rolloutPercent.set({ scope: scope.id }, scope.servable ? scope.basisPoints / 100 : 0)
+    }
+  }
+  apply(store.current())
+  store.onChange(apply)
+  const fleet: Fleet | undefined =
+    drives && r.store === 'redis' ? await joinFleet(r.redis.url, r.redis.prefix, scopes) : undefined
+  const controller = new Controller({
+    store,
+    stats: fleet?.stats ?? localStats(scopes),
+    limits: r.gates,
+    rollbackToZero: r.rollbackTo === 'zero',
+    leading: fleet ? fleet.leading : () => true,
+    log,
+  })
+  if (drives) controller.start()
+  return {
+    store,
+    controller,
+    scopes,
+    reapply: () => apply(store.current()),
+    async adopt(next) {
+      for (const [id, scope] of next) {
+        const was = scopes.get(id)
+        if (was) scope.stats = was.stats
+      }
+      scopes.clear()
+      for (const [id, scope] of next) scopes.set(id, scope)
+      if (drives) await store.update(seed)
+      apply(store.current())
+    },
+
+    notReady: () => {
+      const h = store.health()
+      return h.ok ? [] : [h.detail ?? 'rollout state unavailable']
+    },
+    async stop() {
+      controller.stop()
+      fleet?.close()
+      await store.close()
+    },
+  }
+}
