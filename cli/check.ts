@@ -1,11 +1,13 @@
 // `cutover check --config FILE`: validates the config, loads every zone and sets
-// up every site's rules the way `start` would, then prints what is served where.
+// up every site's rules the way `start` does (the same functions), then prints
+// what is served where.
 
 import { Registry } from 'prom-client'
-import { authoritative } from '../modules/authoritative/index.ts'
-import { modulesForRules, unsupportedRuleTypes } from '../modules/http-registry.ts'
 import { loadConfig } from '../proxy/config/config.ts'
-import { dnsScopeId } from '../rollout/dns-router.ts'
+import { type ScopeList, scopeListOf } from '../proxy/config/scope-list.ts'
+import { dnsChains, markZones } from '../proxy/dns/service.ts'
+import { setUpSites } from '../proxy/http/service.ts'
+import type { Scope } from '../rollout/scope.ts'
 import { options, requireConfig } from './args.ts'
 
 export async function checkCommand(args: string[]): Promise<number> {
@@ -15,41 +17,41 @@ export async function checkCommand(args: string[]): Promise<number> {
   const log = {
     info() {},
     warn(obj: object, msg?: string) {
-      warnings.push(`${'zone' in obj ? `${String(obj.zone)}: ` : ''}${msg ?? ''}`)
+      warnings.push(`${'scope' in obj ? `${String(obj.scope)}: ` : ''}${msg ?? ''}`)
     },
     error() {},
   }
   const env = { log, registry: new Registry() }
+  const scopes: ScopeList = scopeListOf(config)
   const out: string[] = [`${config.file}: valid`]
+  const line = (scope: Scope, why: string | undefined, extra = '') =>
+    out.push(
+      `  ${scope.id}  ${scope.servable ? `${scope.initialBasisPoints / 100}% new` : `legacy (${why})`}${extra}`,
+    )
   if (config.dns) {
-    const auth = authoritative({ zones: config.dns.zones }, env)
-    for (const z of config.dns.zones) {
-      const reason = auth.unsupported(z.name)
-      const names = auth.zone(z.name)?.nodes.size
-      out.push(
-        `  ${dnsScopeId(z.name)}  ${reason ? `legacy (${reason})` : `${z.percent / 100}% new`}${names ? `  ${names} names` : ''}`,
-      )
-      for (const [type, bp] of Object.entries(z.qtypes))
-        out.push(`  ${dnsScopeId(z.name)}/${type.toUpperCase()}  ${bp / 100}% new`)
+    const chains = dnsChains(config.dns, env)
+    const reasons = markZones(scopes, chains.newChain)
+    for (const z of scopes.zones) {
+      const names = chains.authoritative.zone(z.zone)?.nodes.size
+      line(z.scope, reasons.get(z.zone), names ? `  ${names} names` : '')
+      for (const narrow of z.qtypes.values()) line(narrow, reasons.get(z.zone))
     }
+    for (const m of [...chains.newChain, ...chains.legacyChain]) m.close?.()
     out.push(
       `  dns:*  legacy -> ${config.dns.legacy.servers.map((s) => `${s.host}:${s.port}`).join(', ')}`,
     )
   }
   if (config.http) {
-    config.http.sites.forEach((s, i) => {
-      const missing = unsupportedRuleTypes(s.rules)
-      for (const { module, rules, where } of modulesForRules(s.rules, `http.sites[${i}]`))
-        module.site(rules, where, env)
-      const where =
-        missing.length > 0
-          ? `legacy (unsupported rule types: ${missing.join(', ')})`
-          : `${s.percent / 100}% new -> ${s.origin ?? '(no origin)'}`
-      out.push(`  http:${s.host}  ${where}`)
-      for (const [prefix, bp] of Object.entries(s.paths))
-        out.push(`  http:${s.host}${prefix}  ${bp / 100}% new`)
+    const http = config.http
+    const set = setUpSites(http, scopes, env)
+    set.sites.forEach((s, i) => {
+      const why = set.reasons.get(i)
+      line(s.scope, why, s.site ? ` -> ${http.sites[i].origin}` : '')
+      for (const p of s.paths) line(p.scope, why)
     })
-    out.push(`  http:*  legacy -> ${config.http.legacy.url}`)
+    await Promise.allSettled(set.pools.map((p) => p.close()))
+    for (const m of set.siteModules) m.close?.()
+    out.push(`  http:*  legacy -> ${http.legacy.url}`)
   }
   for (const w of warnings) out.push(`  warning: ${w}`)
   process.stdout.write(`${out.join('\n')}\n`)

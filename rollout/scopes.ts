@@ -70,3 +70,11 @@ export function createScope(spec: ScopeSpec, subnet: SubnetPrefixes): Scope {
 
 /** Every scope of this instance by id, including the `dns:*` and `http:*` catch-alls. */
 export type ScopeSet = Map<string, Scope>
+
+/** Scopes of a reloaded config take over the counters of the scopes of the same id in `from`. */
+export function carryStats(from: ScopeSet, into: ScopeSet): void {
+  for (const [id, scope] of into) {
+    const was = from.get(id)
+    if (was) scope.stats = was.stats
+  }
+}

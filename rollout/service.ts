@@ -8,7 +8,7 @@ import { FileStore } from './file-store.ts'
 import { localStats } from './local-stats.ts'
 import { type Fleet, joinFleet } from './redis-fleet.ts'
 import { RedisStore } from './redis-store.ts'
-import type { ScopeSet } from './scopes.ts'
+import { carryStats, type ScopeSet } from './scopes.ts'
 import type { RolloutSettings } from './settings.ts'
 import { type RolloutState, withInitialScopes } from './state.ts'
 import type { RolloutStore } from './store.ts'
@@ -97,10 +97,7 @@ export async function startRollout(
     scopes,
     reapply: () => apply(store.current()),
     async adopt(next) {
-      for (const [id, scope] of next) {
-        const was = scopes.get(id)
-        if (was) scope.stats = was.stats
-      }
+      carryStats(scopes, next)
       scopes.clear()
       for (const [id, scope] of next) scopes.set(id, scope)
       if (drives) await store.update(seed)

@@ -2,18 +2,18 @@
 // chain order, the router, the legacy forwarder, the engine and its listeners.
 
 import { setTimeout as delay } from 'node:timers/promises'
-import { typeCode } from '../../dns/constants.ts'
 import { buildQuery } from '../../dns/message.ts'
 import { DnsForwarder } from '../../legacy-adapter/dns-forwarder.ts'
 import { type AuthoritativeModule, authoritative } from '../../modules/authoritative/index.ts'
 import type { Sequence } from '../../modules/authoritative/record-event.ts'
 import { DNS_CHAIN, type DnsModuleName } from '../../modules/chain.ts'
 import type { DnsModule } from '../../modules/dns-module.ts'
+import type { ModuleEnv } from '../../modules/env.ts'
 import { packetcache } from '../../modules/packetcache/index.ts'
-import { createDnsRouter, type DnsZoneScopes, dnsScopeId } from '../../rollout/dns-router.ts'
-import type { Path, Scope } from '../../rollout/scope.ts'
-import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
+import { createDnsRouter, dnsScopeId } from '../../rollout/dns-router.ts'
+import type { Path } from '../../rollout/scope.ts'
 import type { DnsConfig } from '../config/config.ts'
+import { markServable, type ScopeList } from '../config/scope-list.ts'
 import type { HostPort } from '../config/units.ts'
 import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
 import { type RecordFeed, startRecordFeed } from '../records/feed.ts'
@@ -54,9 +54,11 @@ interface DnsParts {
   modules: DnsModule[]
 }
 
-/** Builds the modules, scopes (added to deps.scopes), forwarder and engine for `dns`. */
-async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
-  const { env, metrics, scopes, subnet, shadow, load } = deps
+/** The new path's and the legacy path's module chains for `dns`, in the order of modules/chain.ts. */
+export function dnsChains(
+  dns: DnsConfig,
+  env: ModuleEnv,
+): { authoritative: AuthoritativeModule; newChain: DnsModule[]; legacyChain: DnsModule[] } {
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
   const auth = authoritative(
     {
@@ -86,39 +88,36 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
   }
   const chain = (names: readonly DnsModuleName[]) =>
     names.map((n) => modules[n]()).filter((m) => m !== undefined)
-  const newChain = chain(DNS_CHAIN.new)
-  const legacyChain = chain(DNS_CHAIN.legacy)
+  return {
+    authoritative: auth,
+    newChain: chain(DNS_CHAIN.new),
+    legacyChain: chain(DNS_CHAIN.legacy),
+  }
+}
 
-  const zones: DnsZoneScopes[] = dns.zones.map((z) => {
-    const id = dnsScopeId(z.name)
-    const reason = newChain.map((m) => m.unsupported?.(z.name)).find((r) => r !== undefined)
-    if (reason)
-      env.log.warn(
-        { scope: id, reason },
-        'zone stays on the legacy path as a whole, whatever its percentage',
-      )
-    const settings = {
-      protocol: 'dns' as const,
-      stickiness: z.stickiness,
-      salt: z.salt,
-      servable: reason === undefined,
-      shadowBasisPoints: z.shadow,
-    }
-    const scope = createScope({ id, basisPoints: z.percent, ...settings }, subnet)
-    scopes.set(id, scope)
-    const qtypes = new Map<number, Scope>()
-    for (const [type, bp] of Object.entries(z.qtypes)) {
-      const narrow = createScope(
-        { id: `${id}/${type.toUpperCase()}`, basisPoints: bp, ...settings },
-        subnet,
-      )
-      scopes.set(narrow.id, narrow)
-      qtypes.set(typeCode(type)!, narrow)
-    }
-    return { zone: z.name, scope, qtypes }
-  })
-  const fallback = createScope(catchAllSpec('dns'), subnet)
-  scopes.set(fallback.id, fallback)
+/**
+ * Marks each zone's scopes servable unless a new-path module cannot serve the
+ * zone (say, it is signed). Returns why not, by zone name.
+ */
+export function markZones(scopes: ScopeList, newChain: readonly DnsModule[]): Map<string, string> {
+  const reasons = new Map<string, string>()
+  for (const z of scopes.zones) {
+    const reason = newChain.map((m) => m.unsupported?.(z.zone)).find((r) => r !== undefined)
+    markServable(z, reason === undefined)
+    if (reason !== undefined) reasons.set(z.zone, reason)
+  }
+  return reasons
+}
+
+/** Builds the modules, forwarder and engine for `dns`, and marks which zones the new path serves. */
+async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
+  const { env, metrics, scopes, shadow, load } = deps
+  const { authoritative: auth, newChain, legacyChain } = dnsChains(dns, env)
+  for (const [zone, reason] of markZones(scopes, newChain))
+    env.log.warn(
+      { scope: dnsScopeId(zone), reason },
+      'zone stays on the legacy path as a whole, whatever its percentage',
+    )
 
   const forwarder = new DnsForwarder({
     servers: dns.legacy.servers,
@@ -133,7 +132,7 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
   })
   await forwarder.start()
   const engine = new DnsEngine({
-    router: createDnsRouter(zones, fallback),
+    router: createDnsRouter(scopes.zones, scopes.dnsCatchAll),
     newChain,
     legacyChain,
     forwarder,
@@ -168,9 +167,8 @@ async function retire(parts: DnsParts, deadlineMs: number): Promise<number> {
 }
 
 /**
- * Starts the DNS side; its scopes (one per zone, one per narrowed query type,
- * and `dns:*`) are added to `deps.scopes`. One process of an instance writes
- * the zones' snapshots (`snapshotWriter`).
+ * Starts the DNS side on the zones' scopes in `deps.scopes`. One process of an
+ * instance writes the zones' snapshots (`snapshotWriter`).
  */
 export async function startDns(
   dns: DnsConfig,

@@ -4,11 +4,12 @@
 
 import { CutoverError } from '../../common/cutover-error.ts'
 import { HttpUpstream } from '../../legacy-adapter/http-upstream.ts'
+import type { ModuleEnv } from '../../modules/env.ts'
 import type { HttpSiteModule } from '../../modules/http-module.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../../rollout/http-router.ts'
-import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
 import type { HttpConfig } from '../config/config.ts'
+import { markServable, type ScopeList } from '../config/scope-list.ts'
 import { dohHandler } from '../dns/doh.ts'
 import type { DnsEngine } from '../dns/engine.ts'
 import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
@@ -35,17 +36,21 @@ interface HttpParts {
   siteModules: HttpSiteModule[]
 }
 
+/** The sites' new-path setups and the upstream pools they and the legacy use. */
+export interface HttpSites {
+  sites: HttpSiteScopes<HttpSite>[]
+  /** Why the new path cannot serve a site, by its index in `http.sites`. */
+  reasons: Map<number, string>
+  legacy: HttpUpstream
+  pools: HttpUpstream[]
+  siteModules: HttpSiteModule[]
+}
+
 /**
- * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
- * and `http:*`) are added to `scopes`.
+ * Sets each site's modules up from its rules and marks its scopes servable
+ * when every rule type has a module and it has an origin.
  */
-async function buildHttp(
-  http: HttpConfig,
-  deps: ServiceDeps,
-  dns: (() => DnsEngine) | undefined,
-): Promise<HttpParts> {
-  const { env, metrics, scopes, subnet, token, load } = deps
-  const shadowConfig = deps.shadow
+export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv): HttpSites {
   const pool = (url: string) =>
     new HttpUpstream({
       url,
@@ -55,7 +60,7 @@ async function buildHttp(
       bodyTimeoutMs: http.upstream.bodyTimeout,
       keepAliveTimeoutMs: http.upstream.keepAliveTimeout,
     })
-  const legacyUpstream = pool(http.legacy.url)
+  const legacy = pool(http.legacy.url)
   const origins = new Map<string, HttpUpstream>()
   const siteModules: HttpSiteModule[] = []
   /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
@@ -79,35 +84,40 @@ async function buildHttp(
     }
     return { modules, origin }
   }
-  const sites: HttpSiteScopes<HttpSite>[] = http.sites.map((s, i) => {
-    const id = `http:${s.host}`
+  const reasons = new Map<number, string>()
+  const sites = http.sites.map((s, i): HttpSiteScopes<HttpSite> => {
+    const own = scopes.sites[i]
     const missing = unsupportedRuleTypes(s.rules)
-    if (missing.length > 0) {
-      env.log.warn(
-        { scope: id, unsupported: missing },
-        `site uses rule types the new path does not serve (${missing.join(', ')}); it stays on the legacy path whatever its percentage`,
-      )
-    }
-    const site = missing.length === 0 && s.origin ? siteSetup(s, i) : undefined
-    const settings = {
-      protocol: 'http' as const,
-      stickiness: s.stickiness,
-      salt: s.salt,
-      servable: site !== undefined,
-      shadowBasisPoints: s.shadow,
-    }
-
-    const scope = createScope({ id, basisPoints: s.percent, ...settings }, subnet)
-    scopes.set(id, scope)
-    const paths = Object.entries(s.paths).map(([prefix, bp]) => {
-      const narrow = createScope({ id: `${id}${prefix}`, basisPoints: bp, ...settings }, subnet)
-      scopes.set(narrow.id, narrow)
-      return { prefix, scope: narrow }
-    })
-    return { hosts: [s.host, ...s.aliases], scope, paths, site }
+    if (missing.length > 0)
+      reasons.set(i, `it uses rule types the new path does not serve: ${missing.join(', ')}`)
+    else if (!s.origin) reasons.set(i, 'it has no origin')
+    const site = reasons.has(i) ? undefined : siteSetup(s, i)
+    markServable(own, site !== undefined)
+    return { hosts: [s.host, ...s.aliases], scope: own.scope, paths: own.paths, site }
   })
-  const fallback = createScope(catchAllSpec('http'), subnet)
-  scopes.set(fallback.id, fallback)
+  return { sites, reasons, legacy, pools: [legacy, ...origins.values()], siteModules }
+}
+
+/** Builds the sites, shadow and engine for `http`. */
+async function buildHttp(
+  http: HttpConfig,
+  deps: ServiceDeps,
+  dns: (() => DnsEngine) | undefined,
+): Promise<HttpParts> {
+  const { env, metrics, scopes, token, load } = deps
+  const shadowConfig = deps.shadow
+  const {
+    sites,
+    reasons,
+    legacy: legacyUpstream,
+    pools,
+    siteModules,
+  } = setUpSites(http, scopes, env)
+  for (const [i, reason] of reasons)
+    env.log.warn(
+      { scope: sites[i].scope.id, reason },
+      'site stays on the legacy path as a whole, whatever its percentage',
+    )
 
   const shadow = new HttpShadow({
     token,
@@ -120,7 +130,7 @@ async function buildHttp(
     busy: load.busy,
   })
   const engine = new HttpEngine({
-    router: createHttpRouter(sites, fallback),
+    router: createHttpRouter(sites, scopes.httpCatchAll),
     legacy: legacyUpstream,
     metrics,
     log: env.log,
@@ -132,7 +142,7 @@ async function buildHttp(
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
   })
-  return { engine, shadow, pools: [legacyUpstream, ...origins.values()], siteModules }
+  return { engine, shadow, pools, siteModules }
 }
 
 /** Closes the pools (each waits for its requests in flight), the shadow and the site modules. */
@@ -141,10 +151,7 @@ async function retire(parts: HttpParts): Promise<void> {
   for (const m of parts.siteModules) m.close?.()
 }
 
-/**
- * Starts the HTTP side; its scopes (one per site, one per narrowed path prefix,
- * and `http:*`) are added to `deps.scopes`. `dns` gives the DNS engine DoH feeds.
- */
+/** Starts the HTTP side on the sites' scopes in `deps.scopes`. `dns` gives the DNS engine DoH feeds. */
 export async function startHttp(
   http: HttpConfig,
   deps: ServiceDeps,

@@ -1,10 +1,10 @@
 // What the DNS and HTTP sides of an instance share: logging and metrics, the
-// set of scopes they add to, the admin token, shadow settings, the load gauge
-// and the recorder.
+// scopes they serve (built once from the config), the admin token, shadow
+// settings, the load gauge and the traffic recorder.
 
 import type { ModuleEnv } from '../../modules/env.ts'
-import type { ScopeSet, SubnetPrefixes } from '../../rollout/scopes.ts'
 import type { ShadowConfig } from '../config/config.ts'
+import type { ScopeList } from '../config/scope-list.ts'
 import type { Recorder } from '../shadow/traffic-recorder.ts'
 import type { LoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
@@ -13,9 +13,8 @@ import type { Metrics } from '../telemetry/metrics.ts'
 export interface ServiceDeps {
   env: ModuleEnv & { log: Logger }
   metrics: Metrics
-  /** Each side adds its scopes here. */
-  scopes: ScopeSet
-  subnet: SubnetPrefixes
+  /** Every scope of the config; each side marks whether the new path serves its own. */
+  scopes: ScopeList
   token: string
   /** EDNS option code for forced paths and traces. */
   ednsOption: number

@@ -1,22 +1,18 @@
-// Starts one proxy instance from a config: the DNS side, the HTTP side and the
-// admin API; and stops it. The one place that puts the sides together.
+// One proxy instance in one process (`workers: 0`, the tests, the quickstart):
+// the serving parts, the rollout state driving plans, and the admin API; and
+// its stop. No supervisor, so no restart or reload.
 
 import type { FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { CutoverError } from '../../common/cutover-error.ts'
 import type { AuthoritativeModule } from '../../modules/authoritative/index.ts'
-import type { ScopeSet } from '../../rollout/scopes.ts'
 import { type RolloutService, startRollout } from '../../rollout/service.ts'
 import { createAdmin } from '../admin/admin-api.ts'
 import { loadOrCreateToken } from '../admin/token.ts'
 import type { Config } from '../config/config.ts'
-import { type DnsService, startDns } from '../dns/service.ts'
-import { type HttpService, startHttp } from '../http/service.ts'
-import { Recorder } from '../shadow/traffic-recorder.ts'
-import { startLoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
-import type { ServiceDeps } from './service-deps.ts'
+import { type Instance, startInstance } from './instance.ts'
 
 export interface RunningProxy {
   /** 0 when the config has no such side. */
@@ -34,61 +30,36 @@ export interface RunningProxy {
 export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
   const registry = new Registry()
   const metrics = createMetrics(registry)
-  const env = { log, registry }
-  const scopes: ScopeSet = new Map()
-  const subnet = config.rollout.subnet
-  let dns: DnsService | undefined
-  let http: HttpService | undefined
+  const token = loadOrCreateToken(config)
+  let instance: Instance | undefined
   let rollout: RolloutService | undefined
   let admin: FastifyInstance | undefined
-  const token = loadOrCreateToken(config)
-  const load = startLoadGauge(config.shadow.maxLoad)
-  const recorder = config.record
-    ? new Recorder({
-        dir: config.record.dir,
-        basisPoints: config.record.percent,
-        maxCases: config.record.maxCases,
-        secrets: config.record.secrets,
-      })
-    : undefined
   try {
-    const deps: ServiceDeps = {
-      env,
-      metrics,
-      scopes,
-      subnet,
-      token,
-      ednsOption: config.rollout.ednsOption,
-      shadow: config.shadow,
-      load,
-      recorder,
-    }
-    if (config.dns) dns = await startDns(config.dns, deps)
-    const dnsService = dns
-    if (config.http)
-      http = await startHttp(config.http, deps, dnsService && (() => dnsService.engine))
+    instance = await startInstance(config, { log, registry, metrics, token, snapshotWriter: true })
+    const { dns, scopes } = instance
     rollout = await startRollout(config, scopes, metrics.rolloutPercent, log)
     const r = rollout
+    const serving = instance
     admin = createAdmin({
       registry,
       token,
       rollout: r,
       shadow: async (id) => {
-        const judge = dns?.engine.shadow?.judge(id) ?? http?.shadow.judge(id)
+        const judge = serving.judge(id)
         return { examples: judge?.examples() ?? [], fields: judge?.rates() ?? [] }
       },
-      notReady: () => [...(dns?.notReady() ?? []), ...r.notReady()],
-      publishRecord: dnsService && ((body) => dnsService.records.publish(body)),
+      notReady: () => [...serving.notReady(), ...r.notReady()],
+      publishRecord: dns && ((body) => dns.records.publish(body)),
     })
-
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
   } catch (err) {
-    await Promise.allSettled([dns?.stop(), http?.stop(), rollout?.stop(), admin?.close()])
+    await Promise.allSettled([instance?.stop(), rollout?.stop(), admin?.close()])
     if (err instanceof CutoverError) throw err
     throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
       cause: err,
     })
   }
+  const { dns, http } = instance
   const adminAddress = admin.server.address()
   const running = admin
   const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : 0
@@ -103,6 +74,8 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     },
     'cutover is serving',
   )
+  const serving = instance
+  const stopRollout = rollout
   return {
     dnsPort: dns?.port ?? 0,
     dnsCandidatePort: dns?.candidatePort ?? 0,
@@ -110,12 +83,10 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     adminPort,
     registry,
     authoritative: dns?.authoritative,
-    rollout: rollout!,
+    rollout,
     async stop() {
-      await Promise.allSettled([http?.stop(), dns?.stop(), running.close()])
-      await rollout!.stop()
-      load.stop()
-      recorder?.close()
+      await Promise.allSettled([serving.stop(), running.close()])
+      await stopRollout.stop()
     },
   }
 }

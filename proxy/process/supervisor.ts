@@ -21,7 +21,7 @@ import { startRollout } from '../../rollout/service.ts'
 import { createAdmin } from '../admin/admin-api.ts'
 import { loadOrCreateToken } from '../admin/token.ts'
 import { type Config, loadConfig } from '../config/config.ts'
-import { scopesOf } from '../config/scope-list.ts'
+import { scopeListOf } from '../config/scope-list.ts'
 import type { Published } from '../records/feed.ts'
 import { openRecordLog } from '../records/open-record-log.ts'
 import type { Logger } from '../telemetry/log.ts'
@@ -70,7 +70,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
   const config = loadConfig(file)
   const count = config.workers === 'auto' ? availableParallelism() : config.workers
   const token = loadOrCreateToken(config)
-  const scopes = scopesOf(config)
+  const scopes = scopeListOf(config).all
   const own = new Registry()
   const rolloutPercent = new Gauge({
     name: 'cutover_rollout_percent',
@@ -346,7 +346,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     )
     const failed = results.find((m) => m.type === 'reloaded' && !m.ok)
     if (failed?.type === 'reloaded') return refuse(failed.error ?? 'unknown', 'a worker refused it')
-    await rollout.adopt(scopesOf(next))
+    await rollout.adopt(scopeListOf(next).all)
     for (const w of live) applyServable(w)
     lastReload = { ok: true }
     reloads++

@@ -1,0 +1,150 @@
+// The serving parts of one proxy process, assembled from a config: the scopes,
+// the DNS side, the HTTP side (its DoH feeding the DNS engine), the load gauge
+// and the traffic recorder; reloaded in place, drained, stopped. A worker and
+// the single-process proxy each run one: they differ only in what is around it
+// (IPC to a supervisor, or the admin API and the rollout in the same process).
+
+import type { Registry } from 'prom-client'
+import type { LiveJudge } from '../../flamingo-tests/live-judge.ts'
+import type { BucketStoreFactory } from '../../modules/ratelimit/bucket-store.ts'
+import { carryStats, type ScopeSet } from '../../rollout/scopes.ts'
+import type { Config } from '../config/config.ts'
+import { scopeListOf } from '../config/scope-list.ts'
+import { type DnsService, startDns } from '../dns/service.ts'
+import { type HttpService, startHttp } from '../http/service.ts'
+import { Recorder } from '../shadow/traffic-recorder.ts'
+import { startLoadGauge } from '../telemetry/load-gauge.ts'
+import type { Logger } from '../telemetry/log.ts'
+import type { Metrics } from '../telemetry/metrics.ts'
+import type { PreparedReload, ServiceDeps } from './service-deps.ts'
+
+export interface InstanceOptions {
+  log: Logger
+  registry: Registry
+  metrics: Metrics
+  /** The admin token, for forced paths and traces. */
+  token: string
+  /** Rate limit buckets shared with the other workers (absent in one process). */
+  buckets?: BucketStoreFactory
+  /** Appended to recorded suites' names, so workers do not write over each other. */
+  recorderSuffix?: string
+  /** Whether this process writes the zones' snapshots (one per instance). */
+  snapshotWriter: boolean
+}
+
+export interface Instance {
+  /** Every scope by id; the same map for the instance's life (a reload replaces its contents). */
+  scopes: ScopeSet
+  dns: DnsService | undefined
+  http: HttpService | undefined
+  /** Why this process is not ready (legacy unreachable, record events behind). */
+  notReady(): string[]
+  /** The live comparison of `scope`, if it is shadowed. */
+  judge(scope: string): LiveJudge | undefined
+  /**
+   * Builds every side again from `next` beside the serving ones, then swaps them
+   * in at once; `applyState` runs between the scopes' swap and the engines', so
+   * the new engines serve the live percentages from their first query. Throws,
+   * changing nothing, when a side cannot be built or the change needs a restart.
+   * Resolves once the new parts serve, with `retired`: settled when the old
+   * parts have finished what they had.
+   */
+  reload(next: Config, applyState: () => void): Promise<{ retired: Promise<void> }>
+  /** Stops reading and accepting, finishes what is in flight; resolves with what the deadline cut. */
+  drain(deadlineMs: number): Promise<number>
+  stop(): Promise<void>
+}
+
+/** What a reload may not change: the sockets are the supervisor's, and where record events come from. */
+function listenKey(c: Config): string {
+  return JSON.stringify([
+    c.dns?.listen,
+    c.dns?.candidateListen,
+    c.dns?.records,
+    c.http?.listen,
+    c.admin.listen,
+  ])
+}
+
+export async function startInstance(config: Config, o: InstanceOptions): Promise<Instance> {
+  const load = startLoadGauge(config.shadow.maxLoad)
+  const recorder = config.record
+    ? new Recorder({
+        dir: config.record.dir,
+        basisPoints: config.record.percent,
+        maxCases: config.record.maxCases,
+        secrets: config.record.secrets,
+        suffix: o.recorderSuffix,
+      })
+    : undefined
+  const deps = (c: Config): ServiceDeps => ({
+    env: { log: o.log, registry: o.registry, buckets: o.buckets },
+    metrics: o.metrics,
+    scopes: scopeListOf(c),
+    token: o.token,
+    ednsOption: c.rollout.ednsOption,
+    shadow: c.shadow,
+    load,
+    recorder,
+  })
+  const first = deps(config)
+  const scopes = first.scopes.all
+  let dns: DnsService | undefined
+  let http: HttpService | undefined
+  try {
+    if (config.dns) dns = await startDns(config.dns, first, o.snapshotWriter)
+    const dnsService = dns
+    if (config.http)
+      http = await startHttp(config.http, first, dnsService && (() => dnsService.engine))
+  } catch (err) {
+    await Promise.allSettled([dns?.stop(), http?.stop()])
+    load.stop()
+    recorder?.close()
+    throw err
+  }
+  let current = config
+  const release = () => {
+    recorder?.close()
+    load.stop()
+  }
+  return {
+    scopes,
+    dns,
+    http,
+    notReady: () => dns?.notReady() ?? [],
+    judge: (scope) => dns?.engine.shadow?.judge(scope) ?? http?.shadow.judge(scope),
+    async reload(next, applyState) {
+      if (listenKey(next) !== listenKey(current))
+        throw new Error(
+          'listen addresses or dns.records changed: that needs `cutover restart`, not a reload',
+        )
+      if (!next.dns !== !dns || !next.http !== !http)
+        throw new Error('DNS or HTTP was added or removed: that needs `cutover restart`')
+      const nextDeps = deps(next)
+      const prepared: PreparedReload[] = []
+      try {
+        if (dns && next.dns) prepared.push(await dns.prepareReload(next.dns, nextDeps))
+        if (http && next.http) prepared.push(await http.prepareReload(next.http, nextDeps))
+      } catch (err) {
+        await Promise.all(prepared.map((p) => p.discard()))
+        throw err
+      }
+      const nextScopes = nextDeps.scopes.all
+      carryStats(scopes, nextScopes)
+      scopes.clear()
+      for (const [id, scope] of nextScopes) scopes.set(id, scope)
+      applyState()
+      current = next
+      return { retired: Promise.all(prepared.map((p) => p.commit())).then(() => undefined) }
+    },
+    async drain(deadlineMs) {
+      const cut = await Promise.all([dns?.drain(deadlineMs), http?.drain(deadlineMs)])
+      release()
+      return cut.reduce<number>((a, b) => a + (b ?? 0), 0)
+    },
+    async stop() {
+      await Promise.allSettled([http?.stop(), dns?.stop()])
+      release()
+    },
+  }
+}
