@@ -13,9 +13,15 @@ export interface HttpRequest {
   readonly method: string
   /** Host without port, lowercase. */
   readonly host: string
-  /** The path of the request target, as sent (percent-encoding kept), without the query. */
+  /**
+   * The path of the request target percent-decoded, with dot segments and
+   * repeated slashes removed, as nginx matches locations: what rules match, so
+   * `/%61dmin` and `/x/../admin` meet the rules for `/admin`.
+   */
   readonly path: string
-  /** The query string without `?`, '' when there is none. */
+  /** The request target as the client sent it (path and query, encoding kept): what is forwarded. */
+  readonly target: string
+  /** The query string without `?`, as sent; '' when there is none. */
   readonly query: string
   /** Request headers to send on; modules may change them. */
   headers: HeaderList
@@ -50,11 +56,16 @@ export interface HttpResponse {
   taps: BodyTap[]
 }
 
-/** One per request. */
+/** One per request, from the decision to the last byte of the response. */
 export interface HttpContext {
   readonly request: HttpRequest
   /** Set by the module that answered (verdict ANSWER). */
   reply: LocalReply | undefined
+  /**
+   * Per-request state of the site's modules, from the request phase to the
+   * response phase: `slots[slot]` belongs to the module set up with `slot`.
+   */
+  readonly slots: unknown[]
 }
 
 export interface HttpSiteModule {
@@ -77,7 +88,13 @@ export interface HttpModule {
   /**
    * Config time: validates `rules` (all of this module's types, in site order)
    * and precompiles them. Throws CONFIG_INVALID naming `where` (e.g.
-   * `http.sites[0].rules[2]`) and what was expected.
+   * `http.sites[0].rules[2]`) and what was expected. `slot` is this module's
+   * place in each request's `ctx.slots`, for state it keeps per request.
    */
-  site(rules: readonly Rule[], where: readonly string[], env: ModuleEnv): HttpSiteModule
+  site(
+    rules: readonly Rule[],
+    where: readonly string[],
+    env: ModuleEnv,
+    slot: number,
+  ): HttpSiteModule
 }

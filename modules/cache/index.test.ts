@@ -409,9 +409,9 @@ describe('bounds', () => {
   it('shares its metrics between the sites of a registry', async () => {
     const registry = new Registry()
     const env = { log: { info() {}, warn() {}, error() {} }, registry }
-    cacheModule.site([{ type: 'cache' }], ['http.sites[0].rules[0]'], env)
+    cacheModule.site([{ type: 'cache' }], ['http.sites[0].rules[0]'], env, 0)
     expect(() =>
-      cacheModule.site([{ type: 'cache' }], ['http.sites[1].rules[0]'], env),
+      cacheModule.site([{ type: 'cache' }], ['http.sites[1].rules[0]'], env, 0),
     ).not.toThrow()
   })
 })
@@ -451,6 +451,7 @@ describe('config', () => {
       [{ type: 'cache' }, { type: 'cache', ...rule }],
       ['http.sites[0].rules[0]', 'http.sites[0].rules[1]'],
       { log: { info() {}, warn() {}, error() {} }, registry: new Registry() },
+      0,
     )
 
   it('takes sizes with units or in bytes', () => {
@@ -477,10 +478,12 @@ describe('config', () => {
 describe('time', () => {
   it('defaults to the wall clock, as Date and Expires are', () => {
     const registry = new Registry()
-    const phases = cacheModule.site([{ type: 'cache' }], ['http.sites[0].rules[0]'], {
-      log: { info() {}, warn() {}, error() {} },
-      registry,
-    })
+    const phases = cacheModule.site(
+      [{ type: 'cache' }],
+      ['http.sites[0].rules[0]'],
+      { log: { info() {}, warn() {}, error() {} }, registry },
+      0,
+    )
     const c = context()
     phases.request!(c)
     const now = Date.now()

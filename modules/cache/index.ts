@@ -11,14 +11,7 @@ import {
   headerRemove,
 } from '../../common/header-list.ts'
 import { size } from '../../common/units.ts'
-import type {
-  HttpContext,
-  HttpModule,
-  HttpRequest,
-  HttpResponse,
-  LocalReply,
-  Rule,
-} from '../http-module.ts'
+import type { HttpModule, HttpRequest, HttpResponse, LocalReply, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
 import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
@@ -117,7 +110,7 @@ export function createCache(options: CacheOptions = {}): HttpModule {
   return {
     name: NAME,
     ruleTypes: [NAME],
-    site(rules: readonly Rule[], where: readonly string[], env) {
+    site(rules: readonly Rule[], where: readonly string[], env, slot) {
       const metrics = cacheMetrics(env.registry)
       const compiled: CompiledRule[] = rules.map((rule, i) => {
         const r = parseRule(schema, rule, where[i])
@@ -129,9 +122,6 @@ export function createCache(options: CacheOptions = {}): HttpModule {
       })
       const readBytes = (): number => compiled.reduce((sum, c) => sum + c.store.bytes, 0)
       metrics.bytes.add(readBytes)
-      // Per request, from the request phase to the response phase; a request
-      // that never reaches the response phase leaves nothing behind.
-      const pending = new WeakMap<HttpContext, Pending>()
 
       const ruleFor = (path: string): CompiledRule | undefined => {
         for (const r of compiled)
@@ -204,16 +194,17 @@ export function createCache(options: CacheOptions = {}): HttpModule {
             if (entry.lastModified !== undefined)
               headerAdd(request.headers, 'if-modified-since', entry.lastModified)
             // Counted when the origin answers: revalidated on a 304, else a miss.
-            pending.set(ctx, { rule, key, requestHeaders, requestTime: now, stale: entry })
+            ctx.slots[slot] = { rule, key, requestHeaders, requestTime: now, stale: entry }
             return NEXT
           }
           metrics.miss.inc()
-          pending.set(ctx, { rule, key, requestHeaders, requestTime: now, stale: undefined })
+          ctx.slots[slot] = { rule, key, requestHeaders, requestTime: now, stale: undefined }
           return NEXT
         },
 
         response(ctx, response) {
-          const p = pending.get(ctx)
+          // Set by the request phase when the origin's response may be stored.
+          const p = ctx.slots[slot] as Pending | undefined
           if (p === undefined) {
             // RFC 9111 4.4: a successful unsafe request makes what is stored for its URI stale.
             const request = ctx.request
@@ -221,7 +212,6 @@ export function createCache(options: CacheOptions = {}): HttpModule {
             if (response.status < 400) ruleFor(request.path)?.store.delete(keyOf(request))
             return
           }
-          pending.delete(ctx)
           if (response.source !== 'origin') return
           const x: Exchange = {
             key: p.key,

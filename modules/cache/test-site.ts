@@ -66,6 +66,7 @@ export function testSite(
     list,
     list.map((_, i) => `http.sites[0].rules[${i}]`),
     { log: { info() {}, warn() {}, error() {} }, registry },
+    0,
   )
   return {
     clock,

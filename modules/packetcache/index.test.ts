@@ -12,7 +12,7 @@ import { ECHOED_FLAGS } from '../../dns/reply.ts'
 import { WireWriter } from '../../dns/wire-writer.ts'
 import type { DnsContext, DnsTransport } from '../dns-module.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
-import { type PacketCacheOptions, packetcache } from './index.ts'
+import { type PacketCacheSettings, packetcache } from './index.ts'
 
 // --- helpers -----------------------------------------------------------------
 
@@ -122,14 +122,15 @@ function ctxFor(query: Buffer, transport: DnsTransport = 'udp'): DnsContext {
 
 const silent = { info() {}, warn() {}, error() {} }
 
-const DEFAULTS: PacketCacheOptions = {
+const DEFAULTS: PacketCacheSettings = {
+  enabled: true,
   maxEntries: 1000,
   maxBytes: 1 << 20,
-  servfailTtlMs: 5000,
-  maxTtlMs: 86_400_000,
+  servfailTtl: 5000,
+  maxTtl: 86_400_000,
 }
 
-function harness(options: Partial<PacketCacheOptions> = {}) {
+function harness(options: Partial<PacketCacheSettings> = {}) {
   const registry = new Registry()
   const cache = packetcache({ ...DEFAULTS, ...options }, { log: silent, registry })
   /** Runs the response phase as the engine does after a legacy reply. */
@@ -323,8 +324,8 @@ describe('packetcache: lifetimes', () => {
     expect(lookup(q('nx.example.test'))).toBeUndefined()
   })
 
-  it('caches a SERVFAIL for servfailTtlMs', () => {
-    const { store, lookup } = harness({ servfailTtlMs: 2500 })
+  it('caches a SERVFAIL for servfailTtl', () => {
+    const { store, lookup } = harness({ servfailTtl: 2500 })
     const query = q('broken.example.test')
     store(query, makeReply(query, { rcode: Rcode.SERVFAIL }))
     advance(2499)
@@ -333,8 +334,8 @@ describe('packetcache: lifetimes', () => {
     expect(lookup(q('broken.example.test'))).toBeUndefined()
   })
 
-  it('caps every lifetime at maxTtlMs', () => {
-    const { store, lookup } = harness({ maxTtlMs: 10_000 })
+  it('caps every lifetime at maxTtl', () => {
+    const { store, lookup } = harness({ maxTtl: 10_000 })
     const a = q('www.example.test')
     store(a, positive(a, 86_400))
     const nx = q('nx.example.test')
@@ -347,8 +348,8 @@ describe('packetcache: lifetimes', () => {
     expect(lookup(q('nx.example.test'))).toBeUndefined()
   })
 
-  it('caps a SERVFAIL at maxTtlMs too', () => {
-    const { store, lookup } = harness({ servfailTtlMs: 60_000, maxTtlMs: 1_000 })
+  it('caps a SERVFAIL at maxTtl too', () => {
+    const { store, lookup } = harness({ servfailTtl: 60_000, maxTtl: 1_000 })
     const query = q('broken.example.test')
     store(query, makeReply(query, { rcode: Rcode.SERVFAIL }))
     advance(999)

@@ -3,6 +3,8 @@
 // CD, DO and EDNS bits; TTLs counted down on the way out; per worker.
 
 import { Counter } from 'prom-client'
+import { z } from 'zod'
+import { duration, size } from '../../common/units.ts'
 import { Flag, Opcode } from '../../dns/constants.ts'
 import { lowerWire } from '../../dns/name.ts'
 import { createQueryView, Parse, type QueryView, readQuery } from '../../dns/query-view.ts'
@@ -15,14 +17,18 @@ import { type Entry, PacketStore } from './store.ts'
 
 export const NAME = 'packetcache'
 
-export interface PacketCacheOptions {
-  maxEntries: number
-  maxBytes: number
-  /** How long a SERVFAIL is served from the cache, in ms. */
-  servfailTtlMs: number
-  /** The longest any reply is kept, in ms. */
-  maxTtlMs: number
-}
+/** Its config section, `dns.packetcache`; durations in ms once parsed. */
+export const packetcacheSettings = z.strictObject({
+  enabled: z.boolean().default(true),
+  maxEntries: z.int().min(1).default(100_000),
+  maxBytes: size.default(64 * 1024 * 1024),
+  /** How long a SERVFAIL is served from the cache. */
+  servfailTtl: duration.default(5000),
+  /** The longest any reply is kept. */
+  maxTtl: duration.default(86_400_000),
+})
+
+export type PacketCacheSettings = z.output<typeof packetcacheSettings>
 
 /** The part of the key besides the name: type and the bits that change an answer. */
 function keyOf(view: QueryView): number {
@@ -42,7 +48,7 @@ function shareable(view: QueryView): boolean {
   )
 }
 
-export function packetcache(options: PacketCacheOptions, env: ModuleEnv): DnsModule {
+export function packetcache(options: PacketCacheSettings, env: ModuleEnv): DnsModule {
   const store = new PacketStore(options.maxEntries, options.maxBytes)
   const lookupsName = `cutover_${NAME}_lookups_total`
   const lookups = registered(
@@ -109,8 +115,8 @@ export function packetcache(options: PacketCacheOptions, env: ModuleEnv): DnsMod
       if (readQuery(q, q.length, replyView) !== Parse.OK || !shareable(replyView)) return
       const c = cacheable(
         reply.response.subarray(0, reply.responseLength),
-        options.servfailTtlMs / 1000,
-        options.maxTtlMs / 1000,
+        options.servfailTtl / 1000,
+        options.maxTtl / 1000,
       )
       if (c === undefined) return
       const now = performance.now()

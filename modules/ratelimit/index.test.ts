@@ -25,7 +25,7 @@ function site(rules: Partial<Rule>[], store?: BucketStoreFactory): Site {
   const module = createRatelimit({ now: () => clock.now, store })
   const full = rules.map((r) => ({ type: 'ratelimit', ...r }))
   const where = full.map((_, i) => `http.sites[0].rules[${i}]`)
-  return { phases: module.site(full, where, env), clock, registry: env.registry }
+  return { phases: module.site(full, where, env, 0), clock, registry: env.registry }
 }
 
 const ctx = (request: Partial<HttpRequest> = {}) => context({ protocol: 'http', ...request })
@@ -265,6 +265,7 @@ describe('bucket store', () => {
       [{ type: 'ratelimit', key: 'client-ip', rate: 1, per: '1s' }],
       ['http.sites[0].rules[0]'],
       { log: silent, registry: new Registry() },
+      0,
     )
     const before = Date.now()
     phases.request!(ctx())
@@ -287,8 +288,8 @@ describe('metrics', () => {
   it('shares one counter between the sites of a registry', () => {
     const env: ModuleEnv = { log: silent, registry: new Registry() }
     const rule = { type: 'ratelimit', key: 'client-ip', rate: 1, per: '1s' }
-    ratelimitModule.site([rule], ['http.sites[0].rules[0]'], env)
-    expect(() => ratelimitModule.site([rule], ['http.sites[1].rules[0]'], env)).not.toThrow()
+    ratelimitModule.site([rule], ['http.sites[0].rules[0]'], env, 0)
+    expect(() => ratelimitModule.site([rule], ['http.sites[1].rules[0]'], env, 0)).not.toThrow()
   })
 })
 
@@ -302,6 +303,7 @@ describe('config errors', () => {
         ],
         ['http.sites[0].rules[0]', 'http.sites[0].rules[1]'],
         { log: silent, registry: new Registry() },
+        0,
       ),
     ).toThrow(message)
   }
@@ -340,10 +342,12 @@ describe('config errors', () => {
 
   it('throws CUTOVER_ERR_CONFIG_INVALID', () => {
     try {
-      ratelimitModule.site([{ type: 'ratelimit', key: 'path' }], ['http.sites[2].rules[0]'], {
-        log: silent,
-        registry: new Registry(),
-      })
+      ratelimitModule.site(
+        [{ type: 'ratelimit', key: 'path' }],
+        ['http.sites[2].rules[0]'],
+        { log: silent, registry: new Registry() },
+        0,
+      )
       expect.unreachable()
     } catch (err) {
       expect((err as { code: string }).code).toBe('CUTOVER_ERR_CONFIG_INVALID')

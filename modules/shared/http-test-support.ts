@@ -19,6 +19,7 @@ export function siteOf(
     full,
     full.map((_, i) => `http.sites[0].rules[${i}]`),
     env,
+    0,
   )
 }
 
@@ -29,6 +30,7 @@ export function context(request: Partial<HttpRequest> = {}): HttpContext {
       method: 'GET',
       host: 'example.test',
       path: '/',
+      target: request.path ?? '/',
       query: '',
       headers: [],
       clientIp: '192.0.2.1',
@@ -36,5 +38,6 @@ export function context(request: Partial<HttpRequest> = {}): HttpContext {
       ...request,
     },
     reply: undefined,
+    slots: [],
   }
 }

@@ -10,6 +10,7 @@ import { issueText } from '../../common/issue-text.ts'
 import { duration, size } from '../../common/units.ts'
 import { typeCode } from '../../dns/constants.ts'
 import { nameKey } from '../../dns/name.ts'
+import { packetcacheSettings } from '../../modules/packetcache/index.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
 import { rolloutSettings } from '../../rollout/settings.ts'
 import { hostPort, isLoopback } from './units.ts'
@@ -80,14 +81,6 @@ const dnsLegacy = z.strictObject({
     .prefault({}),
 })
 
-const dnsCache = z.strictObject({
-  enabled: z.boolean().default(true),
-  maxEntries: z.int().min(1).default(100_000),
-  maxBytes: size.default(64 * 1024 * 1024),
-  servfailTtl: duration.default(5000),
-  maxTtl: duration.default(86_400_000),
-})
-
 const dns = z.strictObject({
   listen: hostPort,
   /** A loopback listener where every query takes the new path: what `cutover diff` compares. */
@@ -107,7 +100,7 @@ const dns = z.strictObject({
     .prefault({}),
   zones: z.array(dnsZone).default([]),
   legacy: dnsLegacy,
-  packetcache: dnsCache.prefault({}),
+  packetcache: packetcacheSettings.prefault({}),
   /** Where record events for the zones come from; a journal in the state folder by default. */
   records: z
     .strictObject({

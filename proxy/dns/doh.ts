@@ -5,18 +5,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Rcode } from '../../dns/constants.ts'
 import { walkRecords } from '../../dns/record-walk.ts'
+import { sendError } from '../http/error-reply.ts'
 import type { DnsEngine, DnsReplier } from './engine.ts'
 
 const MEDIA_TYPE = 'application/dns-message'
 const MAX_MESSAGE = 65_535
-
-function refuse(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(message) + 1,
-  })
-  res.end(`${message}\n`)
-}
 
 /** Freshness for HTTP caches: the smallest TTL in the answer (RFC 8484 section 5.1). */
 function maxAge(reply: Buffer): number {
@@ -40,7 +33,7 @@ const replier: DnsReplier<ServerResponse> = {
     res.end(reply)
   },
   dropped(res) {
-    refuse(res, 400, 'Bad Request: not a DNS query')
+    sendError(res, 400, 'not a DNS query')
   },
 }
 
@@ -52,25 +45,24 @@ export function dohHandler(
     if (req.method === 'GET' || req.method === 'HEAD') {
       const param = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('dns')
       if (!param || !/^[A-Za-z0-9_-]+$/.test(param)) {
-        refuse(res, 400, 'Bad Request: expected ?dns= with a base64url DNS message')
+        sendError(res, 400, 'expected ?dns= with a base64url DNS message')
         return
       }
       const query = Buffer.from(param, 'base64url')
       if (query.length > MAX_MESSAGE) {
-        refuse(res, 414, 'URI Too Long')
+        sendError(res, 414)
         return
       }
       engine().handle(query, 'doh', req.socket.remoteAddress ?? '', res, replier)
       return
     }
     if (req.method !== 'POST') {
-      res.setHeader('allow', 'GET, HEAD, POST')
-      refuse(res, 405, 'Method Not Allowed')
+      sendError(res, 405, undefined, ['allow', 'GET, HEAD, POST'])
       return
     }
     if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() !== MEDIA_TYPE) {
       req.resume()
-      refuse(res, 415, `Unsupported Media Type: send ${MEDIA_TYPE}`)
+      sendError(res, 415, `send ${MEDIA_TYPE}`)
       return
     }
     const chunks: Buffer[] = []
@@ -78,7 +70,7 @@ export function dohHandler(
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_MESSAGE) {
-        refuse(res, 413, 'Content Too Large: a DNS message is at most 65535 octets')
+        sendError(res, 413, 'a DNS message is at most 65535 octets')
         req.destroy()
         return
       }

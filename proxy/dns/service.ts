@@ -69,22 +69,10 @@ export function dnsChains(
     },
     env,
   )
-  const cache = dns.packetcache
   // Each module named in modules/chain.ts, built from its config section (undefined: disabled).
   const modules: Record<DnsModuleName, () => DnsModule | undefined> = {
     authoritative: () => auth,
-    packetcache: () =>
-      cache.enabled
-        ? packetcache(
-            {
-              maxEntries: cache.maxEntries,
-              maxBytes: cache.maxBytes,
-              servfailTtlMs: cache.servfailTtl,
-              maxTtlMs: cache.maxTtl,
-            },
-            env,
-          )
-        : undefined,
+    packetcache: () => (dns.packetcache.enabled ? packetcache(dns.packetcache, env) : undefined),
   }
   const chain = (names: readonly DnsModuleName[]) =>
     names.map((n) => modules[n]()).filter((m) => m !== undefined)

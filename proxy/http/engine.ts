@@ -1,41 +1,41 @@
 // The per-request flow for HTTP: framing checks Node's parser leaves to us, the
-// site by Host, then either the new path (the site's modules in chain order,
-// then its origin) or the legacy upstream, untouched. Errors become a 400, 413,
-// 502 or 504 here and nowhere else.
+// site by Host, the path (sticky bucket, or forced by a holder of the admin
+// token), then one exchange per request through the site's modules in chain
+// order to its terminal step, the forwarder: to the site's origin, or to the
+// legacy untouched. A module that throws, overruns its budget or says
+// legacy(reason) hands the request to the legacy, counted by reason.
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Transform, type TransformCallback } from 'node:stream'
-import { CutoverError } from '../../common/cutover-error.ts'
+import type { CutoverError } from '../../common/cutover-error.ts'
 import { headerGet } from '../../common/header-list.ts'
-import { forwardRequestHeaders, forwardResponseHeaders } from '../../legacy-adapter/http-headers.ts'
-import type {
-  HttpUpstream,
-  UpstreamCall,
-  UpstreamHandler,
-} from '../../legacy-adapter/http-upstream.ts'
-import type {
-  BodyTap,
-  HttpContext,
-  HttpResponse,
-  HttpSiteModule,
-} from '../../modules/http-module.ts'
+import { forwardRequestHeaders } from '../../legacy-adapter/http-headers.ts'
+import type { HttpUpstream } from '../../legacy-adapter/http-upstream.ts'
+import type { HttpContext, HttpResponse } from '../../modules/http-module.ts'
 import { legacy, type Verdict } from '../../modules/verdict.ts'
 import { BUCKETS, bucketOf } from '../../rollout/bucket.ts'
-import { HTTP_AUTH, HTTP_FORCE, HTTP_TRACE, httpControl, traceText } from '../../rollout/control.ts'
+import { HTTP_AUTH, HTTP_FORCE, HTTP_TRACE, httpControl } from '../../rollout/control.ts'
 import { type HttpRouter, scopeForPath } from '../../rollout/http-router.ts'
 import { recordLatency } from '../../rollout/latency.ts'
-import { choosePath, type Scope } from '../../rollout/scope.ts'
+import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { httpKeyHash } from '../../rollout/stickiness.ts'
-import { type HttpShadow, SHADOW_HEADER, type ShadowCapture } from '../shadow/http-shadow.ts'
+import { type HttpShadow, SHADOW_HEADER } from '../shadow/http-shadow.ts'
 import type { Recorder } from '../shadow/traffic-recorder.ts'
 import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+import { sendError } from './error-reply.ts'
+import {
+  type ExchangeEngine,
+  HttpExchange,
+  type SiteModules,
+  type TraceRequest,
+} from './exchange.ts'
+import { framingError, requestBody } from './framing.ts'
 import { parseTarget } from './target.ts'
 
 /** A site on the new path: its modules (those with rules for it) and its origin. */
 export interface HttpSite {
-  modules: readonly { name: string; phases: HttpSiteModule }[]
+  modules: SiteModules
   origin: HttpUpstream
 }
 
@@ -57,15 +57,19 @@ export interface HttpEngineParts {
   doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
 }
 
+type LegacyVerdict = Extract<Verdict, { kind: 'legacy' }>
+
 const MODULE_ERROR = legacy('module-error')
 const MODULE_BUDGET = legacy('module-budget')
+/** Forced to the new path, on a site the new path cannot serve (unsupported rules, no origin, no site). */
+const UNSERVABLE = legacy('unservable') as LegacyVerdict
 
 interface PathMetrics {
   requests: HotCount
   duration: HotObserver
 }
 
-export class HttpEngine {
+export class HttpEngine implements ExchangeEngine {
   readonly #parts: HttpEngineParts
   readonly #byPath: Record<PathLabel, PathMetrics>
   readonly #malformed: HotCount
@@ -84,39 +88,36 @@ export class HttpEngine {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
+    const parts = this.#parts
     const raw = req.rawHeaders
-    const framing = framingError(req, raw, this.#parts.maxBodySize)
+    const framing = framingError(req, raw, parts.maxBodySize)
     if (framing !== undefined) {
-      this.#malformed.n++
-      res.shouldKeepAlive = false
-      sendError(res, framing.status, framing.message)
+      this.#refuse(res, framing.status, framing.detail)
       return
     }
-    const t = parseTarget(req.url ?? '/', headerGet(raw, 'host'))
-    if (typeof t === 'string') {
-      this.#malformed.n++
-      res.shouldKeepAlive = false
-      sendError(res, 400, `Bad Request: ${t}`)
+    const target = parseTarget(req.url ?? '/', headerGet(raw, 'host'))
+    if (typeof target === 'string') {
+      this.#refuse(res, 400, target)
       return
     }
-    if (t.path === this.#parts.dohPath && this.#parts.doh) {
-      this.#parts.doh(req, res)
+    if (target.path === parts.dohPath && parts.doh) {
+      parts.doh(req, res)
       return
     }
     // An absolute-form target names the host; the Host field is replaced with it (RFC 9112 section 3.2.2).
-    let headers = t.authority === undefined ? raw : withHost(raw, t.authority)
-    const route = this.#parts.router(t.host)
-    const scope = scopeForPath(route, t.path)
+    let headers = target.authority === undefined ? raw : withHost(raw, target.authority)
+    const route = parts.router(target.host)
+    const scope = scopeForPath(route, target.path)
     const clientIp = req.socket.remoteAddress ?? ''
-    let path = choosePath(scope, httpKeyHash, t.host, headers, clientIp)
+    let path: Path = choosePath(scope, httpKeyHash, target.host, headers, clientIp)
+    let trace: TraceRequest | undefined
     const auth = headerGet(headers, HTTP_AUTH)
     if (auth !== undefined) {
-      const method = req.method ?? 'GET'
       const control = httpControl(
-        this.#parts.token,
+        parts.token,
         Math.floor(Date.now() / 1000),
-        method,
-        t.host,
+        req.method ?? 'GET',
+        target.host,
         req.url ?? '/',
         headerGet(headers, HTTP_FORCE),
         headerGet(headers, HTTP_TRACE),
@@ -125,110 +126,61 @@ export class HttpEngine {
       // The proof is for this hop only.
       headers = withoutControlHeaders(headers)
       if (control?.force) path = control.force
-      if (control?.trace) {
-        const bucket = bucketOf(httpKeyHash(scope, t.host, headers, clientIp))
-        res.setHeader(
-          HTTP_TRACE,
-          traceText(
-            scope.id,
-            bucket,
-            scope.basisPoints,
-            path,
-            control.force !== undefined,
-            undefined,
-          ),
-        )
-      }
+      if (control?.trace)
+        trace = {
+          bucket: bucketOf(httpKeyHash(scope, target.host, headers, clientIp)),
+          forced: control.force !== undefined,
+        }
     }
-    const method = req.method ?? 'GET'
-    this.#parts.recorder?.http(method, t.host, req.url ?? '/', headers)
-    const flow: Flow = { req, res, target: t.forward, headers, scope, start, capture: undefined }
+    const x = new HttpExchange(this, req, res, target, headers, scope, trace, start)
+    parts.recorder?.http(x.method, target.host, x.target, headers)
     if (
       scope.shadowBasisPoints > 0 &&
-      this.#parts.shadow &&
+      parts.shadow &&
       Math.random() * BUCKETS < scope.shadowBasisPoints &&
       headerGet(raw, SHADOW_HEADER) === undefined
     ) {
-      flow.capture = this.#parts.shadow.capture(
+      x.capture = parts.shadow.capture(
         scope,
-        { method, host: t.host, target: req.url ?? '/', headers },
+        { method: x.method, host: target.host, target: x.target, headers },
         route.site !== undefined && path === 'new' ? 'new' : 'legacy',
       )
     }
-    if (route.site !== undefined && path === 'new') {
-      const ctx: HttpContext = {
-        request: {
-          method,
-          host: t.host,
-          path: t.path,
-          query: t.query,
-          headers: headers.slice(),
-          clientIp,
-          protocol: 'http',
-        },
-        reply: undefined,
-      }
-      void this.#runNew(route.site, ctx, flow)
-      return
-    }
-    this.#forward(this.#parts.legacy, flow, 'legacy', flow.headers, undefined, undefined)
+    if (path === 'legacy') this.#forward(x, parts.legacy, 'legacy')
+    else if (route.site === undefined) this.#fallBack(x, UNSERVABLE)
+    else void this.#runNew(x, route.site)
   }
 
-  async #runNew(site: HttpSite, ctx: HttpContext, flow: Flow): Promise<void> {
-    const { req, res, scope, start } = flow
+  /** A request whose framing or target is malformed: refused, and its connection closed. */
+  #refuse(res: ServerResponse, status: number, detail: string): void {
+    this.#malformed.n++
+    res.shouldKeepAlive = false
+    sendError(res, status, detail)
+  }
+
+  /** The site's request phases in chain order, then the terminal step: its origin. */
+  async #runNew(x: HttpExchange, site: HttpSite): Promise<void> {
+    x.enterNewPath(site.modules)
     const modules = site.modules
-    let answeredBy = modules.length
     let verdict: Verdict | undefined
     try {
       for (let i = 0; i < modules.length; i++) {
         const phase = modules[i].phases.request
         if (phase === undefined) continue
-        let v = phase(ctx)
+        let v = phase(x)
         if (v instanceof Promise) v = await this.#withinBudget(v)
         if (v.kind === 'next') continue
         verdict = v
-        answeredBy = i
+        x.passed = i
         break
       }
     } catch (err) {
       this.#logError(err)
       verdict = MODULE_ERROR
     }
-    if (verdict?.kind === 'legacy') {
-      this.#fallback(verdict.reason).n++
-      const trace = res.getHeader(HTTP_TRACE)
-      if (typeof trace === 'string')
-        res.setHeader(
-          HTTP_TRACE,
-          trace.replace(/path=new(.*)reason=-$/, `path=fallback$1reason=${verdict.reason}`),
-        )
-      scope.stats.fallbacks++
-      if (verdict === MODULE_ERROR) scope.stats.newErrors++
-      this.#forward(this.#parts.legacy, flow, 'fallback', flow.headers, undefined, undefined)
-      return
-    }
-    if (verdict?.kind === 'answer' && ctx.reply !== undefined) {
-      const reply = ctx.reply
-      const response: HttpResponse = {
-        status: reply.status,
-        headers: reply.headers,
-        source: 'local',
-        body: reply.body,
-        taps: [],
-      }
-      this.#responsePhases(modules, answeredBy, ctx, response)
-      req.resume()
-      writeLocal(res, response)
-      for (const tap of response.taps) tap.end()
-      if (flow.capture) {
-        flow.capture.head(response.status, response.headers)
-        if (response.body) flow.capture.chunk(response.body)
-        flow.capture.end()
-      }
-      this.observe('new', scope, start, response.status)
-      return
-    }
-    this.#forward(site.origin, flow, 'new', ctx.request.headers, ctx, modules)
+    if (verdict?.kind === 'legacy') this.#fallBack(x, verdict)
+    else if (verdict?.kind === 'answer' && x.reply !== undefined) x.answerLocally()
+    else this.#forward(x, site.origin, 'new')
   }
 
   #withinBudget(p: Promise<Verdict>): Promise<Verdict> {
@@ -239,9 +191,34 @@ export class HttpEngine {
     return Promise.race([p, budget]).finally(() => clearTimeout(timer))
   }
 
-  /** Response phases of the modules before `end`, last first; one that throws is logged and skipped. */
-  #responsePhases(
-    modules: HttpSite['modules'],
+  /** The new path hands the request to the legacy, as it was received; counted by reason. */
+  #fallBack(x: HttpExchange, verdict: LegacyVerdict): void {
+    x.leaveNewPath(verdict.reason)
+    this.#fallbackCount(verdict.reason).n++
+    x.scope.stats.fallbacks++
+    if (verdict === MODULE_ERROR) x.scope.stats.newErrors++
+    this.#forward(x, this.#parts.legacy, 'fallback')
+  }
+
+  /** The terminal step: sends the request on, to an origin (new path) or to the legacy. */
+  #forward(x: HttpExchange, upstream: HttpUpstream, path: PathLabel): void {
+    x.servedBy = path
+    const req = x.req
+    x.upstreamAt = performance.now()
+    x.call = upstream.request(
+      {
+        method: x.method,
+        target: x.target,
+        headers: forwardRequestHeaders(path === 'new' ? x.headers : x.received, x.clientIp, 'http'),
+        body: requestBody(req, this.#parts.maxBodySize),
+      },
+      x,
+    )
+    x.res.once('close', () => x.clientClosed())
+  }
+
+  responsePhases(
+    modules: SiteModules,
     end: number,
     ctx: HttpContext,
     response: HttpResponse,
@@ -257,43 +234,6 @@ export class HttpEngine {
     }
   }
 
-  /** Sends the request on: to an origin (`ctx` and `modules` set: the new path) or to the legacy. */
-  #forward(
-    upstream: HttpUpstream,
-    flow: Flow,
-    path: PathLabel,
-    headers: readonly string[],
-    ctx: HttpContext | undefined,
-    modules: HttpSite['modules'] | undefined,
-  ): void {
-    const { req, res } = flow
-    const exchange = new Exchange(this, flow, path, ctx, modules)
-    const hasBody =
-      req.headers['content-length'] !== undefined
-        ? req.headers['content-length'] !== '0'
-        : req.headers['transfer-encoding'] !== undefined
-    const body = !hasBody
-      ? null
-      : req.headers['content-length'] !== undefined
-        ? req
-        : req.pipe(new BodyLimit(this.#parts.maxBodySize))
-    exchange.call = upstream.request(
-      {
-        method: req.method ?? 'GET',
-        target: flow.target,
-        headers: forwardRequestHeaders(headers, req.socket.remoteAddress ?? '', 'http'),
-        body,
-      },
-      exchange,
-    )
-    res.once('close', () => exchange.clientClosed())
-  }
-
-  runResponsePhases(ctx: HttpContext, modules: HttpSite['modules'], response: HttpResponse): void {
-    this.#responsePhases(modules, modules.length, ctx, response)
-  }
-
-  /** Counts a finished request: instance metrics, and the scope's counters the plan gates read. */
   observe(path: PathLabel, scope: Scope, start: number, status: number): void {
     const m = this.#byPath[path]
     const seconds = (performance.now() - start) / 1000
@@ -310,15 +250,18 @@ export class HttpEngine {
     }
   }
 
-  upstreamFailed(err: CutoverError): void {
+  upstreamFailed(err: CutoverError, upstreamMs: number): void {
     this.#parts.metrics.legacyFailures.inc({
       protocol: 'http',
       failure: err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'unreachable',
     })
-    this.#parts.log.warn({ err: err.message }, 'HTTP upstream failed')
+    this.#parts.log.warn(
+      { err: err.message, upstreamMs: Math.round(upstreamMs) },
+      'HTTP upstream failed',
+    )
   }
 
-  #fallback(reason: string): HotCount {
+  #fallbackCount(reason: string): HotCount {
     let count = this.#fallbacks.get(reason)
     if (count === undefined) {
       count = this.#parts.metrics.fallbacks.child({ protocol: 'http', reason })
@@ -333,159 +276,6 @@ export class HttpEngine {
     this.#lastErrorLog = now
     this.#parts.log.error({ err }, 'HTTP module threw; the request falls back to the legacy path')
   }
-}
-
-/** One forwarded request: relays the upstream response to the client with backpressure. */
-class Exchange implements UpstreamHandler {
-  call: UpstreamCall | undefined
-  readonly #engine: HttpEngine
-  readonly #res: ServerResponse
-  readonly #flow: Flow
-  readonly #path: PathLabel
-  readonly #ctx: HttpContext | undefined
-  readonly #modules: HttpSite['modules'] | undefined
-  #taps: BodyTap[] = []
-  #status = 0
-  #done = false
-  #replaced = false
-
-  constructor(
-    engine: HttpEngine,
-    flow: Flow,
-    path: PathLabel,
-    ctx: HttpContext | undefined,
-    modules: HttpSite['modules'] | undefined,
-  ) {
-    this.#engine = engine
-    this.#res = flow.res
-    this.#flow = flow
-    this.#path = path
-    this.#ctx = ctx
-    this.#modules = modules
-  }
-
-  onHead(status: number, raw: string[]): void {
-    this.#status = status
-    const response: HttpResponse = {
-      status,
-      headers: forwardResponseHeaders(raw),
-      source: 'origin',
-      body: undefined,
-      taps: this.#taps,
-    }
-    if (this.#ctx !== undefined && this.#modules !== undefined)
-      this.#engine.runResponsePhases(this.#ctx, this.#modules, response)
-    const capture = this.#flow.capture
-    if (capture) {
-      capture.head(response.status, response.headers)
-      this.#taps.push(capture)
-    }
-    if (response.body !== undefined) {
-      // A module supplied the body (a revalidated cache entry): the upstream's is not needed.
-      this.#replaced = true
-      this.call?.abort()
-      writeLocal(this.#res, response)
-      capture?.chunk(response.body)
-      this.#finish()
-      return
-    }
-    this.#res.writeHead(response.status, response.headers)
-  }
-
-  onData(chunk: Buffer): boolean {
-    if (this.#replaced) return true
-    for (const tap of this.#taps) tap.chunk(chunk)
-    if (this.#res.write(chunk)) return true
-    this.#res.once('drain', () => this.call?.resume())
-    return false
-  }
-
-  onEnd(): void {
-    if (this.#replaced) return
-    this.#res.end()
-    this.#finish()
-  }
-
-  onError(err: CutoverError): void {
-    if (this.#done) return
-    this.#done = true
-    for (const tap of this.#taps) tap.abort()
-    if (err.code === 'CUTOVER_ERR_CLIENT_GONE') return
-    const status = errorStatus(err)
-    if (err.source === 'upstream') this.#engine.upstreamFailed(err)
-    if (this.#res.headersSent) {
-      this.#res.destroy()
-    } else {
-      this.#res.shouldKeepAlive = status !== 413
-      sendError(this.#res, status, ERROR_TEXT[status])
-    }
-    this.#engine.observe(this.#path, this.#flow.scope, this.#flow.start, status)
-  }
-
-  /** The client connection closed: if the response was not finished, stop the upstream. */
-  clientClosed(): void {
-    if (this.#done) return
-    this.#done = true
-    this.call?.abort()
-    for (const tap of this.#taps) tap.abort()
-  }
-
-  #finish(): void {
-    if (this.#done) return
-    this.#done = true
-    for (const tap of this.#taps) tap.end()
-    this.#engine.observe(this.#path, this.#flow.scope, this.#flow.start, this.#status)
-  }
-}
-
-const ERROR_TEXT: Record<number, string> = {
-  413: 'Content Too Large',
-  502: 'Bad Gateway',
-  504: 'Gateway Timeout',
-}
-
-/** The one place a failed exchange becomes a status: the client's fault, a slow upstream, or a broken one. */
-function errorStatus(err: CutoverError): number {
-  if (err.code === 'CUTOVER_ERR_BODY_TOO_LARGE') return 413
-  return err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT' ? 504 : 502
-}
-
-/** One request's way through the engine, from the decision to the response. */
-interface Flow {
-  req: IncomingMessage
-  res: ServerResponse
-  /** The target to forward: the path and query as sent. */
-  target: string
-  /** The request headers to forward (control headers removed, Host from an absolute target). */
-  headers: readonly string[]
-  scope: Scope
-  start: number
-  /** Collects the response for a live shadow comparison, when this request was sampled. */
-  capture: ShadowCapture | undefined
-}
-
-/** Writes a response whose whole body is known, with its length. */
-function writeLocal(res: ServerResponse, response: HttpResponse): void {
-  const body = response.body ?? Buffer.alloc(0)
-  const headers = response.headers
-  if (
-    headerGet(headers, 'content-length') === undefined &&
-    response.status !== 204 &&
-    response.status !== 304
-  ) {
-    headers.push('content-length', String(body.length))
-  }
-  res.writeHead(response.status, headers)
-  res.end(body)
-}
-
-function sendError(res: ServerResponse, status: number, message: string): void {
-  const body = `${message}\n`
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  })
-  res.end(body)
 }
 
 /** `raw` without the X-Cutover-* fields that ask for a forced path or a trace. */
@@ -503,49 +293,4 @@ function withHost(raw: readonly string[], authority: string): string[] {
     if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1])
   out.push('Host', authority)
   return out
-}
-
-/** Request shapes Node's parser accepts but a proxy must refuse (request smuggling, RFC 9112). */
-function framingError(
-  req: IncomingMessage,
-  raw: readonly string[],
-  maxBody: number,
-): { status: number; message: string } | undefined {
-  let hosts = 0
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
-  if (hosts > 1) return { status: 400, message: 'Bad Request: more than one Host header' }
-  const te = req.headers['transfer-encoding']
-  if (te !== undefined && req.httpVersionMinor === 0) {
-    return { status: 400, message: 'Bad Request: Transfer-Encoding in an HTTP/1.0 request' }
-  }
-  // Node takes the chunking off and would pass the rest (gzip...) on as if it were plain (RFC 9112 section 6.1).
-  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
-    return { status: 501, message: `Not Implemented: transfer coding ${JSON.stringify(te)}` }
-  }
-  if (req.url === '*')
-    return { status: 501, message: 'Not Implemented: OPTIONS * is not forwarded' }
-  const length = req.headers['content-length']
-  if (length !== undefined && Number(length) > maxBody) {
-    return { status: 413, message: `Content Too Large: the limit is ${maxBody} bytes` }
-  }
-  return undefined
-}
-
-/** Passes a chunked request body through, failing it once it passes the size limit. */
-class BodyLimit extends Transform {
-  readonly #max: number
-  #seen = 0
-
-  constructor(max: number) {
-    super()
-    this.#max = max
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.#seen += chunk.length
-    if (this.#seen > this.#max)
-      done(new CutoverError('BODY_TOO_LARGE', `request body over the ${this.#max}-byte limit`))
-    else done(null, chunk)
-  }
 }

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { HostPort } from '../config/units.ts'
 import type { HotCount } from '../telemetry/hot-metrics.ts'
 import type { HttpEngine } from './engine.ts'
+import { rawErrorResponse } from './error-reply.ts'
 
 export interface HttpLimits {
   maxHeaderSize: number
@@ -18,9 +19,9 @@ export interface HttpLimits {
   maxConnections: number
 }
 
-const CLIENT_ERRORS: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+const CLIENT_ERRORS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
 }
 
 export class HttpListener {
@@ -63,10 +64,7 @@ export class HttpListener {
         socket.destroy()
         return
       }
-      const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request'
-      socket.end(
-        `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${status.length - 3}\r\n\r\n${status.slice(4)}\n`,
-      )
+      socket.end(rawErrorResponse(CLIENT_ERRORS[err.code ?? ''] ?? 400))
     })
   }
 

@@ -65,9 +65,10 @@ export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv):
   const siteModules: HttpSiteModule[] = []
   /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
   const siteSetup = (s: HttpConfig['sites'][number], i: number): HttpSite => {
-    const modules = modulesForRules(s.rules, `http.sites[${i}]`).map(({ module, rules, where }) => {
+    const chain = modulesForRules(s.rules, `http.sites[${i}]`)
+    const modules = chain.map(({ module, rules, where }, slot) => {
       try {
-        const phases = module.site(rules, where, env)
+        const phases = module.site(rules, where, env, slot)
         siteModules.push(phases)
         return { name: module.name, phases }
       } catch (err) {

@@ -1,0 +1,58 @@
+// Request shapes Node's HTTP parser accepts but a proxy must refuse (request
+// smuggling, RFC 9112), and the size limit on a chunked request body that
+// only shows as it streams.
+
+import type { IncomingMessage } from 'node:http'
+import { Transform, type TransformCallback } from 'node:stream'
+import { CutoverError } from '../../common/cutover-error.ts'
+
+/** Why the request is refused (its status and the detail), or undefined when its framing is sound. */
+export function framingError(
+  req: IncomingMessage,
+  raw: readonly string[],
+  maxBody: number,
+): { status: number; detail: string } | undefined {
+  let hosts = 0
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
+  if (hosts > 1) return { status: 400, detail: 'more than one Host header' }
+  const te = req.headers['transfer-encoding']
+  if (te !== undefined && req.httpVersionMinor === 0) {
+    return { status: 400, detail: 'Transfer-Encoding in an HTTP/1.0 request' }
+  }
+  // Node takes the chunking off and would pass the rest (gzip...) on as if it were plain (RFC 9112 section 6.1).
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    return { status: 501, detail: `transfer coding ${JSON.stringify(te)}` }
+  }
+  if (req.url === '*') return { status: 501, detail: 'OPTIONS * is not forwarded' }
+  const length = req.headers['content-length']
+  if (length !== undefined && Number(length) > maxBody) {
+    return { status: 413, detail: `the limit is ${maxBody} bytes` }
+  }
+  return undefined
+}
+
+/** The request body to forward: none, the request itself (its length is known), or a chunked one within `max`. */
+export function requestBody(req: IncomingMessage, max: number): IncomingMessage | Transform | null {
+  const length = req.headers['content-length']
+  if (length !== undefined) return length === '0' ? null : req
+  return req.headers['transfer-encoding'] === undefined ? null : req.pipe(new BodyLimit(max))
+}
+
+/** Passes a chunked request body through, failing it once it passes the size limit. */
+class BodyLimit extends Transform {
+  readonly #max: number
+  #seen = 0
+
+  constructor(max: number) {
+    super()
+    this.#max = max
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length
+    if (this.#seen > this.#max)
+      done(new CutoverError('BODY_TOO_LARGE', `request body over the ${this.#max}-byte limit`))
+    else done(null, chunk)
+  }
+}
