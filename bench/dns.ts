@@ -6,18 +6,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
 import { typeCode } from '../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../dns/message.ts'
 import { exchange } from '../legacy-adapter/dns-client.ts'
 import { startBind } from '../proxy/e2e/support/bind.ts'
-import { freePort } from '../proxy/e2e/support/free-port.ts'
 import { type DnsperfResult, dnsperf } from './support/dnsperf.ts'
-import { startPinned } from './support/pinned.ts'
+import { type Server, startCutover, startScript } from './support/servers.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const ZONES = join(ROOT, 'examples', 'zones')
-const NODE = process.execPath
 const LOAD_CORE = 0
 const SERVER_CORE = 1
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
@@ -36,11 +33,6 @@ export interface DnsRow {
   name: string
   result: DnsperfResult
   fixed: DnsperfResult
-}
-
-interface Server {
-  port: number
-  stop(): Promise<void>
 }
 
 async function measure(
@@ -66,6 +58,11 @@ async function measure(
   } finally {
     await server.stop()
   }
+}
+
+/** Starts the script `name` of bench/servers/ on the server core, when called. */
+function script(name: string, ...args: string[]): () => Promise<Server> {
+  return () => startScript(SERVER_CORE, name, ...args)
 }
 
 export async function dnsBench(): Promise<string> {
@@ -103,93 +100,39 @@ export async function dnsBench(): Promise<string> {
         records: m.answer.map((r) => ({ type: r.type, ttl: r.ttl, data: r.data })),
       })
     }
-    writeFileSync(join(dir, 'ceiling.json'), JSON.stringify(ceiling))
-    writeFileSync(join(dir, 'dns2.json'), JSON.stringify(records))
+    const ceilingFile = join(dir, 'ceiling.json')
+    const dns2File = join(dir, 'dns2.json')
+    writeFileSync(ceilingFile, JSON.stringify(ceiling))
+    writeFileSync(dns2File, JSON.stringify(records))
 
-    const ready = (o: string) => o.includes('ready')
-    const cutover = async (): Promise<Server> => {
-      const port = await freePort()
-      const config = join(dir, `cutover-${port}.yaml`)
-      writeFileSync(
-        config,
-        stringify({
-          dns: {
-            listen: `127.0.0.1:${port}`,
-            zones: [{ name: 'example.test', file: zones[0].file }],
-            legacy: { servers: [`127.0.0.1:${legacy.port}`] },
-            packetcache: { enabled: false },
-          },
-          admin: { listen: '127.0.0.1:0' },
-          // One worker on the pinned core, like the single-process peers it is compared with.
-          workers: 1,
-          state: join(dir, `state-${port}`),
-          log: { level: 'info' },
-        }),
-      )
-      const p = await startPinned(
-        SERVER_CORE,
-        NODE,
-        [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
-        (o) => o.includes('cutover is serving'),
-      )
-      return { port, stop: p.stop }
-    }
-    const pinnedNode = async (args: string[], isReady: (o: string) => boolean): Promise<Server> => {
-      const port = await freePort()
-      const p = await startPinned(
-        SERVER_CORE,
-        NODE,
-        args.map((a) => a.replace('PORT', String(port))),
-        isReady,
-      )
-      return { port, stop: p.stop }
-    }
+    const cutover = () =>
+      startCutover(SERVER_CORE, dir, (listen) => ({
+        dns: {
+          listen,
+          zones: [{ name: 'example.test', file: zones[0].file }],
+          legacy: { servers: [`127.0.0.1:${legacy.port}`] },
+          packetcache: { enabled: false },
+        },
+      }))
+    const servers: [name: string, queries: string, start: () => Promise<Server>][] = [
+      ['raw Node dgram responder (ceiling)', newQueries, script('dns-ceiling.ts', ceilingFile)],
+      [
+        'raw dgram responder, literal-address send',
+        newQueries,
+        script('dns-ceiling.ts', ceilingFile, '--literal'),
+      ],
+      ['cutover new path', newQueries, cutover],
+      ['dns2', newQueries, script('dns2-server.ts', dns2File)],
+      ['BIND 9 (named -n 1)', newQueries, () => startBind(zones, ZONES, '', SERVER_CORE)],
+      [
+        'raw Node forwarder (ceiling)',
+        legacyQueries,
+        script('dns-raw-forwarder.ts', String(legacy.port)),
+      ],
+      ['cutover legacy path', legacyQueries, cutover],
+    ]
     const rows: DnsRow[] = []
-    rows.push(
-      await measure('raw Node dgram responder (ceiling)', newQueries, () =>
-        pinnedNode(
-          [join(ROOT, 'bench/servers/dns-ceiling.ts'), 'PORT', join(dir, 'ceiling.json')],
-          ready,
-        ),
-      ),
-    )
-    rows.push(
-      await measure('raw dgram responder, literal-address send', newQueries, () =>
-        pinnedNode(
-          [
-            join(ROOT, 'bench/servers/dns-ceiling.ts'),
-            'PORT',
-            join(dir, 'ceiling.json'),
-            '--literal',
-          ],
-          ready,
-        ),
-      ),
-    )
-    rows.push(await measure('cutover new path', newQueries, cutover))
-
-    rows.push(
-      await measure('dns2', newQueries, () =>
-        pinnedNode(
-          [join(ROOT, 'bench/servers/dns2-server.ts'), 'PORT', join(dir, 'dns2.json')],
-          ready,
-        ),
-      ),
-    )
-    rows.push(
-      await measure('BIND 9 (named -n 1)', newQueries, () =>
-        startBind(zones, ZONES, '', SERVER_CORE),
-      ),
-    )
-    rows.push(
-      await measure('raw Node forwarder (ceiling)', legacyQueries, () =>
-        pinnedNode(
-          [join(ROOT, 'bench/servers/dns-raw-forwarder.ts'), 'PORT', String(legacy.port)],
-          ready,
-        ),
-      ),
-    )
-    rows.push(await measure('cutover legacy path', legacyQueries, cutover))
+    for (const [name, queries, start] of servers) rows.push(await measure(name, queries, start))
     return report(rows)
   } finally {
     await legacy.stop()

@@ -4,25 +4,17 @@
 // dispatch proxy, @fastify/http-proxy and nginx proxy_pass, all to the same
 // nginx origin on core 0. Each row as a ratio to its baseline.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
 import { freePort } from '../proxy/e2e/support/free-port.ts'
 import { startNginx } from '../proxy/e2e/support/nginx.ts'
-import { startPinned } from './support/pinned.ts'
+import { type Server, startCutover, startScript } from './support/servers.ts'
 import { type WrkResult, wrk } from './support/wrk.ts'
 
-const ROOT = join(import.meta.dirname, '..')
-const NODE = process.execPath
 const LOAD_CORE = 0
 const SERVER_CORE = 1
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
-
-interface Server {
-  port: number
-  stop(): Promise<void>
-}
 
 interface Row {
   name: string
@@ -38,51 +30,23 @@ export async function httpBench(): Promise<string> {
     LOAD_CORE,
   )
   const originUrl = `http://127.0.0.1:${originPort}`
-  const ready = (o: string) => o.includes('ready')
-  const node = async (script: string, ...args: string[]): Promise<Server> => {
-    const port = await freePort()
-    const p = await startPinned(
-      SERVER_CORE,
-      NODE,
-      [join(ROOT, 'bench/servers', script), String(port), ...args],
-      ready,
-    )
-    return { port, stop: p.stop }
-  }
-  const cutover = async (shadow = 0): Promise<Server> => {
-    const port = await freePort()
-    const config = join(dir, `cutover-${port}.yaml`)
-    writeFileSync(
-      config,
-      stringify({
-        http: {
-          listen: `127.0.0.1:${port}`,
-          legacy: { url: originUrl },
-          doh: false,
-          sites: [
-            {
-              host: 'bench.test',
-              origin: originUrl,
-              rules: [{ type: 'static', match: { exact: '/static' }, body: 'hello\n' }],
-              shadow,
-            },
-          ],
-        },
-        admin: { listen: '127.0.0.1:0' },
-        // One worker on the pinned core, like the single-process peers it is compared with.
-        workers: 1,
-        state: join(dir, `state-${port}`),
-        log: { level: 'info' },
-      }),
-    )
-    const p = await startPinned(
-      SERVER_CORE,
-      NODE,
-      [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
-      (o) => o.includes('cutover is serving'),
-    )
-    return { port, stop: p.stop }
-  }
+  const node = (script: string, ...args: string[]) => startScript(SERVER_CORE, script, ...args)
+  const cutover = (shadow = 0) =>
+    startCutover(SERVER_CORE, dir, (listen) => ({
+      http: {
+        listen,
+        legacy: { url: originUrl },
+        doh: false,
+        sites: [
+          {
+            host: 'bench.test',
+            origin: originUrl,
+            rules: [{ type: 'static', match: { exact: '/static' }, body: 'hello\n' }],
+            shadow,
+          },
+        ],
+      },
+    }))
   const nginxProxy = async (): Promise<Server> => {
     const port = await freePort()
     const n = await startNginx(

@@ -50,23 +50,32 @@ interface Running {
   pid: number
 }
 
-function running(args: string[], command: string): Running {
+/** The config named by --config, if any, and the pid file in its state folder (or --state's, by default `.cutover`). */
+function located(args: string[]): { config: Config | undefined; pidFile: string } {
   const { values } = options(args, {
     config: { type: 'string', short: 'c' },
     state: { type: 'string' },
   })
   const config = typeof values.config === 'string' ? loadConfig(values.config) : undefined
   const state = config ? config.state : resolve(values.state ?? '.cutover')
-  const pidFile = join(state, PID_FILE)
-  let pid: number
+  return { config, pidFile: join(state, PID_FILE) }
+}
+
+/** The pid in `pidFile`; a usage error when there is none, naming the command to pass --config to, if given. */
+function pidIn(pidFile: string, command?: string): number {
   try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim())
+    return Number(readFileSync(pidFile, 'utf8').trim())
   } catch {
     throw new CutoverError(
       'USAGE',
-      `no running proxy found: ${pidFile} does not exist (pass --config FILE of the running proxy to 'cutover ${command}')`,
+      `no running proxy found: ${pidFile} does not exist (pass --config FILE of the running proxy${command ? ` to 'cutover ${command}'` : ''})`,
     )
   }
+}
+
+function running(args: string[], command: string): Running {
+  const { config, pidFile } = located(args)
+  const pid = pidIn(pidFile, command)
   if (!config) throw new CutoverError('USAGE', `'cutover ${command}' needs --config FILE`)
   return { config, pid }
 }
@@ -91,24 +100,8 @@ async function status(config: Config): Promise<SupervisorStatus> {
 }
 
 export async function stopCommand(args: string[]): Promise<number> {
-  const { values } = options(args, {
-    config: { type: 'string', short: 'c' },
-    state: { type: 'string' },
-  })
-  const state =
-    typeof values.config === 'string'
-      ? loadConfig(values.config).state
-      : resolve(values.state ?? '.cutover')
-  const pidFile = join(state, PID_FILE)
-  let pid: number
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim())
-  } catch {
-    throw new CutoverError(
-      'USAGE',
-      `no running proxy found: ${pidFile} does not exist (pass --config FILE of the running proxy)`,
-    )
-  }
+  const { pidFile } = located(args)
+  const pid = pidIn(pidFile)
   if (!alive(pid)) {
     rmSync(pidFile, { force: true })
     process.stdout.write(`cutover was not running (stale pid file ${pidFile} removed)\n`)

@@ -66,36 +66,19 @@ export const MAX_LABELS = 128
 /** The largest UDP answer a client without EDNS accepts (RFC 1035 section 4.2.1). */
 export const CLASSIC_UDP_LIMIT = 512
 
-const typeNames = new Map<number, string>(Object.entries(Type).map(([k, v]) => [v, k]))
-const classNames = new Map<number, string>(Object.entries(Class).map(([k, v]) => [v, k]))
-const rcodeNames = new Map<number, string>(Object.entries(Rcode).map(([k, v]) => [v, k]))
-
-/** Mnemonic for a type code; unknown codes use the RFC 3597 form `TYPEnnn`. */
-export function typeName(code: number): string {
-  return typeNames.get(code) ?? `TYPE${code}`
-}
-
-/** Type code for a mnemonic or `TYPEnnn`; undefined when it is neither. */
-export function typeCode(name: string): number | undefined {
-  const upper = name.toUpperCase()
-  const known = (Type as Record<string, number>)[upper]
-  if (known !== undefined) return known
-  return genericCode(upper, 'TYPE')
-}
-
-export function className(code: number): string {
-  return classNames.get(code) ?? `CLASS${code}`
-}
-
-export function classCode(name: string): number | undefined {
-  const upper = name.toUpperCase()
-  const known = (Class as Record<string, number>)[upper]
-  if (known !== undefined) return known
-  return genericCode(upper, 'CLASS')
-}
-
-export function rcodeName(code: number): string {
-  return rcodeNames.get(code) ?? `RCODE${code}`
+/**
+ * Both ways between the mnemonics and codes of one table; codes it lacks in the
+ * RFC 3597 generic form, `prefix` and the number (`TYPE99`, `CLASS7`).
+ */
+function mnemonics(table: Record<string, number>, prefix: string) {
+  const names = new Map<number, string>(Object.entries(table).map(([k, v]) => [v, k]))
+  return {
+    name: (code: number): string => names.get(code) ?? `${prefix}${code}`,
+    code: (name: string): number | undefined => {
+      const upper = name.toUpperCase()
+      return table[upper] ?? genericCode(upper, prefix)
+    },
+  }
 }
 
 function genericCode(upper: string, prefix: string): number | undefined {
@@ -105,3 +88,15 @@ function genericCode(upper: string, prefix: string): number | undefined {
   const code = Number(digits)
   return code <= 0xffff ? code : undefined
 }
+
+const types = mnemonics(Type, 'TYPE')
+const classes = mnemonics(Class, 'CLASS')
+const rcodes = mnemonics(Rcode, 'RCODE')
+
+/** Mnemonic for a type code; unknown codes use the RFC 3597 form `TYPEnnn`. */
+export const typeName = types.name
+/** Type code for a mnemonic or `TYPEnnn`; undefined when it is neither. */
+export const typeCode = types.code
+export const className = classes.name
+export const classCode = classes.code
+export const rcodeName = rcodes.name

@@ -13,6 +13,14 @@ const w = (text: string) => nameToWire(text)
 // so that they share one bucket: the chain tests need them.
 const COLLIDING = ['n842171.example.com.', 'n903868.example.com.', 'n1376105.example.com.']
 
+/** A query for `name` as the table meets it: the packet and the view read from it. */
+function received(name: string) {
+  const q = buildQuery({ id: 7, name, type: Type.A })
+  const v = createQueryView()
+  expect(readQuery(q, q.length, v)).toBe(Parse.OK)
+  return { q, v }
+}
+
 describe('NameTable', () => {
   it('sets, gets and counts', () => {
     const t = new NameTable<string>()
@@ -43,9 +51,7 @@ describe('NameTable', () => {
     const t = new NameTable<string>()
     t.set(w('www.example.com.'), 'www')
     t.set(w('example.com.'), 'zone')
-    const q = buildQuery({ id: 7, name: 'WWW.Example.COM', type: Type.A })
-    const v = createQueryView()
-    expect(readQuery(q, q.length, v)).toBe(Parse.OK)
+    const { q, v } = received('WWW.Example.COM')
     expect(t.lookup(q, 12, v.suffixHash[0])).toBe('www')
     expect(t.lookup(q, v.labelStart[1], v.suffixHash[1])).toBe('zone')
     expect(t.lookup(q, v.labelStart[2], v.suffixHash[2])).toBeUndefined()
@@ -57,9 +63,7 @@ describe('NameTable', () => {
     const t = new NameTable<string>()
     t.set(w('example.com.'), 'example')
     t.set(w('sub.example.com.'), 'sub')
-    const q = buildQuery({ id: 7, name: 'a.b.SUB.example.com', type: Type.A })
-    const v = createQueryView()
-    expect(readQuery(q, q.length, v)).toBe(Parse.OK)
+    const { q, v } = received('a.b.SUB.example.com')
     expect(t.enclosing(q, v)).toBe('sub')
     const other = w('www.example.com.')
     expect(t.enclosing(other, labelName(other))).toBe('example')

@@ -27,6 +27,16 @@ function header(out: WireWriter, an: number, qd = 1) {
   out.u16(0)
 }
 
+/** A writer at offset 0 holding a response header (ancount `an`) and the question `name` `type` IN, kept for compression. */
+function response(name: string, type: number, an: number): WireWriter {
+  const out = new WireWriter(0)
+  header(out, an)
+  out.name(w(name))
+  out.u16(type)
+  out.u16(1)
+  return out
+}
+
 /** Copies a blob behind a message prefix, resolving its fixups as documented. */
 function place(prefix: Buffer, qnameEnd: number, blob: Buffer, fixups: Int32Array): Buffer {
   const out = Buffer.concat([prefix, blob])
@@ -52,11 +62,7 @@ function questionPrefix(name: string, an: number): { prefix: Buffer; qnameEnd: n
 
 describe('WireWriter at a known offset', () => {
   it('compresses repeated names in a whole response', () => {
-    const out = new WireWriter(0)
-    header(out, 3)
-    out.name(w('www.example.com.'))
-    out.u16(Type.A)
-    out.u16(1)
+    const out = response('www.example.com.', Type.A, 3)
     out.record(undefined, Type.A, 1, 300, rd(Type.A, '192.0.2.1'))
     out.record(w('www.example.com.'), Type.CNAME, 1, 300, rd(Type.CNAME, 'web.example.com.'))
     out.record(w('web.example.com.'), Type.A, 1, 300, rd(Type.A, '192.0.2.2'))
@@ -104,11 +110,7 @@ describe('WireWriter at a known offset', () => {
   })
 
   it('compresses names inside rdata where the type allows it, and only there', () => {
-    const out = new WireWriter(0)
-    header(out, 3)
-    out.name(w('example.com.'))
-    out.u16(Type.MX)
-    out.u16(1)
+    const out = response('example.com.', Type.MX, 3)
     out.record(undefined, Type.MX, 1, 60, rd(Type.MX, '10', 'mail.example.com.'))
     out.record(undefined, Type.SRV, 1, 60, rd(Type.SRV, '0', '0', '25', 'mail.example.com.'))
     out.record(

@@ -2,9 +2,8 @@
 // `curl` for DoH), `curl` for HTTP, with the signed force headers for the
 // candidate (valid for five minutes; the token itself is not in them).
 
-import { HTTP_AUTH, HTTP_FORCE, signHttp } from '../rollout/control.ts'
 import type { DnsCase, HttpCase } from './suite.ts'
-import type { TargetSpec } from './targets.ts'
+import { forceNewHeaders, type TargetSpec } from './targets.ts'
 
 function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
@@ -27,19 +26,9 @@ export function digCommand(c: DnsCase, t: TargetSpec, query: Buffer): string {
 
 export function curlCommand(c: HttpCase, t: TargetSpec): string {
   const parts = ['curl -si', `-X ${c.method}`, `-H ${quote(`Host: ${c.host}`)}`]
-  for (const [k, v] of Object.entries(c.headers)) parts.push(`-H ${quote(`${k}: ${v}`)}`)
-  if (t.forceNewWith) {
-    const auth = signHttp(
-      t.forceNewWith,
-      Math.floor(Date.now() / 1000),
-      c.method,
-      c.host.split(':')[0].toLowerCase(),
-      c.path,
-      'new',
-      '',
-    )
-    parts.push(`-H ${quote(`${HTTP_FORCE}: new`)}`, `-H ${quote(`${HTTP_AUTH}: ${auth}`)}`)
-  }
+  const forced = t.forceNewWith ? forceNewHeaders(c, t.forceNewWith) : {}
+  for (const [k, v] of [...Object.entries(c.headers), ...Object.entries(forced)])
+    parts.push(`-H ${quote(`${k}: ${v}`)}`)
   if (c.body !== undefined) parts.push(`--data-binary ${quote(c.body)}`)
   parts.push(quote(`${t.http}${c.path}`))
   return parts.join(' ')

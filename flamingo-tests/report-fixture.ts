@@ -183,3 +183,15 @@ export function passingReport(): RunReport {
     [],
   )
 }
+
+/** The totals of the sample run as a person reads them in any report: name, then value. */
+export const SAMPLE_TOTALS: readonly (readonly [name: string, value: string])[] = [
+  ['cases', '8'],
+  ['matching', '3'],
+  ['mismatching', '4'],
+  ['errors', '1'],
+  ['noisy', '1'],
+  ['suppressed', '1'],
+  ['duration', '2.50 s'],
+  ['cases/s', '3.20'],
+]

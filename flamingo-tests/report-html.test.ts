@@ -10,6 +10,7 @@ import {
   ODD_HTTP_ID,
   passingReport,
   reportOf,
+  SAMPLE_TOTALS,
   sampleReport,
 } from './report-fixture.ts'
 import { escapeHtml, renderHtml } from './report-html.ts'
@@ -46,16 +47,7 @@ describe('renderHtml', () => {
     const html = page()
     const total = (name: string, value: string) =>
       `<span class="value">${value}</span><span class="name">${name}</span>`
-    for (const [name, value] of [
-      ['cases', '8'],
-      ['matching', '3'],
-      ['mismatching', '4'],
-      ['errors', '1'],
-      ['noisy', '1'],
-      ['suppressed', '1'],
-      ['duration', '2.50 s'],
-      ['cases/s', '3.20'],
-    ]) {
+    for (const [name, value] of SAMPLE_TOTALS) {
       expect(html).toContain(total(name, value))
     }
   })

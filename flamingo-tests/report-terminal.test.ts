@@ -8,6 +8,7 @@ import {
   ODD_HTTP_ID,
   passingReport,
   reportOf,
+  SAMPLE_TOTALS,
   sampleReport,
   sampleResults,
 } from './report-fixture.ts'
@@ -25,16 +26,7 @@ describe('renderTerminal', () => {
     const lines = plain().split('\n')
     expect(lines[0]).toBe('cutover diff: dns-basic, http-sites')
     const totals = lines.slice(lines.indexOf('') + 1, lines.indexOf('') + 9)
-    expect(totals.map((l) => l.trim().split(/\s{2,}/))).toEqual([
-      ['cases', '8'],
-      ['matching', '3'],
-      ['mismatching', '4'],
-      ['errors', '1'],
-      ['noisy', '1'],
-      ['suppressed', '1'],
-      ['duration', '2.50 s'],
-      ['cases/s', '3.20'],
-    ])
+    expect(totals.map((l) => l.trim().split(/\s{2,}/))).toEqual(SAMPLE_TOTALS)
     // Numbers right-aligned in one column.
     expect(new Set(totals.map((l) => l.length)).size).toBe(1)
   })

@@ -38,6 +38,14 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && a.compare(b, 2, b.length, 2, a.length) === 0
 }
 
+/** What every case of one run is sent to and judged by. */
+interface Run {
+  legacy: Target
+  candidate: Target
+  o: RunOptions
+  now: Date
+}
+
 /** What every result of one case carries, whatever its outcome. */
 interface CaseFrame {
   id: string
@@ -51,11 +59,10 @@ interface CaseFrame {
  * fields in `noisy`) and suppressed ones.
  */
 function judged(
+  run: Run,
   f: CaseFrame,
   diffs: FieldDiff[],
   noisy: ReadonlySet<string>,
-  o: RunOptions,
-  now: Date,
   sides: { legacy: string; candidate: string },
 ): CaseResult {
   const real: FieldDiff[] = []
@@ -66,7 +73,7 @@ function judged(
       noise.push(d)
       continue
     }
-    const by = suppressionFor(o.suppressions, f.id, d, now)
+    const by = suppressionFor(run.o.suppressions, f.id, d, run.now)
     if (by) suppressed.push({ diff: d, by })
     else real.push(d)
   }
@@ -98,13 +105,8 @@ function failed(f: CaseFrame, err: unknown): CaseResult {
   }
 }
 
-async function runDns(
-  job: Extract<Job, { kind: 'dns' }>,
-  legacy: Target,
-  candidate: Target,
-  o: RunOptions,
-  now: Date,
-): Promise<CaseResult> {
+async function runDns(run: Run, job: Extract<Job, { kind: 'dns' }>): Promise<CaseResult> {
+  const { legacy, candidate } = run
   const { c, suite } = job
   const query = queryFor(c, Math.floor(Math.random() * 0x10000))
   const frame: CaseFrame = {
@@ -127,13 +129,13 @@ async function runDns(
     // The same bytes (past the ID) say the same thing: no need to decode and compare them.
     if (sameBytes(a, cand)) {
       const text = describeDns(la)
-      return judged(frame, [], NO_FIELDS, o, now, { legacy: text, candidate: text })
+      return judged(run, frame, [], NO_FIELDS, { legacy: text, candidate: text })
     }
     const noisy = sameBytes(a, b)
       ? NO_FIELDS
       : new Set(compareDns(la, decodeMessage(b), options).map((d) => d.field))
     const lc = decodeMessage(cand)
-    return judged(frame, compareDns(la, lc, options), noisy, o, now, {
+    return judged(run, frame, compareDns(la, lc, options), noisy, {
       legacy: describeDns(la),
       candidate: describeDns(lc),
     })
@@ -142,13 +144,8 @@ async function runDns(
   }
 }
 
-async function runHttp(
-  job: Extract<Job, { kind: 'http' }>,
-  legacy: Target,
-  candidate: Target,
-  o: RunOptions,
-  now: Date,
-): Promise<CaseResult> {
+async function runHttp(run: Run, job: Extract<Job, { kind: 'http' }>): Promise<CaseResult> {
+  const { legacy, candidate } = run
   const { c, suite } = job
   const frame: CaseFrame = {
     id: httpCaseId(c),
@@ -160,7 +157,7 @@ async function runHttp(
     const [a, b, cand] = await Promise.all([legacy.http(c), legacy.http(c), candidate.http(c)])
     const options = { ignoreHeaders: suite.ignoreHeaders, ignore: c.ignore, body: c.compareBody }
     const noisy = new Set(compareHttp(a, b, options).map((d) => d.field))
-    return judged(frame, compareHttp(a, cand, options), noisy, o, now, {
+    return judged(run, frame, compareHttp(a, cand, options), noisy, {
       legacy: describeHttp(a),
       candidate: describeHttp(cand),
     })
@@ -176,6 +173,7 @@ export async function runSuites(
   o: RunOptions,
 ): Promise<RunReport> {
   const now = o.now ?? new Date()
+  const run: Run = { legacy, candidate, o, now }
   const jobs: Job[] = suites.flatMap((suite): Job[] =>
     suite.kind === 'dns'
       ? suite.cases.map((c) => ({ kind: 'dns', suite, c }))
@@ -188,10 +186,7 @@ export async function runSuites(
   const worker = async () => {
     for (let i = next++; i < jobs.length; i = next++) {
       const job = jobs[i]
-      const r =
-        job.kind === 'dns'
-          ? await runDns(job, legacy, candidate, o, now)
-          : await runHttp(job, legacy, candidate, o, now)
+      const r = job.kind === 'dns' ? await runDns(run, job) : await runHttp(run, job)
       results[i] = r
       o.onCase?.(r)
     }

@@ -168,18 +168,7 @@ export class Target implements TcpReplyHandler {
   async http(c: HttpCase): Promise<HttpSeen> {
     if (!this.#http) throw new CutoverError('USAGE', `${this.spec.label} has no HTTP address`)
     const headers: Record<string, string> = { ...c.headers, host: c.host }
-    if (this.spec.forceNewWith) {
-      headers[HTTP_FORCE] = 'new'
-      headers[HTTP_AUTH] = signHttp(
-        this.spec.forceNewWith,
-        Math.floor(Date.now() / 1000),
-        c.method,
-        c.host.split(':')[0].toLowerCase(),
-        c.path,
-        'new',
-        '',
-      )
-    }
+    if (this.spec.forceNewWith) Object.assign(headers, forceNewHeaders(c, this.spec.forceNewWith))
     const res = await this.#http.request({
       method: c.method as 'GET',
       path: c.path,
@@ -199,6 +188,16 @@ export class Target implements TcpReplyHandler {
       body: Buffer.from(await res.body.arrayBuffer()),
     }
   }
+}
+
+/**
+ * The headers that force an HTTP case onto the new path, signed with `token`
+ * now: valid for five minutes, and the token itself is not in them.
+ */
+export function forceNewHeaders(c: HttpCase, token: string): Record<string, string> {
+  const host = c.host.split(':')[0].toLowerCase()
+  const auth = signHttp(token, Math.floor(Date.now() / 1000), c.method, host, c.path, 'new', '')
+  return { [HTTP_FORCE]: 'new', [HTTP_AUTH]: auth }
 }
 
 /** The query a DNS case sends (the same bytes to both sides). */

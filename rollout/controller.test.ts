@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Controller, type StatsSource } from './controller.ts'
 import { FileStore } from './file-store.ts'
-import type { GateLimits } from './gates.ts'
+import { limits } from './gates-test-support.ts'
 import { recordLatency } from './latency.ts'
 import { newStats, type ScopeStats } from './scope.ts'
 import {
@@ -25,14 +25,6 @@ import { type RolloutStore, type StoreHealth, VersionConflict } from './store.ts
 
 const S = 'dns:example.test'
 const BAKE = 60_000
-
-const limits: GateLimits = {
-  minSamples: 100,
-  maxErrorRate: 0.01,
-  maxFallbackRate: 0.05,
-  maxLatencyRatio: 1.5,
-  maxMismatchRate: 0.001,
-}
 
 /** The RolloutStore contract in memory. */
 class MemoryStore implements RolloutStore {
@@ -77,6 +69,14 @@ class MemoryStore implements RolloutStore {
   async close(): Promise<void> {}
 }
 
+/** Requests served: answered and failed on the new path, fallbacks, and legacy requests. */
+interface Served {
+  ok?: number
+  errors?: number
+  legacy?: number
+  fallbacks?: number
+}
+
 /** Counters that grow as traffic is "served". */
 class Traffic implements StatsSource {
   readonly stats = new Map<string, ScopeStats>()
@@ -85,7 +85,7 @@ class Traffic implements StatsSource {
     return this.stats.get(scope)
   }
 
-  serve(scope: string, t: { ok?: number; errors?: number; legacy?: number; fallbacks?: number }) {
+  serve(scope: string, t: Served) {
     let s = this.stats.get(scope)
     if (!s) {
       s = newStats()
@@ -112,9 +112,15 @@ let logged: Logged[]
 let store: MemoryStore
 let traffic: Traffic
 
-function controller(options: { leading?: () => boolean; rollbackToZero?: boolean } = {}) {
+interface ControllerOptions {
+  store?: RolloutStore
+  leading?: () => boolean
+  rollbackToZero?: boolean
+}
+
+function controller(options: ControllerOptions = {}): Controller {
   return new Controller({
-    store,
+    store: options.store ?? store,
     stats: traffic,
     limits,
     rollbackToZero: options.rollbackToZero ?? false,
@@ -127,9 +133,35 @@ function controller(options: { leading?: () => boolean; rollbackToZero?: boolean
   })
 }
 
+/**
+ * One step's window: the tick that opens it, `served` on S, `ms` later (a whole
+ * bake by default) the tick that judges it.
+ */
+async function bake(c: Controller, served: Served, ms = BAKE): Promise<void> {
+  await c.tick()
+  traffic.serve(S, served)
+  clock += ms
+  await c.tick()
+}
+
 /** Starts the plan 1,5,25 with a one-minute bake now. */
 async function plan(): Promise<void> {
   await store.update((s) => startPlan(s, S, [100, 500, 2500], BAKE, 'admin', clock))
+}
+
+/** A controller (with `options`) over the plan 1,5,25 started now. */
+async function planned(options: ControllerOptions = {}): Promise<Controller> {
+  const c = controller(options)
+  await plan()
+  return c
+}
+
+/** S is still at `bp`: the controller holds it there, saying `why`. */
+function expectHeld(c: Controller, bp: number, why: string): void {
+  expect(store.state.scopes[S].basisPoints).toBe(bp)
+  const j = c.judgement(S)
+  expect(j?.kind).toBe('hold')
+  expect(j?.kind === 'hold' && j.why).toContain(why)
 }
 
 beforeEach(() => {
@@ -151,8 +183,7 @@ beforeEach(() => {
 
 describe('Controller.tick', () => {
   it('advances a step once it has baked with its gates holding', async () => {
-    const c = controller()
-    await plan()
+    const c = await planned()
     const started = clock
     await c.tick() // the step's window starts here
     traffic.serve(S, { ok: 200, legacy: 600 })
@@ -186,19 +217,12 @@ describe('Controller.tick', () => {
   })
 
   it('walks a plan to done, one step per bake', async () => {
-    const c = controller()
-    await plan()
+    const c = await planned()
     for (const want of [500, 2500]) {
-      await c.tick()
-      traffic.serve(S, { ok: 150, legacy: 150 })
-      clock += BAKE
-      await c.tick()
+      await bake(c, { ok: 150, legacy: 150 })
       expect(store.state.scopes[S].basisPoints).toBe(want)
     }
-    await c.tick()
-    traffic.serve(S, { ok: 150, legacy: 150 })
-    clock += BAKE
-    await c.tick()
+    await bake(c, { ok: 150, legacy: 150 })
     expect(store.state.scopes[S].basisPoints).toBe(2500)
     expect(store.state.scopes[S].plan?.status).toBe('done')
     expect(store.entries.at(-1)?.action).toBe('done')
@@ -211,24 +235,19 @@ describe('Controller.tick', () => {
   })
 
   it('holds while the gates are inconclusive, however long after the bake', async () => {
-    const c = controller()
-    await plan()
+    const c = await planned()
     await c.tick()
     traffic.serve(S, { ok: 99, legacy: 1000 })
     for (const later of [BAKE, 10 * BAKE, 100 * BAKE]) {
       clock += later
       await c.tick()
-      expect(store.state.scopes[S].basisPoints).toBe(100)
-      const j = c.judgement(S)
-      expect(j?.kind).toBe('hold')
-      expect(j?.kind === 'hold' && j.why).toContain('error-rate has 99 of 100 samples')
+      expectHeld(c, 100, 'error-rate has 99 of 100 samples')
     }
     expect(store.state.scopes[S].plan?.step).toBe(0)
   })
 
   it('holds with no traffic at all, and a scope without counters is skipped', async () => {
-    const c = controller()
-    await plan()
+    const c = await planned()
     await store.update((s) => startPlan(s, 'dns:other.test', [100], 0, 'admin', clock))
     await c.tick()
     clock += 10 * BAKE
@@ -239,17 +258,10 @@ describe('Controller.tick', () => {
   })
 
   it('rolls back at once on a breach, to the last good percentage, pausing the plan with why', async () => {
-    const c = controller()
-    await plan()
-    await c.tick()
-    traffic.serve(S, { ok: 150, legacy: 150 })
-    clock += BAKE
-    await c.tick()
+    const c = await planned()
+    await bake(c, { ok: 150, legacy: 150 })
     expect(store.state.scopes[S].basisPoints).toBe(500)
-    await c.tick()
-    traffic.serve(S, { ok: 180, errors: 20, legacy: 200 })
-    clock += 1000 // long before the bake is over
-    await c.tick()
+    await bake(c, { ok: 180, errors: 20, legacy: 200 }, 1000) // long before the bake is over
     const why = 'error-rate 10.00% over 0.01 (200 samples)'
     expect(store.state.scopes[S]).toMatchObject({
       basisPoints: 100,
@@ -278,16 +290,9 @@ describe('Controller.tick', () => {
   })
 
   it('rolls back to zero when so configured', async () => {
-    const c = controller({ rollbackToZero: true })
-    await plan()
-    await c.tick()
-    traffic.serve(S, { ok: 150, legacy: 150 })
-    clock += BAKE
-    await c.tick()
-    await c.tick()
-    traffic.serve(S, { ok: 100, fallbacks: 100, legacy: 200 })
-    clock += 1000
-    await c.tick()
+    const c = await planned({ rollbackToZero: true })
+    await bake(c, { ok: 150, legacy: 150 })
+    await bake(c, { ok: 100, fallbacks: 100, legacy: 200 }, 1000)
     expect(store.state.scopes[S].basisPoints).toBe(0)
     expect(store.state.scopes[S].plan?.status).toBe('paused')
     expect(store.entries.at(-1)).toMatchObject({ from: 500, to: 0, action: 'rollback' })
@@ -295,8 +300,7 @@ describe('Controller.tick', () => {
 
   it('does nothing while it does not lead', async () => {
     let leading = false
-    const c = controller({ leading: () => leading })
-    await plan()
+    const c = await planned({ leading: () => leading })
     const version = store.state.version
     for (let i = 0; i < 3; i++) {
       await c.tick()
@@ -320,42 +324,27 @@ describe('Controller.tick', () => {
     traffic.serve(S, { errors: 1000, legacy: 1000 })
     await c.tick()
     await plan()
-    await c.tick()
-    traffic.serve(S, { ok: 150, legacy: 150 })
-    clock += BAKE
-    await c.tick()
+    await bake(c, { ok: 150, legacy: 150 })
     expect(store.state.scopes[S].basisPoints).toBe(500)
     // The next step's window starts at that step: step 1's 150 requests do not count for step 2.
-    await c.tick()
-    traffic.serve(S, { ok: 50, legacy: 50 })
-    clock += BAKE
-    await c.tick()
-    expect(store.state.scopes[S].basisPoints).toBe(500)
-    const j = c.judgement(S)
-    expect(j?.kind === 'hold' && j.why).toContain('error-rate has 50 of 100 samples')
+    await bake(c, { ok: 50, legacy: 50 })
+    expectHeld(c, 500, 'error-rate has 50 of 100 samples')
   })
 
   it('starts the window over when a plan resumes', async () => {
-    const c = controller()
-    await plan()
+    const c = await planned()
     await c.tick()
     traffic.serve(S, { ok: 90, legacy: 90 })
     await store.update((s) => pausePlan(s, S, 'admin', 'lunch', clock))
     clock += 1000
     await store.update((s) => resumePlan(s, S, 'admin', clock))
-    await c.tick()
-    traffic.serve(S, { ok: 20, legacy: 20 })
-    clock += BAKE
-    await c.tick()
+    await bake(c, { ok: 20, legacy: 20 })
     // 90 + 20 would be enough; 20 since the resume is not.
-    expect(store.state.scopes[S].basisPoints).toBe(100)
-    const j = c.judgement(S)
-    expect(j?.kind === 'hold' && j.why).toContain('error-rate has 20 of 100 samples')
+    expectHeld(c, 100, 'error-rate has 20 of 100 samples')
   })
 
   it('logs a store failure and keeps going', async () => {
-    const c = controller()
-    await plan()
+    const c = await planned()
     await c.tick()
     traffic.serve(S, { ok: 150, legacy: 150 })
     clock += BAKE
@@ -397,23 +386,11 @@ describe('Controller with a state another process changes', () => {
     return s
   }
 
-  function fileController(s: FileStore): Controller {
-    return new Controller({
-      store: s,
-      stats: traffic,
-      limits,
-      rollbackToZero: false,
-      leading: () => true,
-      log: { info: () => {}, warn: () => {} },
-      now: () => clock,
-    })
-  }
-
   it('does not advance a plan another process paused since its last look', async () => {
     const mine = open()
     const theirs = open()
     await mine.update((s) => startPlan(s, S, [100, 500], BAKE, 'admin', clock))
-    const c = fileController(mine)
+    const c = controller({ store: mine })
     await c.tick()
     await theirs.update((s) => pausePlan(s, S, 'admin', 'hold on', clock))
     traffic.serve(S, { ok: 150, legacy: 150 })
@@ -429,7 +406,7 @@ describe('Controller with a state another process changes', () => {
     const mine = open()
     const theirs = open()
     await mine.update((s) => advanceTo500(s))
-    const c = fileController(mine)
+    const c = controller({ store: mine })
     await c.tick()
     // An operator aborts on another process: everything back to the legacy.
     await theirs.update((s) => abortPlan(s, S, 'admin', 'kill switch', clock))

@@ -19,7 +19,8 @@ import {
 import { basename, dirname, join } from 'node:path'
 import { CutoverError } from '../common/cutover-error.ts'
 import { type HistoryEntry, type RolloutState, stateSchema, type Transition } from './state.ts'
-import { type RolloutStore, type StoreHealth, VersionConflict } from './store.ts'
+import type { RolloutStore, StoreHealth } from './store.ts'
+import { versionConflict } from './version-check.ts'
 
 /** How often the file is checked even when no watch event came (network filesystems miss them). */
 const POLL_MS = 500
@@ -57,11 +58,8 @@ export class FileStore implements RolloutStore {
   ): Promise<RolloutState> {
     // Another process may have written since our last look: start from the file.
     this.#reload()
-    if (expectedVersion !== undefined && expectedVersion !== this.#state.version) {
-      throw new VersionConflict(
-        `the rollout state moved on (version ${this.#state.version}, you had ${expectedVersion}); look again and retry`,
-      )
-    }
+    const conflict = versionConflict(this.#state, expectedVersion)
+    if (conflict) throw conflict
     const t = change(this.#state)
     if (t.state === this.#state) return this.#state
     this.#persist(t)

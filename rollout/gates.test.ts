@@ -2,17 +2,10 @@
 // on the counters of a window.
 
 import { describe, expect, it } from 'vitest'
-import { type GateLimits, type GateReading, judge, windowOf } from './gates.ts'
+import { type GateReading, judge, windowOf } from './gates.ts'
+import { limits } from './gates-test-support.ts'
 import { recordLatency } from './latency.ts'
 import { newStats, type ScopeStats } from './scope.ts'
-
-const limits: GateLimits = {
-  minSamples: 100,
-  maxErrorRate: 0.01,
-  maxFallbackRate: 0.05,
-  maxLatencyRatio: 1.5,
-  maxMismatchRate: 0.001,
-}
 
 interface Traffic {
   newRequests?: number

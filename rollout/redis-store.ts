@@ -16,6 +16,7 @@ import {
   type Transition,
 } from './state.ts'
 import { type RolloutStore, type StoreHealth, VersionConflict } from './store.ts'
+import { versionConflict } from './version-check.ts'
 
 export interface RedisStoreOptions {
   url: string
@@ -100,11 +101,10 @@ export class RedisStore implements RolloutStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       await this.#client.watch(this.#keys.state)
       const latest = await this.#read()
-      if (expectedVersion !== undefined && latest.version !== expectedVersion) {
+      const conflict = versionConflict(latest, expectedVersion)
+      if (conflict) {
         await this.#client.unwatch()
-        throw new VersionConflict(
-          `the rollout state moved on (version ${latest.version}, you had ${expectedVersion}); look again and retry`,
-        )
+        throw conflict
       }
       const t = change(latest)
       if (t.state === latest) {

@@ -4,14 +4,17 @@
 
 import { z } from 'zod'
 
+/** Where a Redis server listens, as a `redis://` URL; a local one by default. */
+export const redisUrl = z
+  .string()
+  .startsWith('redis://', 'expected a URL like "redis://127.0.0.1:6379"')
+  .default('redis://127.0.0.1:6379')
+
 export const rolloutSettings = z.strictObject({
   store: z.enum(['file', 'redis']).default('file'),
   redis: z
     .strictObject({
-      url: z
-        .string()
-        .startsWith('redis://', 'expected a URL like "redis://127.0.0.1:6379"')
-        .default('redis://127.0.0.1:6379'),
+      url: redisUrl,
       prefix: z.string().min(1).default('cutover'),
     })
     .prefault({}),

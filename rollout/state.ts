@@ -63,10 +63,6 @@ export interface Transition {
 
 export class TransitionError extends Error {}
 
-function withScope(state: RolloutState, scope: string, next: ScopeState): RolloutState {
-  return { version: state.version + 1, scopes: { ...state.scopes, [scope]: next } }
-}
-
 function current(state: RolloutState, scope: string): ScopeState {
   const s = state.scopes[scope]
   if (!s)
@@ -74,6 +70,35 @@ function current(state: RolloutState, scope: string): ScopeState {
       `unknown scope '${scope}'; see 'cutover rollout status' for the scopes`,
     )
   return s
+}
+
+/** One move of a scope: where its percentage and plan go, and the history entry saying who and why. */
+interface Move {
+  to: number
+  plan: PlanState | undefined
+  by: string
+  action: HistoryEntry['action']
+  why: string
+  now: number
+}
+
+/** The state after `m` under the next version, with the entry that explains it. */
+function move(state: RolloutState, scope: string, from: ScopeState, m: Move): Transition {
+  const next: ScopeState = { basisPoints: m.to, updatedAt: m.now, updatedBy: m.by, plan: m.plan }
+  return {
+    state: { version: state.version + 1, scopes: { ...state.scopes, [scope]: next } },
+    entries: [
+      {
+        at: m.now,
+        scope,
+        from: from.basisPoints,
+        to: m.to,
+        by: m.by,
+        action: m.action,
+        why: m.why,
+      },
+    ],
+  }
 }
 
 /** Sets a percentage by hand; a running plan is paused (the operator took over). */
@@ -90,10 +115,7 @@ export function setPercent(
     s.plan?.status === 'running'
       ? { ...s.plan, status: 'paused' as const, note: `paused: percentage set by hand (${why})` }
       : s.plan
-  return {
-    state: withScope(state, scope, { basisPoints: bp, updatedAt: now, updatedBy: by, plan }),
-    entries: [{ at: now, scope, from: s.basisPoints, to: bp, by, action: 'set', why }],
-  }
+  return move(state, scope, s, { to: bp, plan, by, action: 'set', why, now })
 }
 
 /** Starts a plan at its first step. */
@@ -120,48 +142,44 @@ export function startPlan(
     // No step has held yet: a breach at the first step goes back to 0, never up.
     lastGood: 0,
   }
-  return {
-    state: withScope(state, scope, { basisPoints: steps[0], updatedAt: now, updatedBy: by, plan }),
-    entries: [
-      {
-        at: now,
-        scope,
-        from: s.basisPoints,
-        to: steps[0],
-        by,
-        action: 'plan',
-        why: `plan ${steps.map((b) => b / 100).join(',')} with ${bakeMs / 1000} s bake`,
-      },
-    ],
-  }
+  const why = `plan ${steps.map((b) => b / 100).join(',')} with ${bakeMs / 1000} s bake`
+  return move(state, scope, s, { to: steps[0], plan, by, action: 'plan', why, now })
 }
 
-function planOf(state: RolloutState, scope: string): { s: ScopeState; plan: PlanState } {
+/**
+ * The scope and its plan, which must be `running`, `paused`, or `unfinished`
+ * (either of those); an error naming the plan's status otherwise.
+ */
+function planOf(
+  state: RolloutState,
+  scope: string,
+  must: 'running' | 'paused' | 'unfinished',
+): { s: ScopeState; plan: PlanState } {
   const s = current(state, scope)
-  if (!s.plan)
+  const plan = s.plan
+  if (!plan)
     throw new TransitionError(`scope '${scope}' has no plan; start one with 'cutover rollout plan'`)
-  return { s, plan: s.plan }
+  if (must === 'unfinished' && (plan.status === 'done' || plan.status === 'aborted'))
+    throw new TransitionError(`the plan of '${scope}' is already ${plan.status}`)
+  if (must !== 'unfinished' && plan.status !== must)
+    throw new TransitionError(`the plan of '${scope}' is ${plan.status}, not ${must}`)
+  return { s, plan }
 }
 
-export function pausePlan(
+/** An operator's command on a scope's plan (pause, abort, promote): who gave it, why, and when. */
+export type PlanCommand = (
   state: RolloutState,
   scope: string,
   by: string,
   why: string,
   now: number,
-): Transition {
-  const { s, plan } = planOf(state, scope)
-  if (plan.status !== 'running')
-    throw new TransitionError(`the plan of '${scope}' is ${plan.status}, not running`)
-  return {
-    state: withScope(state, scope, {
-      ...s,
-      updatedAt: now,
-      updatedBy: by,
-      plan: { ...plan, status: 'paused', note: why },
-    }),
-    entries: [{ at: now, scope, from: s.basisPoints, to: s.basisPoints, by, action: 'pause', why }],
-  }
+) => Transition
+
+/** Pauses a running plan where it is: the percentage stays, the bake stops. */
+export const pausePlan: PlanCommand = (state, scope, by, why, now) => {
+  const { s, plan } = planOf(state, scope, 'running')
+  const paused: PlanState = { ...plan, status: 'paused', note: why }
+  return move(state, scope, s, { to: s.basisPoints, plan: paused, by, action: 'pause', why, now })
 }
 
 /** Resumes a paused plan at the current percentage; its bake starts over. */
@@ -171,68 +189,32 @@ export function resumePlan(
   by: string,
   now: number,
 ): Transition {
-  const { s, plan } = planOf(state, scope)
-  if (plan.status !== 'paused')
-    throw new TransitionError(`the plan of '${scope}' is ${plan.status}, not paused`)
+  const { s, plan } = planOf(state, scope, 'paused')
   // After a rollback the percentage sits below the plan's step: resume from the step that matches.
   let step = plan.steps.findIndex((b) => b >= s.basisPoints)
   if (step < 0) step = plan.steps.length - 1
-  const bp = plan.steps[step]
   // The step below held before; it is where a breach of this one goes back to.
   const lastGood = step > 0 ? Math.min(plan.steps[step - 1], plan.lastGood) : 0
-  return {
-    state: withScope(state, scope, {
-      basisPoints: bp,
-      updatedAt: now,
-      updatedBy: by,
-      plan: { ...plan, step, status: 'running', stepStartedAt: now, lastGood, note: undefined },
-    }),
-    entries: [
-      {
-        at: now,
-        scope,
-        from: s.basisPoints,
-        to: bp,
-        by,
-        action: 'resume',
-        why: `resumed at step ${step + 1} of ${plan.steps.length}`,
-      },
-    ],
-  }
+  return move(state, scope, s, {
+    to: plan.steps[step],
+    plan: { ...plan, step, status: 'running', stepStartedAt: now, lastGood, note: undefined },
+    by,
+    action: 'resume',
+    why: `resumed at step ${step + 1} of ${plan.steps.length}`,
+    now,
+  })
 }
 
 /** Ends the plan and sends the scope's traffic back to the legacy. */
-export function abortPlan(
-  state: RolloutState,
-  scope: string,
-  by: string,
-  why: string,
-  now: number,
-): Transition {
-  const { s, plan } = planOf(state, scope)
-  if (plan.status === 'done' || plan.status === 'aborted')
-    throw new TransitionError(`the plan of '${scope}' is already ${plan.status}`)
-  return {
-    state: withScope(state, scope, {
-      basisPoints: 0,
-      updatedAt: now,
-      updatedBy: by,
-      plan: { ...plan, status: 'aborted', note: why },
-    }),
-    entries: [{ at: now, scope, from: s.basisPoints, to: 0, by, action: 'abort', why }],
-  }
+export const abortPlan: PlanCommand = (state, scope, by, why, now) => {
+  const { s, plan } = planOf(state, scope, 'unfinished')
+  const aborted: PlanState = { ...plan, status: 'aborted', note: why }
+  return move(state, scope, s, { to: 0, plan: aborted, by, action: 'abort', why, now })
 }
 
 /** Moves to the next step now (by hand: gates and bake are skipped), or finishes the plan at its last step. */
-export function promotePlan(
-  state: RolloutState,
-  scope: string,
-  by: string,
-  why: string,
-  now: number,
-): Transition {
-  return advance(state, scope, by, 'promote', why, now)
-}
+export const promotePlan: PlanCommand = (state, scope, by, why, now) =>
+  advance(state, scope, by, 'promote', why, now)
 
 /** The controller's move after a step baked with its gates holding. */
 export function advancePlan(
@@ -252,40 +234,20 @@ function advance(
   why: string,
   now: number,
 ): Transition {
-  const { s, plan } = planOf(state, scope)
-  if (plan.status === 'done' || plan.status === 'aborted')
-    throw new TransitionError(`the plan of '${scope}' is already ${plan.status}`)
-  const last = plan.step >= plan.steps.length - 1
-  if (last) {
-    return {
-      state: withScope(state, scope, {
-        ...s,
-        updatedAt: now,
-        updatedBy: by,
-        plan: { ...plan, status: 'done', lastGood: s.basisPoints, note: why },
-      }),
-      entries: [
-        { at: now, scope, from: s.basisPoints, to: s.basisPoints, by, action: 'done', why },
-      ],
-    }
+  const { s, plan } = planOf(state, scope, 'unfinished')
+  if (plan.step >= plan.steps.length - 1) {
+    const done: PlanState = { ...plan, status: 'done', lastGood: s.basisPoints, note: why }
+    return move(state, scope, s, { to: s.basisPoints, plan: done, by, action: 'done', why, now })
   }
   const step = plan.step + 1
-  const bp = plan.steps[step]
-  return {
-    state: withScope(state, scope, {
-      basisPoints: bp,
-      updatedAt: now,
-      updatedBy: by,
-      plan: {
-        ...plan,
-        step,
-        stepStartedAt: now,
-        status: plan.status === 'paused' ? 'paused' : 'running',
-        lastGood: s.basisPoints,
-      },
-    }),
-    entries: [{ at: now, scope, from: s.basisPoints, to: bp, by, action, why }],
+  const next: PlanState = {
+    ...plan,
+    step,
+    stepStartedAt: now,
+    status: plan.status === 'paused' ? 'paused' : 'running',
+    lastGood: s.basisPoints,
   }
+  return move(state, scope, s, { to: plan.steps[step], plan: next, by, action, why, now })
 }
 
 /** A gate broke: back to the last good percentage (or 0), plan paused, and why. */
@@ -296,23 +258,16 @@ export function rollbackPlan(
   why: string,
   now: number,
 ): Transition {
-  const { s, plan } = planOf(state, scope)
-  if (plan.status !== 'running')
-    throw new TransitionError(`the plan of '${scope}' is ${plan.status}, not running`)
-  // A rollback only ever lowers the share on the new path.
-  const bp = toZero ? 0 : Math.min(plan.lastGood, s.basisPoints)
-
-  return {
-    state: withScope(state, scope, {
-      basisPoints: bp,
-      updatedAt: now,
-      updatedBy: 'controller',
-      plan: { ...plan, status: 'paused', note: `rolled back: ${why}` },
-    }),
-    entries: [
-      { at: now, scope, from: s.basisPoints, to: bp, by: 'controller', action: 'rollback', why },
-    ],
-  }
+  const { s, plan } = planOf(state, scope, 'running')
+  return move(state, scope, s, {
+    // A rollback only ever lowers the share on the new path.
+    to: toZero ? 0 : Math.min(plan.lastGood, s.basisPoints),
+    plan: { ...plan, status: 'paused', note: `rolled back: ${why}` },
+    by: 'controller',
+    action: 'rollback',
+    why,
+    now,
+  })
 }
 
 /** Adds scopes the state does not know yet at their starting percentage (first start, new zone or site). */

@@ -1,6 +1,7 @@
 // The access module through its contract: allow or deny hand-made requests by
-// address, method, path and header; config errors from site().
+// address, method, path and header; the decisions counted; config errors from site().
 
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
 import { context, siteOf } from '../shared/http-test-support.ts'
@@ -9,6 +10,8 @@ import { accessModule } from './index.ts'
 
 const site = (rules: Record<string, unknown>[]) => siteOf(accessModule, rules)
 const ctx = context
+/** A module env of its own, whose registry a test reads. */
+const newEnv = () => ({ log: { info() {}, warn() {}, error() {} }, registry: new Registry() })
 
 /** 'pass' when the request goes on, else the status of the refusal. */
 function check(s: HttpSiteModule, request: Partial<HttpRequest> = {}): 'pass' | number {
@@ -199,6 +202,43 @@ describe('other conditions', () => {
     expect(check(s, { ...all, method: 'GET' })).toBe('pass')
     expect(check(s, { ...all, path: '/web/x' })).toBe('pass')
     expect(check(s, { ...all, headers: ['x-role', 'admin'] })).toBe('pass')
+  })
+})
+
+describe('metrics', () => {
+  /** cutover_access_decisions_total in `registry`, by result. */
+  async function decisions(registry: Registry): Promise<Record<string, number>> {
+    const { values } = await registry.getSingleMetric('cutover_access_decisions_total')!.get()
+    return Object.fromEntries(values.map((v) => [String(v.labels.result), v.value]))
+  }
+  const rules = [
+    { action: 'allow', ip: ['10.0.0.0/8'] },
+    { action: 'deny', path: { prefix: '/admin/' } },
+  ]
+
+  it('has both series at zero from set-up', async () => {
+    const env = newEnv()
+    siteOf(accessModule, rules, env)
+    expect(await decisions(env.registry)).toEqual({ allow: 0, deny: 0 })
+  })
+
+  it('counts the rule that decided, and nothing for requests no rule matched', async () => {
+    const env = newEnv()
+    const s = siteOf(accessModule, rules, env)
+    expect(check(s, { clientIp: '10.0.0.1', path: '/admin/x' })).toBe('pass')
+    expect(await decisions(env.registry)).toEqual({ allow: 1, deny: 0 })
+    expect(check(s, { clientIp: '192.0.2.1', path: '/admin/x' })).toBe(403)
+    expect(await decisions(env.registry)).toEqual({ allow: 1, deny: 1 })
+    expect(check(s, { clientIp: '192.0.2.1', path: '/public' })).toBe('pass')
+    expect(await decisions(env.registry)).toEqual({ allow: 1, deny: 1 })
+  })
+
+  it('counts on when the site is set up again on the same registry (a reload)', async () => {
+    const env = newEnv()
+    check(siteOf(accessModule, rules, env), { path: '/admin/x' })
+    const again = siteOf(accessModule, rules, env)
+    check(again, { path: '/admin/x' })
+    expect(await decisions(env.registry)).toEqual({ allow: 0, deny: 2 })
   })
 })
 

@@ -1,16 +1,18 @@
 // access: allows or denies requests by client address (CIDR, IPv4 and IPv6),
 // method, path and header. Rules are read in order; the first whose conditions
-// all hold decides; a request no rule matches is allowed.
+// all hold decides; a request no rule matches is allowed (and not counted).
 
 import { STATUS_CODES } from 'node:http'
 import { z } from 'zod'
 
-import { HEADER_NAME, headerAll } from '../../common/header-list.ts'
+import { headerAll } from '../../common/header-list.ts'
 import type { HttpModule, HttpRequest, Rule } from '../http-module.ts'
+import { headerNameSchema } from '../shared/header-schema.ts'
 import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
 import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { addressBytes, cidrContains, parseCidr } from './cidr.ts'
+import { accessMetrics } from './metrics.ts'
 
 export const NAME = 'access'
 
@@ -34,7 +36,7 @@ const schema = z.strictObject({
   path: pathMatchSchema.optional(),
   header: z
     .strictObject({
-      name: z.string().regex(HEADER_NAME, 'not a valid header name').toLowerCase(),
+      name: headerNameSchema.toLowerCase(),
       equals: z.string().optional(),
     })
     .optional(),
@@ -44,7 +46,7 @@ const schema = z.strictObject({
 export const accessModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
-  site(rules: readonly Rule[], where: readonly string[]) {
+  site(rules: readonly Rule[], where: readonly string[], env) {
     const compiled = rules.map((rule, i) => {
       const r = parseRule(schema, rule, where[i])
       const path = r.path ? compilePathMatch(r.path) : undefined
@@ -73,12 +75,17 @@ export const accessModule: HttpModule = {
       }
     })
     const needsAddress = compiled.some((r) => r.usesIp)
+    const metrics = accessMetrics(env.registry)
     return {
       request(ctx) {
         const addr = needsAddress ? addressBytes(ctx.request.clientIp) : undefined
         for (const r of compiled) {
           if (!r.matches(ctx.request, addr)) continue
-          if (!r.deny) return NEXT
+          if (!r.deny) {
+            metrics.allow.inc()
+            return NEXT
+          }
+          metrics.deny.inc()
           ctx.reply = {
             status: r.status,
             headers: ['content-type', 'text/plain; charset=utf-8'],

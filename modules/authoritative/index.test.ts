@@ -67,25 +67,22 @@ sipserver IN A   192.0.2.60
 ${Array.from({ length: 40 }, (_, i) => `big IN A 198.51.100.${i + 1}`).join('\n')}
 `
 
-// The SOA's own TTL (60) is below its minimum (600): negative answers use 60.
-const LOW_ZONE = `
-$TTL 60
-$ORIGIN low.test.
-@   IN SOA ns1 hostmaster 1 7200 900 1209600 600
+/** The smallest zone that loads: a leading blank line, then its SOA, its NS and the NS's address. */
+const apex = (origin: string, ttl: number, minimum: number) => `
+$TTL ${ttl}
+$ORIGIN ${origin}.
+@   IN SOA ns1 hostmaster 1 7200 900 1209600 ${minimum}
     IN NS  ns1
 ns1 IN A   192.0.2.1
 `
 
+// The SOA's own TTL (60) is below its minimum (600): negative answers use 60.
+const LOW_ZONE = apex('low.test', 60, 600)
+
 // More than 16 KiB of answer: 900 MX records whose targets have addresses.
 const HOSTS = 900
 const host = (i: number) => `h${String(i).padStart(3, '0')}`
-const BIG_ZONE = `
-$TTL 3600
-$ORIGIN big.test.
-@   IN SOA ns1 hostmaster 1 7200 900 1209600 300
-    IN NS  ns1
-ns1 IN A   192.0.2.1
-${Array.from({ length: HOSTS }, (_, i) => `mx IN MX ${i} ${host(i)}\n*.w IN MX ${i} ${host(i)}\n${host(i)} IN A 10.0.${i >> 8}.${i & 0xff}`).join('\n')}
+const BIG_ZONE = `${apex('big.test', 3600, 300)}${Array.from({ length: HOSTS }, (_, i) => `mx IN MX ${i} ${host(i)}\n*.w IN MX ${i} ${host(i)}\n${host(i)} IN A 10.0.${i >> 8}.${i & 0xff}`).join('\n')}
 `
 
 const silent: ModuleLog = { info() {}, warn() {}, error() {} }
@@ -169,6 +166,23 @@ const rrs = (records: Message['answer']) =>
 
 const SOA_DATA = 'ns1.auth.test. hostmaster.auth.test. 1 7200 900 1209600 300'
 
+/** The A records of www.auth.test, where its CNAME chains end. */
+const WWW_A: [string, number, string][] = [
+  ['www.auth.test.', Type.A, '192.0.2.10'],
+  ['www.auth.test.', Type.A, '192.0.2.11'],
+]
+
+/**
+ * A negative answer from auth.test: `rcode`, authoritative, `answer` (the CNAMEs
+ * on the way, or nothing), and the zone's SOA alone in authority.
+ */
+function expectNegative(m: Message, rcode: number, answer: [string, number, string][] = []) {
+  expect(m.rcode).toBe(rcode)
+  expect(m.flags & Flag.AA).toBe(Flag.AA)
+  expect(rrs(m.answer)).toEqual(answer)
+  expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+}
+
 // --- tests -------------------------------------------------------------------
 
 describe('authoritative: positive answers', () => {
@@ -222,8 +236,7 @@ describe('authoritative: positive answers', () => {
     expect(rrs(m.answer)).toEqual([
       ['chain.auth.test.', Type.CNAME, 'alias.auth.test.'],
       ['alias.auth.test.', Type.CNAME, 'www.auth.test.'],
-      ['www.auth.test.', Type.A, '192.0.2.10'],
-      ['www.auth.test.', Type.A, '192.0.2.11'],
+      ...WWW_A,
     ])
     expect(m.authority).toEqual([])
   })
@@ -234,18 +247,14 @@ describe('authoritative: positive answers', () => {
   })
 
   it('ends a chain at NODATA with the SOA when the target lacks the type', () => {
-    const m = ask('alias.auth.test', Type.MX)
-    expect(m.rcode).toBe(Rcode.NOERROR)
-    expect(rrs(m.answer)).toEqual([['alias.auth.test.', Type.CNAME, 'www.auth.test.']])
-    expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+    expectNegative(ask('alias.auth.test', Type.MX), Rcode.NOERROR, [
+      ['alias.auth.test.', Type.CNAME, 'www.auth.test.'],
+    ])
   })
 
   it('gives NXDOMAIN with the CNAME and the SOA for a dangling CNAME', () => {
     const m = ask('dangling.auth.test', Type.A)
-    expect(m.rcode).toBe(Rcode.NXDOMAIN)
-    expect(m.flags & Flag.AA).toBe(Flag.AA)
-    expect(rrs(m.answer)).toEqual([['dangling.auth.test.', Type.CNAME, 'missing.auth.test.']])
-    expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+    expectNegative(m, Rcode.NXDOMAIN, [['dangling.auth.test.', Type.CNAME, 'missing.auth.test.']])
     expect(m.authority[0].ttl).toBe(300)
   })
 
@@ -282,10 +291,7 @@ describe('authoritative: wildcards (RFC 4592)', () => {
   })
 
   it('gives NODATA at a wildcard for a type it lacks', () => {
-    const m = ask('foo.wild.auth.test', Type.MX)
-    expect(m.rcode).toBe(Rcode.NOERROR)
-    expect(m.answer).toEqual([])
-    expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+    expectNegative(ask('foo.wild.auth.test', Type.MX), Rcode.NOERROR)
     // A type that exists nowhere in the zone, too.
     expect(ask('foo.wild.auth.test', Type.CAA).rcode).toBe(Rcode.NOERROR)
   })
@@ -294,8 +300,7 @@ describe('authoritative: wildcards (RFC 4592)', () => {
     const m = ask('anything.cnamewild.auth.test', Type.A)
     expect(rrs(m.answer)).toEqual([
       ['anything.cnamewild.auth.test.', Type.CNAME, 'www.auth.test.'],
-      ['www.auth.test.', Type.A, '192.0.2.10'],
-      ['www.auth.test.', Type.A, '192.0.2.11'],
+      ...WWW_A,
     ])
     const t = ask('to-wild.auth.test', Type.A)
     expect(rrs(t.answer)).toEqual([
@@ -305,37 +310,23 @@ describe('authoritative: wildcards (RFC 4592)', () => {
   })
 
   it('answers the parent of a wildcard, an empty non-terminal, with NODATA', () => {
-    const m = ask('wild.auth.test', Type.A)
-    expect(m.rcode).toBe(Rcode.NOERROR)
-    expect(m.answer).toEqual([])
-    expect(m.authority.map((r) => r.type)).toEqual([Type.SOA])
+    expectNegative(ask('wild.auth.test', Type.A), Rcode.NOERROR)
   })
 })
 
 describe('authoritative: NXDOMAIN and NODATA', () => {
   it('gives NODATA at empty non-terminals and NXDOMAIN below them', () => {
     for (const name of ['ent.auth.test', 'c.ent.auth.test', 'b.c.ent.auth.test']) {
-      const m = ask(name, Type.A)
-      expect(m.rcode).toBe(Rcode.NOERROR)
-      expect(m.flags & Flag.AA).toBe(Flag.AA)
-      expect(m.answer).toEqual([])
-      expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+      expectNegative(ask(name, Type.A), Rcode.NOERROR)
     }
     expect(ask('a.b.c.ent.auth.test', Type.A).answer.map((r) => r.data)).toEqual(['192.0.2.40'])
     for (const name of ['x.c.ent.auth.test', 'x.ent.auth.test', 'nope.auth.test']) {
-      const m = ask(name, Type.A)
-      expect(m.rcode).toBe(Rcode.NXDOMAIN)
-      expect(m.flags & Flag.AA).toBe(Flag.AA)
-      expect(m.answer).toEqual([])
-      expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+      expectNegative(ask(name, Type.A), Rcode.NXDOMAIN)
     }
   })
 
   it('gives NODATA for a type absent at an existing name', () => {
-    const m = ask('www.auth.test', Type.TXT)
-    expect(m.rcode).toBe(Rcode.NOERROR)
-    expect(m.answer).toEqual([])
-    expect(m.authority.map((r) => r.type)).toEqual([Type.SOA])
+    expectNegative(ask('www.auth.test', Type.TXT), Rcode.NOERROR)
   })
 
   it('uses min(SOA TTL, SOA minimum) as the negative TTL, 0 in an NXDOMAIN to an SOA query', () => {
@@ -387,11 +378,7 @@ describe('authoritative: delegations', () => {
       ],
     ])
     // No DS at the other cut: NODATA from the parent, with its SOA.
-    const none = ask('sub.auth.test', Type.DS)
-    expect(none.flags & Flag.AA).toBe(Flag.AA)
-    expect(none.rcode).toBe(Rcode.NOERROR)
-    expect(none.answer).toEqual([])
-    expect(rrs(none.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+    expectNegative(ask('sub.auth.test', Type.DS), Rcode.NOERROR)
     // DS of a name below the cut belongs to the child: a referral.
     const below = ask('x.signed.auth.test', Type.DS)
     expect(below.flags & Flag.AA).toBe(0)
@@ -491,13 +478,11 @@ describe('authoritative: compression pointers behind any question', () => {
       const name = `${prefix}.wild.auth.test`
       const a = ask(name, Type.A)
       expect(a.answer.map((r) => r.name)).toEqual([`${name}.`])
-      const nodata = ask(name, Type.MX)
-      expect(rrs(nodata.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+      expectNegative(ask(name, Type.MX), Rcode.NOERROR)
       const cname = ask(`${prefix}.cnamewild.auth.test`, Type.A)
       expect(rrs(cname.answer)).toEqual([
         [lower(`${prefix}.cnamewild.auth.test.`), Type.CNAME, 'www.auth.test.'],
-        ['www.auth.test.', Type.A, '192.0.2.10'],
-        ['www.auth.test.', Type.A, '192.0.2.11'],
+        ...WWW_A,
       ])
     }
   })
@@ -505,9 +490,7 @@ describe('authoritative: compression pointers behind any question', () => {
   it('aims the pointers of the shared NXDOMAIN answer at questions of any length', () => {
     for (const prefix of names) {
       for (const type of [Type.A, Type.SOA, Type.TXT]) {
-        const m = ask(`${prefix}.nx.Auth.Test`, type)
-        expect(m.rcode).toBe(Rcode.NXDOMAIN)
-        expect(rrs(m.authority)).toEqual([['auth.test.', Type.SOA, SOA_DATA]])
+        expectNegative(ask(`${prefix}.nx.Auth.Test`, type), Rcode.NXDOMAIN)
       }
     }
   })
@@ -635,14 +618,7 @@ describe('authoritative: the legacy path', () => {
 })
 
 describe('authoritative: zones it cannot serve', () => {
-  const base = (origin: string) => `
-$TTL 300
-$ORIGIN ${origin}.
-@   IN SOA ns1 hostmaster 1 7200 900 1209600 300
-    IN NS  ns1
-ns1 IN A   192.0.2.1
-www IN A   192.0.2.2
-`
+  const base = (origin: string) => `${apex(origin, 300, 300)}www IN A   192.0.2.2\n`
 
   it('reports DNAME and RRSIG zones as unsupported, leaves them out, and logs why', () => {
     const warnings: [object, string | undefined][] = []

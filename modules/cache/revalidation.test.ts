@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { type HeaderList, headerAll, headerGet } from '../../common/header-list.ts'
-import { httpDate, type OriginReply, T0, testSite } from './test-site.ts'
+import { httpDate, type OriginReply, T0, type TestSite, testSite } from './test-site.ts'
 
 const LAST_MODIFIED = httpDate(T0 - 86_400_000)
 
@@ -25,6 +25,18 @@ function stored(cacheControl: string, validators: HeaderList, body = 'cached'): 
 
 const notModified = (headers: HeaderList = []): OriginReply => ({ status: 304, headers })
 
+/** A site holding "cached" (ETag "v1", max-age=10) that has just gone stale. */
+function staleSite(): TestSite {
+  const s = testSite()
+  s.fetch({}, stored('max-age=10', ['ETag', '"v1"']))
+  s.clock.now += 10_000
+  return s
+}
+
+/** How many lookups ended in `result` (hit, miss, revalidated, ...). */
+const lookups = (s: TestSite, result: string) =>
+  s.metric(`cutover_cache_lookups_total{result="${result}"}`)
+
 /** An origin that must not be asked. */
 const unreachable = (): OriginReply => {
   throw new Error('the origin was asked')
@@ -32,9 +44,7 @@ const unreachable = (): OriginReply => {
 
 describe('revalidating a stale entry', () => {
   it('asks with If-None-Match and serves the stored body on a 304', async () => {
-    const s = testSite()
-    s.fetch({}, stored('max-age=10', ['ETag', '"v1"']))
-    s.clock.now += 10_000
+    const s = staleSite()
     const r = s.fetch({}, (sent) => {
       expect(headerAll(sent, 'if-none-match')).toEqual(['"v1"'])
       expect(headerGet(sent, 'if-modified-since')).toBeUndefined()
@@ -51,14 +61,12 @@ describe('revalidating a stale entry', () => {
     expect(headerGet(r.headers, 'cache-control')).toBe('max-age=30')
     expect(headerGet(r.headers, 'content-type')).toBe('text/html')
     expect(headerAll(r.headers, 'age')).toEqual(['0'])
-    expect(await s.metric('cutover_cache_lookups_total{result="revalidated"}')).toBe(1)
-    expect(await s.metric('cutover_cache_lookups_total{result="miss"}')).toBe(1)
+    expect(await lookups(s, 'revalidated')).toBe(1)
+    expect(await lookups(s, 'miss')).toBe(1)
   })
 
   it('is fresh again for the lifetime the 304 gave', () => {
-    const s = testSite()
-    s.fetch({}, stored('max-age=10', ['ETag', '"v1"']))
-    s.clock.now += 10_000
+    const s = staleSite()
     s.fetch(
       {},
       notModified(['Date', httpDate(s.clock.now), 'Cache-Control', 'max-age=30', 'Age', '4']),
@@ -93,23 +101,19 @@ describe('revalidating a stale entry', () => {
   })
 
   it('stores the new response when the origin sends one', async () => {
-    const s = testSite()
-    s.fetch({}, stored('max-age=10', ['ETag', '"v1"']))
-    s.clock.now += 10_000
+    const s = staleSite()
     const r = s.fetch(
       {},
       { status: 200, headers: ['Cache-Control', 'max-age=60', 'ETag', '"v2"'], body: 'new' },
     )
     expect(r).toMatchObject({ from: 'origin', status: 200, body: 'new' })
     expect(s.fetch({}, unreachable)).toMatchObject({ from: 'cache', body: 'new' })
-    expect(await s.metric('cutover_cache_lookups_total{result="miss"}')).toBe(2)
-    expect(await s.metric('cutover_cache_lookups_total{result="revalidated"}')).toBe(0)
+    expect(await lookups(s, 'miss')).toBe(2)
+    expect(await lookups(s, 'revalidated')).toBe(0)
   })
 
   it('passes an origin error on, keeping the entry', () => {
-    const s = testSite()
-    s.fetch({}, stored('max-age=10', ['ETag', '"v1"']))
-    s.clock.now += 10_000
+    const s = staleSite()
     expect(s.fetch({}, { status: 502, body: 'bad gateway' })).toMatchObject({
       status: 502,
       body: 'bad gateway',
@@ -129,9 +133,7 @@ describe('revalidating a stale entry', () => {
   })
 
   it('is a plain miss for HEAD', () => {
-    const s = testSite()
-    s.fetch({}, stored('max-age=10', ['ETag', '"v1"']))
-    s.clock.now += 10_000
+    const s = staleSite()
     const r = s.fetch({ method: 'HEAD' }, (sent) => {
       expect(headerGet(sent, 'if-none-match')).toBeUndefined()
       return { status: 200, headers: ['Cache-Control', 'max-age=60'] }
@@ -254,21 +256,20 @@ describe('request limits on freshness', () => {
 })
 
 describe('client conditionals on a fresh entry', () => {
+  /** The entry's fields that a 304 sends on (RFC 9110 15.4.5): validators, Expires and Vary. */
+  const for304 = [
+    'ETag',
+    '"abc"',
+    'Last-Modified',
+    LAST_MODIFIED,
+    'Expires',
+    httpDate(T0 + 60_000),
+    'Vary',
+    'Accept',
+  ]
   const site = () => {
     const s = testSite()
-    s.fetch(
-      {},
-      stored('max-age=60', [
-        'ETag',
-        '"abc"',
-        'Last-Modified',
-        LAST_MODIFIED,
-        'Expires',
-        httpDate(T0 + 60_000),
-        'Vary',
-        'Accept',
-      ]),
-    )
+    s.fetch({}, stored('max-age=60', for304))
     s.clock.now += 2000
     return s
   }
@@ -282,14 +283,7 @@ describe('client conditionals on a fresh entry', () => {
       httpDate(T0),
       'Cache-Control',
       'max-age=60',
-      'ETag',
-      '"abc"',
-      'Last-Modified',
-      LAST_MODIFIED,
-      'Expires',
-      httpDate(T0 + 60_000),
-      'Vary',
-      'Accept',
+      ...for304,
       'age',
       '2',
     ])

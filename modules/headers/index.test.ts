@@ -1,6 +1,8 @@
 // The headers module through its contract: request edits before the origin,
-// response edits after it (local replies too); config errors from site().
+// response edits after it (local replies too); the rewrites counted; config
+// errors from site().
 
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { HeaderList } from '../../common/header-list.ts'
 import type { HttpResponse, HttpSiteModule } from '../http-module.ts'
@@ -10,6 +12,8 @@ import { headersModule } from './index.ts'
 
 const site = (rules: Record<string, unknown>[]) => siteOf(headersModule, rules)
 const ctx = context
+/** A module env of its own, whose registry a test reads. */
+const newEnv = () => ({ log: { info() {}, warn() {}, error() {} }, registry: new Registry() })
 
 /** The request headers the origin would get. */
 function sent(s: HttpSiteModule, headers: HeaderList, path = '/'): HeaderList {
@@ -191,6 +195,82 @@ describe('matching', () => {
   })
 })
 
+describe('metrics', () => {
+  /** cutover_headers_rewrites_total in `registry`, by phase. */
+  async function rewrites(registry: Registry): Promise<Record<string, number>> {
+    const { values } = await registry.getSingleMetric('cutover_headers_rewrites_total')!.get()
+    return Object.fromEntries(values.map((v) => [String(v.labels.phase), v.value]))
+  }
+
+  it('has both series at zero from set-up', async () => {
+    const env = newEnv()
+    siteOf(headersModule, [{ request: { set: { 'X-A': '1' } } }], env)
+    expect(await rewrites(env.registry)).toEqual({ request: 0, response: 0 })
+  })
+
+  it('counts a request or response once, however many rules changed it', async () => {
+    const env = newEnv()
+    const s = siteOf(
+      headersModule,
+      [
+        {
+          match: { prefix: '/api/' },
+          request: { set: { 'X-A': '1' } },
+          response: { set: { 'X-B': '2' } },
+        },
+        { match: { prefix: '/api/' }, request: { add: { 'X-C': '3' } } },
+      ],
+      env,
+    )
+    expect(sent(s, [], '/api/x')).toEqual(['X-A', '1', 'X-C', '3'])
+    expect(await rewrites(env.registry)).toEqual({ request: 1, response: 0 })
+    expect(received(s, [], '/api/x')).toEqual(['X-B', '2'])
+    expect(received(s, [], '/api/x', 'local')).toEqual(['X-B', '2'])
+    expect(await rewrites(env.registry)).toEqual({ request: 1, response: 2 })
+  })
+
+  it('counts nothing for paths no rule selects', async () => {
+    const env = newEnv()
+    const s = siteOf(
+      headersModule,
+      [
+        {
+          match: { exact: '/a' },
+          request: { set: { 'X-A': '1' } },
+          response: { add: { 'X-B': '2' } },
+        },
+      ],
+      env,
+    )
+    expect(sent(s, [], '/b')).toEqual([])
+    expect(received(s, [], '/b')).toEqual([])
+    expect(await rewrites(env.registry)).toEqual({ request: 0, response: 0 })
+  })
+
+  it('counts a remove only when the field was there', async () => {
+    const env = newEnv()
+    const s = siteOf(
+      headersModule,
+      [{ request: { remove: ['Cookie'] }, response: { remove: ['Server'] } }],
+      env,
+    )
+    expect(sent(s, ['Host', 'h'])).toEqual(['Host', 'h'])
+    expect(received(s, ['Via', '1.1 cutover'])).toEqual(['Via', '1.1 cutover'])
+    expect(await rewrites(env.registry)).toEqual({ request: 0, response: 0 })
+    expect(sent(s, ['Host', 'h', 'cookie', 'a=1'])).toEqual(['Host', 'h'])
+    expect(received(s, ['server', 'nginx'])).toEqual([])
+    expect(await rewrites(env.registry)).toEqual({ request: 1, response: 1 })
+  })
+
+  it('counts on when the site is set up again on the same registry (a reload)', async () => {
+    const env = newEnv()
+    const rules = [{ request: { set: { 'X-A': '1' } } }]
+    sent(siteOf(headersModule, rules, env), [])
+    sent(siteOf(headersModule, rules, env), [])
+    expect(await rewrites(env.registry)).toEqual({ request: 2, response: 0 })
+  })
+})
+
 describe('config errors', () => {
   const check = (rule: Record<string, unknown>, message: string | RegExp): void => {
     expect(() => site([{ request: { set: { 'X-A': '1' } } }, rule])).toThrow(message)
@@ -199,20 +279,26 @@ describe('config errors', () => {
   it('refuses CR, LF and NUL in values, naming the field', () => {
     check(
       { request: { set: { 'X-A': 'a\r\nInjected: 1' } } },
-      'http.sites[0].rules[1].request.set.X-A: header values may not contain CR, LF or NUL',
+      'http.sites[0].rules[1].request.set.X-A: header values may not contain CR, LF, NUL, other control characters or characters above U+00FF',
     )
     check(
       { response: { add: { 'X-B': 'a\nb' } } },
-      'http.sites[0].rules[1].response.add.X-B: header values may not contain CR, LF or NUL',
+      'http.sites[0].rules[1].response.add.X-B: header values may not contain CR, LF, NUL, other control characters or characters above U+00FF',
     )
     check(
       { response: { add: { 'X-C': 'a\rb' } } },
-      'http.sites[0].rules[1].response.add.X-C: header values may not contain CR, LF or NUL',
+      'http.sites[0].rules[1].response.add.X-C: header values may not contain CR, LF, NUL, other control characters or characters above U+00FF',
     )
     check(
       { response: { set: { 'X-D': 'a\0b' } } },
-      'http.sites[0].rules[1].response.set.X-D: header values may not contain CR, LF or NUL',
+      'http.sites[0].rules[1].response.set.X-D: header values may not contain CR, LF, NUL, other control characters or characters above U+00FF',
     )
+  })
+
+  it('refuses a value Node could not send: another control character, or one above U+00FF', () => {
+    const message = /header values may not contain CR, LF, NUL, other control characters/
+    check({ request: { set: { 'X-A': 'a\x7fb' } } }, message)
+    check({ response: { add: { 'X-B': 'caf\u00e9 \u2603' } } }, message)
   })
 
   it('refuses a bad header name to remove, naming it', () => {

@@ -2,24 +2,18 @@
 // headers after it (on local replies too), for requests whose path matches.
 
 import { z } from 'zod'
-import {
-  HEADER_NAME,
-  type HeaderList,
-  headerAdd,
-  headerRemove,
-  headerSet,
-} from '../../common/header-list.ts'
+import { type HeaderList, headerAdd, headerRemove, headerSet } from '../../common/header-list.ts'
 import type { HttpModule, Rule } from '../http-module.ts'
+import { headerNameSchema, headerValueSchema } from '../shared/header-schema.ts'
 import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
 import { parseRule } from '../shared/rule-schema.ts'
 import { NEXT } from '../verdict.ts'
+import { headersMetrics } from './metrics.ts'
 
 export const NAME = 'headers'
 
-const name = z.string().regex(HEADER_NAME, 'not a valid header name')
-const value = z
-  .string()
-  .refine((v) => !/[\r\n\0]/.test(v), 'header values may not contain CR, LF or NUL')
+const name = headerNameSchema
+const value = headerValueSchema
 const edits = z
   .strictObject({
     add: z.record(name, value).default({}),
@@ -35,40 +29,66 @@ const schema = z.strictObject({
   response: edits,
 })
 
-/** The edits of one rule, applied in a fixed order: remove, set, add. */
-function compileEdits(e: z.output<typeof edits>): ((list: HeaderList) => void) | undefined {
+type Edit = (list: HeaderList) => boolean
+
+/**
+ * The edits of one rule, applied in a fixed order: remove, set, add. Each call
+ * says whether it changed the list: a set or an add always does, a remove when
+ * the field was there.
+ */
+function compileEdits(e: z.output<typeof edits>): Edit | undefined {
   const remove = e.remove.map((n) => n.toLowerCase())
   const set = Object.entries(e.set)
   const add = Object.entries(e.add)
   if (remove.length + set.length + add.length === 0) return undefined
+  const writes = set.length + add.length > 0
   return (list) => {
-    for (const n of remove) headerRemove(list, n)
+    let removed = 0
+    for (const n of remove) removed += headerRemove(list, n)
     for (const [n, v] of set) headerSet(list, n, v)
     for (const [n, v] of add) headerAdd(list, n, v)
+    return writes || removed > 0
   }
+}
+
+/** A rule's edits for one phase, with the paths it applies to. */
+interface PhaseRule {
+  matches: (path: string) => string[] | undefined
+  edit: Edit
+}
+
+const NO_GROUPS: string[] = []
+const everyPath = (): string[] => NO_GROUPS
+
+/** Applies, in site order, every rule whose match selects `path`; whether any changed `list`. */
+function applyRules(rules: readonly PhaseRule[], path: string, list: HeaderList): boolean {
+  let changed = false
+  for (const r of rules) if (r.matches(path) !== undefined && r.edit(list)) changed = true
+  return changed
 }
 
 export const headersModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
-  site(rules: readonly Rule[], where: readonly string[]) {
-    const compiled = rules.map((rule, i) => {
+  site(rules: readonly Rule[], where: readonly string[], env) {
+    const onRequest: PhaseRule[] = []
+    const onResponse: PhaseRule[] = []
+    rules.forEach((rule, i) => {
       const r = parseRule(schema, rule, where[i])
-      return {
-        matches: r.match ? compilePathMatch(r.match) : () => [],
-        request: compileEdits(r.request),
-        response: compileEdits(r.response),
-      }
+      const matches = r.match ? compilePathMatch(r.match) : everyPath
+      const request = compileEdits(r.request)
+      const response = compileEdits(r.response)
+      if (request) onRequest.push({ matches, edit: request })
+      if (response) onResponse.push({ matches, edit: response })
     })
+    const metrics = headersMetrics(env.registry)
     return {
       request(ctx) {
-        for (const r of compiled)
-          if (r.request && r.matches(ctx.request.path)) r.request(ctx.request.headers)
+        if (applyRules(onRequest, ctx.request.path, ctx.request.headers)) metrics.request.inc()
         return NEXT
       },
       response(ctx, response) {
-        for (const r of compiled)
-          if (r.response && r.matches(ctx.request.path)) r.response(response.headers)
+        if (applyRules(onResponse, ctx.request.path, response.headers)) metrics.response.inc()
       },
     }
   },

@@ -5,44 +5,15 @@ import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Class, EdnsOption, Flag, Opcode, Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage, type EdnsOptionData, writeOpt } from '../../dns/message.ts'
-import { fqdnWire, ROOT_WIRE } from '../../dns/name.ts'
 import { createQueryView, Parse, readQuery } from '../../dns/query-view.ts'
-import { rdataFromText } from '../../dns/rdata.ts'
 import { ECHOED_FLAGS } from '../../dns/reply.ts'
 import { WireWriter } from '../../dns/wire-writer.ts'
 import type { DnsContext, DnsTransport } from '../dns-module.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { type PacketCacheSettings, packetcache } from './index.ts'
+import { type Rr, rr, soa, writeRr } from './record-test-support.ts'
 
 // --- helpers -----------------------------------------------------------------
-
-interface Rr {
-  name: string
-  type: number
-  ttl: number
-  data: string[]
-}
-
-const rr = (name: string, type: number, ttl: number, ...data: string[]): Rr => ({
-  name,
-  type,
-  ttl,
-  data,
-})
-
-const soa = (ttl: number, minimum: number): Rr =>
-  rr(
-    'example.test.',
-    Type.SOA,
-    ttl,
-    'ns1.example.test.',
-    'hostmaster.example.test.',
-    '1',
-    '7200',
-    '900',
-    '1209600',
-    String(minimum),
-  )
 
 interface ReplySpec {
   rcode?: number
@@ -78,18 +49,7 @@ function makeReply(query: Buffer, spec: ReplySpec = {}): Buffer {
   w.u16(additional.length + (opt ? 1 : 0))
   w.bytes(query.subarray(12, view.questionEnd))
   w.seed(Buffer.from(query.subarray(12, view.qnameEnd)), { kind: 'abs', offset: 12 })
-  const write = (r: Rr) =>
-    w.record(
-      fqdnWire(r.name),
-      r.type,
-      1,
-      r.ttl,
-      rdataFromText(
-        r.type,
-        r.data.map((text) => ({ text, quoted: false })),
-        ROOT_WIRE,
-      ),
-    )
+  const write = (r: Rr) => writeRr(w, r)
   answer.forEach(write)
   authority.forEach(write)
   const optAt = opt ? (opt.at ?? additional.length) : -1

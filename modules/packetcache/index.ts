@@ -2,7 +2,6 @@
 // dnsdist's packet cache does: keyed by the lowercased name, type and the RD,
 // CD, DO and EDNS bits; TTLs counted down on the way out; per worker.
 
-import { Counter } from 'prom-client'
 import { z } from 'zod'
 import { duration, size } from '../../common/units.ts'
 import { Flag, Opcode } from '../../dns/constants.ts'
@@ -10,7 +9,7 @@ import { lowerWire } from '../../dns/name.ts'
 import { createQueryView, Parse, type QueryView, readQuery } from '../../dns/query-view.ts'
 import type { DnsContext, DnsModule, DnsReply } from '../dns-module.ts'
 import type { ModuleEnv } from '../env.ts'
-import { registered, summedGauge } from '../shared/registered-metrics.ts'
+import { counterSeries, summedGauge } from '../shared/registered-metrics.ts'
 import { ANSWER, NEXT, type Verdict } from '../verdict.ts'
 import { cacheable } from './lifetime.ts'
 import { type Entry, PacketStore } from './store.ts'
@@ -50,20 +49,13 @@ function shareable(view: QueryView): boolean {
 
 export function packetcache(options: PacketCacheSettings, env: ModuleEnv): DnsModule {
   const store = new PacketStore(options.maxEntries, options.maxBytes)
-  const lookupsName = `cutover_${NAME}_lookups_total`
-  const lookups = registered(
+  const { hit: hits, miss: misses } = counterSeries(
     env.registry,
-    lookupsName,
-    () =>
-      new Counter({
-        name: lookupsName,
-        help: 'Packet cache lookups for legacy-bound DNS queries, by result',
-        labelNames: ['result'],
-        registers: [env.registry],
-      }),
+    `cutover_${NAME}_lookups_total`,
+    'Packet cache lookups for legacy-bound DNS queries, by result',
+    'result',
+    ['hit', 'miss'],
   )
-  const hits = lookups.labels('hit')
-  const misses = lookups.labels('miss')
   const entries = summedGauge(
     env.registry,
     `cutover_${NAME}_entries`,

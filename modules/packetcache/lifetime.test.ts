@@ -4,25 +4,9 @@
 import { describe, expect, it } from 'vitest'
 import { EdnsOption, Flag, Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage, writeOpt } from '../../dns/message.ts'
-import { fqdnWire, ROOT_WIRE } from '../../dns/name.ts'
-import { rdataFromText } from '../../dns/rdata.ts'
 import { WireWriter } from '../../dns/wire-writer.ts'
 import { cacheable } from './lifetime.ts'
-
-type Rr = [name: string, type: number, ttl: number, ...data: string[]]
-
-const SOA = (ttl: number, minimum: number): Rr => [
-  'example.test.',
-  Type.SOA,
-  ttl,
-  'ns1.example.test.',
-  'hostmaster.example.test.',
-  '1',
-  '7200',
-  '900',
-  '1209600',
-  String(minimum),
-]
+import { type Rr, rr, soa, writeRr } from './record-test-support.ts'
 
 /** A reply to `www.example.test A` with the given sections; `opt` adds an OPT last. */
 function reply(
@@ -41,22 +25,19 @@ function reply(
   w.u16(ns.length)
   w.u16(ar.length + (sections.opt ? 1 : 0))
   w.bytes(q.subarray(12))
-  for (const [name, type, ttl, ...data] of [...an, ...ns, ...ar]) {
-    const tokens = data.map((text) => ({ text, quoted: false }))
-    w.record(fqdnWire(name), type, 1, ttl, rdataFromText(type, tokens, ROOT_WIRE))
-  }
+  for (const r of [...an, ...ns, ...ar]) writeRr(w, r)
   if (sections.opt) writeOpt(w, 1232, false, 0, [{ code: EdnsOption.COOKIE, data: sections.opt }])
   return w.take()
 }
 
-const A = (ttl: number, ip = '192.0.2.1'): Rr => ['www.example.test.', Type.A, ttl, ip]
+const A = (ttl: number, ip = '192.0.2.1'): Rr => rr('www.example.test.', Type.A, ttl, ip)
 
 describe('cacheable', () => {
   it('keeps a positive reply for its smallest TTL and lists every TTL field', () => {
     const r = reply(Rcode.NOERROR, {
       an: [A(300), A(200, '192.0.2.2')],
-      ns: [['example.test.', Type.NS, 3600, 'ns1.example.test.']],
-      ar: [['ns1.example.test.', Type.A, 100, '192.0.2.53']],
+      ns: [rr('example.test.', Type.NS, 3600, 'ns1.example.test.')],
+      ar: [rr('ns1.example.test.', Type.A, 100, '192.0.2.53')],
     })
     const c = cacheable(r, 5, 86_400)!
     expect(c.ttl).toBe(100)
@@ -71,15 +52,15 @@ describe('cacheable', () => {
   })
 
   it('keeps NXDOMAIN and NODATA for min(SOA TTL, SOA minimum)', () => {
-    expect(cacheable(reply(Rcode.NXDOMAIN, { ns: [SOA(3600, 300)] }), 5, 86_400)?.ttl).toBe(300)
-    expect(cacheable(reply(Rcode.NXDOMAIN, { ns: [SOA(60, 300)] }), 5, 86_400)?.ttl).toBe(60)
-    expect(cacheable(reply(Rcode.NOERROR, { ns: [SOA(900, 600)] }), 5, 86_400)?.ttl).toBe(600)
+    expect(cacheable(reply(Rcode.NXDOMAIN, { ns: [soa(3600, 300)] }), 5, 86_400)?.ttl).toBe(300)
+    expect(cacheable(reply(Rcode.NXDOMAIN, { ns: [soa(60, 300)] }), 5, 86_400)?.ttl).toBe(60)
+    expect(cacheable(reply(Rcode.NOERROR, { ns: [soa(900, 600)] }), 5, 86_400)?.ttl).toBe(600)
   })
 
   it('keeps an NXDOMAIN after a CNAME no longer than its CNAME', () => {
     const r = reply(Rcode.NXDOMAIN, {
-      an: [['www.example.test.', Type.CNAME, 30, 'gone.example.test.']],
-      ns: [SOA(3600, 300)],
+      an: [rr('www.example.test.', Type.CNAME, 30, 'gone.example.test.')],
+      ns: [soa(3600, 300)],
     })
     expect(cacheable(r, 5, 86_400)?.ttl).toBe(30)
   })
@@ -94,7 +75,7 @@ describe('cacheable', () => {
     expect(cacheable(reply(Rcode.NOERROR, { an: [A(300)], flags: Flag.TC }), 5, 60)).toBeUndefined()
     expect(cacheable(reply(Rcode.REFUSED, {}), 5, 60)).toBeUndefined()
     expect(cacheable(reply(Rcode.FORMERR, {}), 5, 60)).toBeUndefined()
-    const referral = reply(Rcode.NOERROR, { ns: [['example.test.', Type.NS, 3600, 'ns.x.']] })
+    const referral = reply(Rcode.NOERROR, { ns: [rr('example.test.', Type.NS, 3600, 'ns.x.')] })
     expect(cacheable(referral, 5, 60)).toBeUndefined()
     expect(cacheable(reply(Rcode.NOERROR, { an: [A(0)] }), 5, 60)).toBeUndefined()
     expect(cacheable(reply(Rcode.SERVFAIL, {}), 0, 60)).toBeUndefined()
@@ -108,7 +89,7 @@ describe('cacheable', () => {
     const cookie = Buffer.from('0102030405060708', 'hex')
     const r = reply(Rcode.NOERROR, {
       an: [A(300)],
-      ar: [['ns1.example.test.', Type.A, 100, '192.0.2.53']],
+      ar: [rr('ns1.example.test.', Type.A, 100, '192.0.2.53')],
       opt: cookie,
     })
     const c = cacheable(r, 5, 86_400)!

@@ -21,6 +21,13 @@ function entry(name: string, key: number, size = 40): Entry {
   }
 }
 
+/** A store of at most 10 entries and 10,000 bytes, holding `entries` set in this order. */
+function storeOf(...entries: Entry[]): PacketStore {
+  const store = new PacketStore(10, 10_000)
+  for (const e of entries) store.set(e)
+  return store
+}
+
 /** Looks `name` up as the hot path does: from its wire form, in whatever case. */
 function find(store: PacketStore, name: string, key: number): Entry | undefined {
   const wire = fqdnWire(name)
@@ -29,11 +36,9 @@ function find(store: PacketStore, name: string, key: number): Entry | undefined 
 
 describe('PacketStore', () => {
   it('finds an entry by name in any case and by key, and counts entries and bytes', () => {
-    const store = new PacketStore(10, 10_000)
     const a = entry('www.example.test', 17)
     const b = entry('www.example.test', 18, 100)
-    store.set(a)
-    store.set(b)
+    const store = storeOf(a, b)
     expect(find(store, 'WWW.Example.Test', 17)).toBe(a)
     expect(find(store, 'www.example.test', 18)).toBe(b)
     expect(find(store, 'www.example.test', 19)).toBeUndefined()
@@ -43,11 +48,9 @@ describe('PacketStore', () => {
   })
 
   it('deletes an entry once; deleting it again or a stranger changes nothing', () => {
-    const store = new PacketStore(10, 10_000)
     const a = entry('a.test', 1)
     const b = entry('b.test', 1)
-    store.set(a)
-    store.set(b)
+    const store = storeOf(a, b)
     store.delete(a)
     expect(find(store, 'a.test', 1)).toBeUndefined()
     expect(store.entries).toBe(1)
@@ -91,11 +94,8 @@ describe('PacketStore', () => {
   })
 
   it('replaces the entry with the same name and key, and can still find and delete the new one', () => {
-    const store = new PacketStore(10, 10_000)
-    const old = entry('www.example.test', 1)
     const replacement = entry('www.example.test', 1, 60)
-    store.set(old)
-    store.set(replacement)
+    const store = storeOf(entry('www.example.test', 1), replacement)
     expect(store.entries).toBe(1)
     expect(store.bytes).toBe(60 + OVERHEAD)
     expect(find(store, 'www.example.test', 1)).toBe(replacement)
@@ -106,12 +106,9 @@ describe('PacketStore', () => {
   })
 
   it('replaces one key of a name while others stay', () => {
-    const store = new PacketStore(10, 10_000)
     const other = entry('www.example.test', 2)
-    store.set(other)
-    store.set(entry('www.example.test', 1))
     const replacement = entry('www.example.test', 1, 60)
-    store.set(replacement)
+    const store = storeOf(other, entry('www.example.test', 1), replacement)
     expect(store.entries).toBe(2)
     expect(find(store, 'www.example.test', 1)).toBe(replacement)
     expect(find(store, 'www.example.test', 2)).toBe(other)

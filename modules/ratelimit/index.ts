@@ -1,12 +1,11 @@
 // ratelimit: token buckets per client address, path or header value; a request
 // that finds its bucket empty gets a local reply (429 by default) with Retry-After.
 
-import { Counter, type Registry } from 'prom-client'
 import { z } from 'zod'
 import { duration } from '../../common/units.ts'
 import type { HttpContext, HttpModule, HttpRequest, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
-import { registered } from '../shared/registered-metrics.ts'
+import { counterSeries } from '../shared/registered-metrics.ts'
 import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT, type Verdict } from '../verdict.ts'
 
@@ -46,22 +45,6 @@ interface CompiledRule {
 // its origin differs per process; added to timeOrigin it agrees across workers.
 const processClock = (): number => performance.timeOrigin + performance.now()
 
-/** One counter per registry, shared by every site's rules. */
-function requestCounter(registry: Registry): Counter<'result'> {
-  const name = `cutover_${NAME}_requests_total`
-  return registered(
-    registry,
-    name,
-    () =>
-      new Counter({
-        name,
-        help: 'Requests a rate limit rule applied to, by result',
-        labelNames: ['result'],
-        registers: [registry],
-      }),
-  )
-}
-
 /** The ratelimit module, with its bucket store and clock chosen by the caller. */
 export function createRatelimit(options: RatelimitOptions = {}): HttpModule {
   const now = options.now ?? processClock
@@ -85,9 +68,13 @@ export function createRatelimit(options: RatelimitOptions = {}): HttpModule {
           status: r.status,
         }
       })
-      const counter = requestCounter(env.registry)
-      const allowed = counter.labels('allowed')
-      const limited = counter.labels('limited')
+      const { allowed, limited } = counterSeries(
+        env.registry,
+        `cutover_${NAME}_requests_total`,
+        'Requests a rate limit rule applied to, by result',
+        'result',
+        ['allowed', 'limited'],
+      )
       // Both series exist from the start, so rate() sees the first increment.
       allowed.inc(0)
       limited.inc(0)

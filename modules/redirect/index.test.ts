@@ -1,6 +1,7 @@
 // The redirect module through its contract: Location and status for hand-made
-// requests; config errors from site().
+// requests; the redirects counted; config errors from site().
 
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
 import { context, siteOf } from '../shared/http-test-support.ts'
@@ -9,6 +10,8 @@ import { redirectModule } from './index.ts'
 
 const site = (rules: Record<string, unknown>[]) => siteOf(redirectModule, rules)
 const ctx = context
+/** A module env of its own, whose registry a test reads. */
+const newEnv = () => ({ log: { info() {}, warn() {}, error() {} }, registry: new Registry() })
 
 /** The Location a request is sent to, or 'next' when the module passed it on. */
 function location(s: HttpSiteModule, path: string, query = ''): string {
@@ -133,6 +136,12 @@ describe('captures in the target', () => {
     expect(location(s, '/a')).toBe('/a0/$0/$x/$/$a')
   })
 
+  it('percent-encodes what a URI may not hold, so a decoded path cannot split the response head', () => {
+    const s = site([{ match: { prefix: '/go/' }, to: '/to/$1' }])
+    expect(location(s, '/go/a b\r\nSet-Cookie: x=1')).toBe('/to/a%20b%0D%0ASet-Cookie:%20x=1')
+    expect(location(s, '/go/caf\u00e9/\u{1f600}')).toBe('/to/caf%C3%A9/%F0%9F%98%80')
+  })
+
   it('does not read references inside the captured text again', () => {
     const s = site([{ match: { prefix: '/go/' }, to: '/to/$1' }])
     expect(location(s, '/go/$path$1')).toBe('/to/$path$1')
@@ -181,6 +190,45 @@ describe('query string', () => {
   it('matches on the path only, never the query', () => {
     const s = site([{ match: { regex: 'x=1' }, to: '/hit' }])
     expect(location(s, '/a', 'x=1')).toBe('next')
+  })
+})
+
+describe('metrics', () => {
+  /** cutover_redirect_total in `registry`, by status. */
+  async function redirects(registry: Registry): Promise<Record<string, number>> {
+    const { values } = await registry.getSingleMetric('cutover_redirect_total')!.get()
+    return Object.fromEntries(values.map((v) => [String(v.labels.status), v.value]))
+  }
+  const rules = [
+    { match: { exact: '/a' }, to: '/x' },
+    { match: { exact: '/b' }, to: '/y', status: 308 },
+    { match: { exact: '/c' }, to: '/z', status: 308 },
+  ]
+
+  it('has a series at zero for each configured status, and for no other', async () => {
+    const env = newEnv()
+    siteOf(redirectModule, rules, env)
+    expect(await redirects(env.registry)).toEqual({ '301': 0, '308': 0 })
+  })
+
+  it('counts each redirect under its status, and nothing for requests passed on', async () => {
+    const env = newEnv()
+    const s = siteOf(redirectModule, rules, env)
+    expect(location(s, '/a')).toBe('/x')
+    expect(await redirects(env.registry)).toEqual({ '301': 1, '308': 0 })
+    expect(location(s, '/b')).toBe('/y')
+    expect(location(s, '/c')).toBe('/z')
+    expect(await redirects(env.registry)).toEqual({ '301': 1, '308': 2 })
+    expect(location(s, '/d')).toBe('next')
+    expect(await redirects(env.registry)).toEqual({ '301': 1, '308': 2 })
+  })
+
+  it('counts on when the site is set up again on the same registry (a reload)', async () => {
+    const env = newEnv()
+    location(siteOf(redirectModule, rules, env), '/a')
+    const again = siteOf(redirectModule, [{ match: { exact: '/a' }, to: '/x', status: 302 }], env)
+    location(again, '/a')
+    expect(await redirects(env.registry)).toEqual({ '301': 1, '302': 1, '308': 0 })
   })
 })
 

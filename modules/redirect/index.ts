@@ -8,6 +8,7 @@ import type { HttpModule, Rule } from '../http-module.ts'
 import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
 import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
+import { redirectCounter } from './metrics.ts'
 
 export const NAME = 'redirect'
 
@@ -37,10 +38,19 @@ function compileTarget(to: string): (captures: string[], path: string) => string
   }
 }
 
+/**
+ * `location` with what a URI may not hold percent-encoded: the normalised path
+ * is decoded, so a capture can carry spaces, CR/LF or non-ASCII, which would
+ * otherwise split or break the response head.
+ */
+function asUriReference(location: string): string {
+  return location.replace(/[^\x21-\x7e]/gu, encodeURIComponent)
+}
+
 export const redirectModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
-  site(rules: readonly Rule[], where: readonly string[]) {
+  site(rules: readonly Rule[], where: readonly string[], env) {
     const compiled = rules.map((rule, i) => {
       const r = parseRule(schema, rule, where[i])
       return {
@@ -48,6 +58,7 @@ export const redirectModule: HttpModule = {
         target: compileTarget(r.to),
         status: r.status,
         preserveQuery: r.preserveQuery,
+        sent: redirectCounter(env.registry, r.status),
       }
     })
     return {
@@ -61,9 +72,10 @@ export const redirectModule: HttpModule = {
             location += (location.includes('?') ? '&' : '?') + query
           ctx.reply = {
             status: r.status,
-            headers: ['location', location, 'content-length', '0'],
+            headers: ['location', asUriReference(location), 'content-length', '0'],
             body: EMPTY,
           }
+          r.sent.inc()
           return ANSWER
         }
         return NEXT

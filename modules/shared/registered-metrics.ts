@@ -2,13 +2,38 @@
 // again on the same registry: counters must count on, and gauges must report
 // what the instances serving now hold, not what retired ones held.
 
-import { Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 
 type Metric = NonNullable<ReturnType<Registry['getSingleMetric']>>
 
 /** The metric called `name` in `registry`, made by `make` the first time only. */
 export function registered<T extends Metric>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make()
+}
+
+/**
+ * The series of counter `name` (one label, `label`) for each of `values`, each
+ * made now at zero so that rate() sees its first increment; the counter itself
+ * is made once per registry, so a reload counts on.
+ */
+export function counterSeries<V extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  values: readonly V[],
+): Record<V, Counter.Internal> {
+  const counter = registered(
+    registry,
+    name,
+    () => new Counter({ name, help, labelNames: [label], registers: [registry] }),
+  )
+  const series = {} as Record<V, Counter.Internal>
+  for (const v of values) {
+    series[v] = counter.labels(v)
+    series[v].inc(0)
+  }
+  return series
 }
 
 const sourcesByRegistry = new WeakMap<Registry, Map<string, Set<() => number>>>()

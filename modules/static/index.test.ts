@@ -1,6 +1,7 @@
 // The static module through its contract: a site's request phase against
-// hand-made requests; config errors from site().
+// hand-made requests; the answers counted; config errors from site().
 
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { HttpRequest, HttpSiteModule } from '../http-module.ts'
 import { context, siteOf } from '../shared/http-test-support.ts'
@@ -9,6 +10,8 @@ import { staticModule } from './index.ts'
 
 const site = (rules: Record<string, unknown>[]) => siteOf(staticModule, rules)
 const ctx = context
+/** A module env of its own, whose registry a test reads. */
+const newEnv = () => ({ log: { info() {}, warn() {}, error() {} }, registry: new Registry() })
 
 /** The reply as plain values, or 'next' when the module passed the request on. */
 function send(s: HttpSiteModule, request: Partial<HttpRequest> = {}) {
@@ -149,6 +152,40 @@ describe('rule order', () => {
   })
 })
 
+describe('metrics', () => {
+  /** cutover_static_total in `registry`. */
+  async function served(registry: Registry): Promise<number> {
+    const { values } = await registry.getSingleMetric('cutover_static_total')!.get()
+    expect(values).toHaveLength(1)
+    return values[0].value
+  }
+  const rules = [{ match: { exact: '/robots.txt' }, body: 'x' }]
+
+  it('is at zero from set-up', async () => {
+    const env = newEnv()
+    siteOf(staticModule, rules, env)
+    expect(await served(env.registry)).toBe(0)
+  })
+
+  it('counts local answers, and nothing for requests passed on', async () => {
+    const env = newEnv()
+    const s = siteOf(staticModule, rules, env)
+    expect(send(s, { path: '/robots.txt' })).not.toBe('next')
+    expect(send(s, { path: '/robots.txt', method: 'HEAD' })).not.toBe('next')
+    expect(await served(env.registry)).toBe(2)
+    expect(send(s, { path: '/robots.txt', method: 'POST' })).toBe('next')
+    expect(send(s, { path: '/other' })).toBe('next')
+    expect(await served(env.registry)).toBe(2)
+  })
+
+  it('counts on when the site is set up again on the same registry (a reload)', async () => {
+    const env = newEnv()
+    send(siteOf(staticModule, rules, env), { path: '/robots.txt' })
+    send(siteOf(staticModule, rules, env), { path: '/robots.txt' })
+    expect(await served(env.registry)).toBe(2)
+  })
+})
+
 describe('config errors', () => {
   const check = (rule: Record<string, unknown>, message: string | RegExp): void => {
     expect(() => site([{ match: { exact: '/' } }, rule])).toThrow(message)
@@ -188,6 +225,17 @@ describe('config errors', () => {
     check(
       { match: { exact: '/' }, code: 200 },
       `http.sites[0].rules[1]: unknown key(s) "code"; check the spelling against README's configuration reference`,
+    )
+  })
+
+  it('refuses a header Node could not send, when the config is read', () => {
+    check(
+      { match: { exact: '/' }, headers: { 'X-A': 'a\r\nSet-Cookie: x' } },
+      /http\.sites\[0\]\.rules\[1\]\.headers\.X-A: header values may not contain CR, LF/,
+    )
+    check(
+      { match: { exact: '/' }, headers: { 'bad name': 'x' } },
+      /http\.sites\[0\]\.rules\[1\]\.headers(\.bad name)?: not a valid header name/,
     )
   })
 

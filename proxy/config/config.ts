@@ -12,7 +12,7 @@ import { typeCode } from '../../dns/constants.ts'
 import { nameKey } from '../../dns/name.ts'
 import { packetcacheSettings } from '../../modules/packetcache/index.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
-import { rolloutSettings } from '../../rollout/settings.ts'
+import { redisUrl, rolloutSettings } from '../../rollout/settings.ts'
 import { hostPort, isLoopback } from './units.ts'
 
 const zoneName = z.string().transform((v, ctx) => {
@@ -109,10 +109,7 @@ const dns = z.strictObject({
       /** A Redis stream the fleet shares, instead of the journal. */
       redis: z
         .strictObject({
-          url: z
-            .string()
-            .startsWith('redis://', 'expected a URL like "redis://127.0.0.1:6379"')
-            .default('redis://127.0.0.1:6379'),
+          url: redisUrl,
           stream: z.string().min(1).default('cutover:records'),
         })
         .optional(),

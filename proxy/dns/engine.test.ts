@@ -14,7 +14,8 @@ import { authoritative } from '../../modules/authoritative/index.ts'
 import { createDnsRouter } from '../../rollout/dns-router.ts'
 import { createScope } from '../../rollout/scopes.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
-import { DnsEngine, type DnsReplier } from './engine.ts'
+import { DnsEngine } from './engine.ts'
+import { ReplyCollector } from './engine-test-support.ts'
 
 const ZONE = join(import.meta.dirname, '..', 'e2e', 'zones', 'e2e.test.zone')
 
@@ -44,17 +45,6 @@ function engineWith(forward: (ex: LegacyExchange) => void) {
     control: undefined,
     recorder: undefined,
   })
-}
-
-class Collector implements DnsReplier<number> {
-  replies: Buffer[] = []
-  drops = 0
-  sendReply(_peer: number, buf: Buffer, length: number): void {
-    this.replies.push(Buffer.from(buf.subarray(0, length)))
-  }
-  dropped(): void {
-    this.drops++
-  }
 }
 
 const seeds = [
@@ -89,7 +79,7 @@ describe('DNS engine with random and mutated packets', () => {
     let total = 0
     fc.assert(
       fc.property(fc.oneof(mutated, random), (packet) => {
-        const out = new Collector()
+        const out = new ReplyCollector()
         total++
         engine.handle(packet, total % 2 ? 'udp' : 'tcp', '127.0.0.1', 0, out)
         expect(out.replies.length + out.drops).toBe(1)
@@ -108,7 +98,7 @@ describe('DNS engine with random and mutated packets', () => {
 
   it('answers a query that survives mutation like any other', () => {
     const engine = engineWith(() => {})
-    const out = new Collector()
+    const out = new ReplyCollector()
     engine.handle(buildQuery({ name: 'WWW.e2e.TEST', type: Type.A }), 'udp', '127.0.0.1', 0, out)
     const reply = decodeMessage(out.replies[0])
     expect(reply.flags & Flag.AA).toBe(Flag.AA)

@@ -3,15 +3,11 @@
 // legacy chain and then the forwarder. Synchronous up to the forward; no
 // closure or promise per query.
 
-import { CLASSIC_UDP_LIMIT, Flag, HEADER_LENGTH, Rcode, Type } from '../../dns/constants.ts'
+import { CLASSIC_UDP_LIMIT, Rcode } from '../../dns/constants.ts'
 import { appendEdnsOption } from '../../dns/edns-append.ts'
 import { createQueryView, Parse, type QueryView, readQuery } from '../../dns/query-view.ts'
 import { writeRcodeReply } from '../../dns/reply.ts'
-import type {
-  DnsForwarder,
-  ForwardFailure,
-  LegacyExchange,
-} from '../../legacy-adapter/dns-forwarder.ts'
+import type { DnsForwarder, ForwardFailure } from '../../legacy-adapter/dns-forwarder.ts'
 import type { DnsContext, DnsModule, DnsReply, DnsTransport } from '../../modules/dns-module.ts'
 import { legacy, type Verdict } from '../../modules/verdict.ts'
 import { BUCKETS, bucketOf } from '../../rollout/bucket.ts'
@@ -21,10 +17,11 @@ import { recordLatency } from '../../rollout/latency.ts'
 import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { dnsKeyHash } from '../../rollout/stickiness.ts'
 import type { DnsShadow } from '../shadow/dns-shadow.ts'
-import type { Recorder } from '../shadow/traffic-recorder.ts'
+import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+import { LegacyCall } from './legacy-call.ts'
 
 /** Sends a response back the way its query came. */
 export interface DnsReplier<Peer> {
@@ -47,13 +44,13 @@ export interface DnsEngineParts {
   /** A module chain that runs longer than this has its answer dropped for the legacy's. */
   moduleBudgetMs: number
   /** Samples live queries into a suite, when configured. */
-  recorder: Recorder | undefined
+  recorder: TrafficRecorder | undefined
   /** Forced paths and traces (EDNS option `option`), for holders of the admin token. */
   control: { token: string; option: number } | undefined
 }
 
 /** A traced query: what the trace will say besides the final path and reason. */
-interface Trace {
+export interface Trace {
   scope: Scope
   bucket: number
   forced: boolean
@@ -173,22 +170,12 @@ export class DnsEngine {
       this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, scope, start, trace)
       return
     }
-    this.#parts.forwarder.forward(
-      new LegacyCall(
-        this,
-        query,
-        transport,
-        view.questionEnd,
-        view.edns,
-        ctx.sizeLimit,
-        peer,
-        replier,
-        path,
-        scope,
-        start,
-        trace,
-      ),
-    )
+    const call = new LegacyCall(this, ctx, peer, replier)
+    call.path = path
+    call.scope = scope
+    call.start = start
+    call.trace = trace
+    this.#parts.forwarder.forward(call)
   }
 
   #control(query: Buffer, view: QueryView): Control | undefined {
@@ -339,114 +326,5 @@ export class DnsEngine {
     if (now - this.#lastErrorLog < 1000) return
     this.#lastErrorLog = now
     this.#parts.log.error({ err }, 'DNS module threw; the query falls back to the legacy path')
-  }
-}
-
-const OPT_RECORD = Buffer.from([0, 0, Type.OPT, 0, 0, 0, 0, 0, 0, 0, 0])
-const NO_RESPONSE = Buffer.alloc(0)
-
-/** A query on its way to the legacy path, and how to answer its client when it returns. */
-class LegacyCall<P> implements LegacyExchange, DnsReply {
-  readonly query: Buffer
-  readonly transport: DnsTransport
-  readonly questionEnd: number
-  readonly largeReplies: boolean
-  response: Buffer = NO_RESPONSE
-  responseLength = 0
-  readonly #engine: DnsEngine
-  readonly #edns: boolean
-  readonly #sizeLimit: number
-  readonly #peer: P
-  readonly #replier: DnsReplier<P>
-  readonly #path: PathLabel
-  readonly #scope: Scope
-  readonly #start: number
-  readonly #trace: Trace | undefined
-
-  constructor(
-    engine: DnsEngine,
-    query: Buffer,
-    transport: DnsTransport,
-    questionEnd: number,
-    edns: boolean,
-    sizeLimit: number,
-    peer: P,
-    replier: DnsReplier<P>,
-    path: PathLabel,
-    scope: Scope,
-    start: number,
-    trace: Trace | undefined,
-  ) {
-    this.#engine = engine
-    this.query = query
-    this.transport = transport
-    this.questionEnd = questionEnd
-    this.largeReplies = transport !== 'udp'
-    this.#edns = edns
-    this.#sizeLimit = sizeLimit
-    this.#peer = peer
-    this.#replier = replier
-    this.#path = path
-    this.#scope = scope
-    this.#start = start
-    this.#trace = trace
-  }
-
-  finish(reply: Buffer | undefined, failure: ForwardFailure | undefined): void {
-    if (reply === undefined) {
-      this.#engine.legacyFailed(failure ?? 'unreachable')
-      const out = Buffer.allocUnsafe(this.questionEnd)
-      this.#replier.sendReply(
-        this.#peer,
-        out,
-        writeRcodeReply(this.query, out, Rcode.SERVFAIL, this.questionEnd),
-      )
-    } else {
-      this.response = reply
-      this.responseLength = reply.length
-      this.#engine.runResponsePhases(
-        this.#engine.legacyChain,
-        this.#engine.legacyChain.length,
-        this,
-      )
-      if (reply.length <= this.#sizeLimit) {
-        const out =
-          this.#trace === undefined
-            ? reply
-            : this.#engine.traced(reply, reply.length, this.#trace, this.#path)
-        this.#replier.sendReply(this.#peer, out, out.length)
-        this.#engine.maybeShadow(
-          this.#scope,
-          this.query,
-          reply,
-          reply.length,
-          this.#path,
-          this.#sizeLimit,
-        )
-      } else {
-        this.#sendTruncated(reply)
-      }
-    }
-    this.#engine.observe(
-      this.#path,
-      this.#scope,
-      this.#start,
-      reply === undefined ? Rcode.SERVFAIL : reply[3] & 0xf,
-    )
-  }
-
-  /** The legacy's answer (fetched over TCP) is too large for this UDP client: TC=1, retry over TCP. */
-  #sendTruncated(reply: Buffer): void {
-    const out = Buffer.allocUnsafe(this.questionEnd + OPT_RECORD.length)
-    let length = writeRcodeReply(this.query, out, 0, this.questionEnd)
-    out[2] = reply[2] | (Flag.TC >> 8)
-    out[3] = reply[3]
-    if (this.#edns) {
-      OPT_RECORD.copy(out, length)
-      out.writeUInt16BE(Math.min(this.#sizeLimit, 0xffff), length + 3)
-      out[HEADER_LENGTH - 1] = 1
-      length += OPT_RECORD.length
-    }
-    this.#replier.sendReply(this.#peer, out, length)
   }
 }

@@ -341,10 +341,15 @@ describe('forwarding through a live proxy', () => {
   })
 })
 
+/** The counter of what the upstream on `path` failed to answer: the legacy's or a site's origin's. */
+function failuresOf(path: string): string {
+  return path === 'new' ? 'cutover_origin_failures_total' : 'cutover_legacy_failures_total'
+}
+
 describe('upstreams that are down or silent', () => {
   it.each(PATHS)(
     'answers 502 quickly when the $path upstream refuses connections',
-    async ({ host }) => {
+    async ({ path, host }) => {
       // Ports nothing listens on: the connection is refused at once.
       const [deadLegacy, deadOrigin] = [await freePort(), await freePort()]
       const proxy = await startTestProxy({
@@ -365,7 +370,7 @@ describe('upstreams that are down or silent', () => {
       expect(body).toBe('Bad Gateway\n')
       expect(elapsed).toBeLessThan(1000)
       expect(
-        await proxy.metric('cutover_legacy_failures_total', {
+        await proxy.metric(failuresOf(path), {
           protocol: 'http',
           failure: 'unreachable',
         }),
@@ -413,7 +418,7 @@ describe('upstreams that are down or silent', () => {
       await within(released.promise, 3000, 'the proxy closing the upstream connection')
       expect(other.requests).toBe(0)
       expect(
-        await proxy.metric('cutover_legacy_failures_total', {
+        await proxy.metric(failuresOf(path), {
           protocol: 'http',
           failure: 'timeout',
         }),

@@ -149,10 +149,11 @@ describe.each(PATHS)('on the $path path', ({ path, host }) => {
       })
       req.on('close', () => closed.resolve({ ended, bytes }))
     }
-    const failures = async () => {
-      const metric = await proxy.registry.getSingleMetric('cutover_legacy_failures_total')?.get()
-      return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0)
-    }
+    // Every kind of failure of the upstream asked, summed.
+    const failures = () =>
+      proxy.metric(
+        path === 'new' ? 'cutover_origin_failures_total' : 'cutover_legacy_failures_total',
+      )
     const failedBefore = await failures()
     const conn = await RawConnection.open(proxy.httpPort)
     try {

@@ -106,22 +106,34 @@ afterAll(async () => {
   await Promise.all([bind?.stop(), nginx?.stop()])
 })
 
-afterEach(() => {
+/** Loads the running test started: a test that fails before stopping them leaves none behind. */
+const loads: { stop(): Promise<unknown> }[] = []
+
+function started<T extends { stop(): Promise<unknown> }>(load: T): T {
+  loads.push(load)
+  return load
+}
+
+afterEach(async () => {
+  // Their outcome is the test's to assert; here they only must not outlive it.
+  await Promise.allSettled(loads.splice(0).map((l) => l.stop()))
   proxy?.cleanup()
   proxy = undefined
 })
 
 interface HttpCounts {
+  /** Requests that failed: connection errors and timeouts (autocannon counts a timeout as an error). */
   errors: number
-  timeouts: number
+  /** Each kind of failure once, to say what went wrong. */
+  errorKinds: string[]
   non2xx: number
   ok: number
 }
 
 interface HttpLoad {
-  /** Stops, and gives the counts summed over both paths. */
+  /** Stops, and gives the counts summed over both paths; rejects if autocannon itself failed. */
   stop(): Promise<HttpCounts>
-  /** Responses so far. */
+  /** Responses so far; throws if autocannon itself failed, so a wait on it fails with the reason. */
   responses(): number
 }
 
@@ -131,9 +143,10 @@ interface HttpLoad {
  */
 function httpLoad(headers: Record<string, string> = {}): HttpLoad {
   let responses = 0
+  let failed: unknown
+  const errorKinds = new Set<string>()
   const runs = [NEW_HOST, LEGACY_HOST].map((host) => {
-    let finish: (r: autocannon.Result) => void = () => {}
-    const done = new Promise<autocannon.Result>((resolve) => (finish = resolve))
+    const { promise: done, resolve, reject } = Promise.withResolvers<autocannon.Result>()
     const instance = autocannon(
       {
         url: `http://127.0.0.1:${httpPort}`,
@@ -142,34 +155,43 @@ function httpLoad(headers: Record<string, string> = {}): HttpLoad {
         timeout: 10,
         headers: { host, ...headers },
       },
-      (err, result) => {
-        if (err) throw err
-        finish(result)
-      },
+      (err, result) => (err ? reject(err) : resolve(result)),
     )
+    // Kept for responses() now; stop() awaits `done` and rejects with it again.
+    done.catch((err: unknown) => {
+      failed ??= err
+    })
     instance.on('response', () => responses++)
+    instance.on('reqError', (err: Error) => errorKinds.add(err.message))
     return { instance, done }
   })
+  const stop = async (): Promise<HttpCounts> => {
+    for (const r of runs) r.instance.stop()
+    const results = await Promise.all(runs.map((r) => r.done))
+    const sum = (pick: (r: autocannon.Result) => number) => results.reduce((n, r) => n + pick(r), 0)
+    return {
+      errors: sum((r) => r.errors),
+      errorKinds: [...errorKinds],
+      non2xx: sum((r) => r.non2xx),
+      ok: sum((r) => r['2xx']),
+    }
+  }
+  let stopped: Promise<HttpCounts> | undefined
   return {
-    responses: () => responses,
-    async stop() {
-      for (const r of runs) r.instance.stop()
-      const results = await Promise.all(runs.map((r) => r.done))
-      const sum = (pick: (r: autocannon.Result) => number) =>
-        results.reduce((n, r) => n + pick(r), 0)
-      return {
-        errors: sum((r) => r.errors),
-        timeouts: sum((r) => r.timeouts),
-        non2xx: sum((r) => r.non2xx),
-        ok: sum((r) => r['2xx']),
-      }
+    responses() {
+      if (failed !== undefined) throw failed
+      return responses
+    },
+    stop() {
+      stopped ??= stop()
+      return stopped
     },
   }
 }
 
 function expectAllAnswered(counts: DnsLoadCounts): void {
   expect(counts.sent).toBeGreaterThan(0)
-  expect(counts).toEqual({ ...counts, answered: counts.sent, wrong: 0, unanswered: 0 })
+  expect(counts).toEqual({ ...counts, answered: counts.sent, wrong: 0, unanswered: 0, errors: [] })
 }
 
 /** Five restarts and five reloads, in turn, each waited for; the request counters never go back. */
@@ -191,9 +213,9 @@ async function restartStorm(p: SupervisedProxy): Promise<void> {
 
 async function storm(headers: Record<string, string>): Promise<void> {
   const p = await start()
-  const http = httpLoad(headers)
-  const udp = udpLoad(dnsPort, queries)
-  const tcp = tcpLoad(dnsPort, queries)
+  const http = started(httpLoad(headers))
+  const udp = started(udpLoad(dnsPort, queries))
+  const tcp = started(tcpLoad(dnsPort, queries))
   await until(
     () => http.responses() > 500 && udp.counts.answered > 100 && tcp.counts.answered > 100,
     'the load to get going',
@@ -202,9 +224,7 @@ async function storm(headers: Record<string, string>): Promise<void> {
   await restartStorm(p)
   const [h, u, t] = await Promise.all([http.stop(), udp.stop(), tcp.stop()])
 
-  expect(h.errors, 'connection errors').toBe(0)
-
-  expect(h.timeouts, 'timeouts').toBe(0)
+  expect(h.errors, `failed requests: ${h.errorKinds.join('; ')}`).toBe(0)
   expect(h.non2xx, 'non-2xx').toBe(0)
   expect(h.ok).toBeGreaterThan(1000)
   expectAllAnswered(u)
@@ -214,7 +234,9 @@ async function storm(headers: Record<string, string>): Promise<void> {
     for (const path of ['new', 'legacy'])
       expect(await p.metric('cutover_requests_total', { protocol, path })).toBeGreaterThan(0)
   expect(await p.metric('cutover_drain_cut_total')).toBe(0)
-  expect(await p.metric('cutover_legacy_failures_total', { protocol: 'dns' })).toBe(0)
+  // No failure of either protocol: /metrics cannot name the labels of a counter
+  // that never counted, so it is read whole.
+  expect(await p.metric('cutover_legacy_failures_total')).toBe(0)
 }
 
 /** A PUT of `size` bytes sent in ten pieces over `ms`; resolves with status and body. */
@@ -322,10 +344,12 @@ describe('requests in flight', () => {
 describe('workers that die', () => {
   it('a worker killed with SIGKILL is replaced; the load loses only what that worker held', async () => {
     const p = await start()
-    const http = httpLoad()
+    const http = started(httpLoad())
     // Every connection open and counted by its worker.
     await until(
-      async () => (await p.status()).workers.reduce((n, w) => n + w.connections, 0) === 100,
+      async () =>
+        http.responses() > 0 &&
+        (await p.status()).workers.reduce((n, w) => n + w.connections, 0) === 100,
       'the workers to report 100 connections',
       20_000,
     )
@@ -348,8 +372,10 @@ describe('workers that die', () => {
     const h = await http.stop()
 
     // Each connection the dead worker held saw at most one failure; none other did.
-    expect(h.errors + h.timeouts).toBeGreaterThan(0)
-    expect(h.errors + h.timeouts).toBeLessThanOrEqual(victim.connections)
+    // (At least one is not sure: autocannon counts a reset connection as an
+    // error, but quietly reconnects after one closed with a FIN.)
+    expect(victim.connections).toBeGreaterThan(0)
+    expect(h.errors, h.errorKinds.join('; ')).toBeLessThanOrEqual(victim.connections)
     expect(h.non2xx).toBe(0)
     expect((await p.status()).crashes).toBe(1)
     expect(await p.metric('cutover_worker_crashes_total')).toBe(1)

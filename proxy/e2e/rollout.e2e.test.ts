@@ -2,13 +2,14 @@
 // legacy: a percentage splits real traffic about as asked and sticks per client,
 // 0 is a kill switch on the next request, forced paths and traces need the admin
 // token, a plan whose new path fails rolls back by itself, and two instances on
-// one Redis decide alike and see each other's changes.
+// one Redis decide alike and see each other's changes. Each test has a proxy of
+// its own and sets the percentages it needs: none relies on another's state.
 
 import { createServer, type Server } from 'node:http'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
@@ -45,6 +46,49 @@ async function metric(path: string, protocol = 'dns'): Promise<number> {
   return proxy.metric('cutover_requests_total', { protocol, path })
 }
 
+/** Sets a scope's percentage through the admin API, and checks it was taken. */
+async function setPercent(scope: string, percent: number, reason?: string): Promise<void> {
+  const res = await proxy.admin('PUT', `/rollout/${encodeURIComponent(scope)}`, {
+    percent,
+    reason,
+  })
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+}
+
+/**
+ * A proxy of its own for each test of the describe this is called in, both
+ * scopes at 100% as configured: a test inherits no percentage, plan, history
+ * or rollout state file from another, whatever order they run in.
+ */
+function freshProxyEachTest(): void {
+  beforeEach(async () => {
+    const started = await startTestProxy({
+      dns: {
+        listen: '127.0.0.1:0',
+        zones: [{ name: 'e2e.test', file: ZONE, percent: 100 }],
+        legacy: { servers: [`127.0.0.1:${bind.port}`] },
+        packetcache: { enabled: false },
+      },
+      http: {
+        listen: '127.0.0.1:0',
+        legacy: { url: `http://127.0.0.1:${nginxPort}` },
+        doh: false,
+        sites: [
+          {
+            host: 'www.e2e.test',
+            origin: `http://127.0.0.1:${originPort}`,
+            stickiness: 'header:X-User',
+            percent: 100,
+          },
+        ],
+      },
+      rollout: { gates: { minSamples: 20 } },
+    })
+    proxy = started
+    return () => started.stop()
+  })
+}
+
 beforeAll(async () => {
   bind = await startBind([{ name: 'e2e.test', file: ZONE }], ZONES)
   nginxPort = await freePort()
@@ -60,43 +104,19 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
   originPort = (origin.address() as { port: number }).port
-  proxy = await startTestProxy({
-    dns: {
-      listen: '127.0.0.1:0',
-      zones: [{ name: 'e2e.test', file: ZONE, percent: 100 }],
-      legacy: { servers: [`127.0.0.1:${bind.port}`] },
-      packetcache: { enabled: false },
-    },
-    http: {
-      listen: '127.0.0.1:0',
-      legacy: { url: `http://127.0.0.1:${nginxPort}` },
-      doh: false,
-      sites: [
-        {
-          host: 'www.e2e.test',
-          origin: `http://127.0.0.1:${originPort}`,
-          stickiness: 'header:X-User',
-          percent: 100,
-        },
-      ],
-    },
-    rollout: { gates: { minSamples: 20 } },
-  })
 })
 
 afterAll(async () => {
-  await proxy?.stop()
   await nginx?.stop()
   await bind?.stop()
   await new Promise<void>((resolve) => origin?.close(() => resolve()))
 })
 
 describe('percentages split traffic and stick', () => {
+  freshProxyEachTest()
+
   it('sends about 30% of DNS clients (by EDNS Client Subnet) to the new path, the same ones every time', async () => {
-    expect(
-      (await proxy.admin('PUT', `/rollout/${encodeURIComponent('dns:e2e.test')}`, { percent: 30 }))
-        .status,
-    ).toBe(200)
+    await setPercent('dns:e2e.test', 30)
     const clients = 2000
     const before = await metric('new')
     for (let n = 0; n < clients; n += 50) {
@@ -122,13 +142,7 @@ describe('percentages split traffic and stick', () => {
   })
 
   it('sends about 30% of HTTP users (by header) to the new path', async () => {
-    expect(
-      (
-        await proxy.admin('PUT', `/rollout/${encodeURIComponent('http:www.e2e.test')}`, {
-          percent: 30,
-        })
-      ).status,
-    ).toBe(200)
+    await setPercent('http:www.e2e.test', 30)
     let fromNew = 0
     const users = 1000
     for (let u = 0; u < users; u += 50) {
@@ -147,12 +161,9 @@ describe('percentages split traffic and stick', () => {
   })
 
   it('is a kill switch at 0: the very next request goes to the legacy', async () => {
-    await proxy.admin('PUT', `/rollout/${encodeURIComponent('dns:e2e.test')}`, { percent: 100 })
+    await setPercent('dns:e2e.test', 100)
     const before = await metric('legacy')
-    await proxy.admin('PUT', `/rollout/${encodeURIComponent('dns:e2e.test')}`, {
-      percent: 0,
-      reason: 'kill switch',
-    })
+    await setPercent('dns:e2e.test', 0, 'kill switch')
     const reply = decodeMessage(
       await exchange({ host: '127.0.0.1', port: proxy.dnsPort }, queryFrom(1), 'udp'),
     )
@@ -167,6 +178,8 @@ describe('percentages split traffic and stick', () => {
 })
 
 describe('forced paths and traces need the admin token', () => {
+  freshProxyEachTest()
+
   const traced = (token: string, force: 'new' | 'legacy' | undefined) => {
     const q = queryFrom(7)
     const ts = Math.floor(Date.now() / 1000)
@@ -188,7 +201,7 @@ describe('forced paths and traces need the admin token', () => {
   }
 
   it('pins a DNS query to a path and echoes the decision trace in an EDNS option', async () => {
-    await proxy.admin('PUT', `/rollout/${encodeURIComponent('dns:e2e.test')}`, { percent: 0 })
+    await setPercent('dns:e2e.test', 0)
     const reply = decodeMessage(
       await exchange({ host: '127.0.0.1', port: proxy.dnsPort }, traced(proxy.token, 'new'), 'udp'),
     )
@@ -199,6 +212,7 @@ describe('forced paths and traces need the admin token', () => {
   })
 
   it('ignores the option when the proof is made with another token', async () => {
+    await setPercent('dns:e2e.test', 0)
     const before = await metric('legacy')
     const reply = decodeMessage(
       await exchange(
@@ -212,7 +226,7 @@ describe('forced paths and traces need the admin token', () => {
   })
 
   it('pins an HTTP request and answers with a trace header; the proof does not reach the upstream', async () => {
-    await proxy.admin('PUT', `/rollout/${encodeURIComponent('http:www.e2e.test')}`, { percent: 0 })
+    await setPercent('http:www.e2e.test', 0)
     const ts = Math.floor(Date.now() / 1000)
     const auth = signHttp(proxy.token, ts, 'GET', 'www.e2e.test', '/x', 'new', '1')
     const res = await request(`http://127.0.0.1:${proxy.httpPort}/x`, {
@@ -239,9 +253,11 @@ describe('forced paths and traces need the admin token', () => {
 })
 
 describe('plans', () => {
+  freshProxyEachTest()
+
   it('rolls a plan back by itself when the new path fails, within one bake window, and says why', async () => {
+    await setPercent('http:www.e2e.test', 0)
     const scope = encodeURIComponent('http:www.e2e.test')
-    await proxy.admin('PUT', `/rollout/${scope}`, { percent: 0 })
     const started = Date.now()
     const plan = await proxy.admin('POST', `/rollout/${scope}`, {
       action: 'plan',

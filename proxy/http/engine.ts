@@ -19,7 +19,7 @@ import { recordLatency } from '../../rollout/latency.ts'
 import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { httpKeyHash } from '../../rollout/stickiness.ts'
 import { type HttpShadow, SHADOW_HEADER } from '../shadow/http-shadow.ts'
-import type { Recorder } from '../shadow/traffic-recorder.ts'
+import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
@@ -51,7 +51,7 @@ export interface HttpEngineParts {
   /** Live shadow comparison, when configured. */
   shadow: HttpShadow | undefined
   /** Samples live requests into a suite, when configured. */
-  recorder: Recorder | undefined
+  recorder: TrafficRecorder | undefined
   /** Requests for this path go to DNS over HTTPS instead of a site. */
   dohPath: string | undefined
   doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -59,7 +59,7 @@ export interface HttpEngineParts {
 
 type LegacyVerdict = Extract<Verdict, { kind: 'legacy' }>
 
-const MODULE_ERROR = legacy('module-error')
+const MODULE_ERROR = legacy('module-error') as LegacyVerdict
 const MODULE_BUDGET = legacy('module-budget')
 /** Forced to the new path, on a site the new path cannot serve (unsupported rules, no origin, no site). */
 const UNSERVABLE = legacy('unservable') as LegacyVerdict
@@ -179,8 +179,20 @@ export class HttpEngine implements ExchangeEngine {
       verdict = MODULE_ERROR
     }
     if (verdict?.kind === 'legacy') this.#fallBack(x, verdict)
-    else if (verdict?.kind === 'answer' && x.reply !== undefined) x.answerLocally()
+    else if (verdict?.kind === 'answer') this.#answer(x)
     else this.#forward(x, site.origin, 'new')
+  }
+
+  /** A module's own reply; one it could not give (none set, or a head Node refuses) goes to the legacy. */
+  #answer(x: HttpExchange): void {
+    try {
+      if (x.reply === undefined) throw new Error('a module answered without setting ctx.reply')
+      x.answerLocally()
+    } catch (err) {
+      this.#logError(err)
+      if (x.res.headersSent) x.res.destroy()
+      else this.#fallBack(x, MODULE_ERROR)
+    }
   }
 
   #withinBudget(p: Promise<Verdict>): Promise<Verdict> {
@@ -250,13 +262,17 @@ export class HttpEngine implements ExchangeEngine {
     }
   }
 
-  upstreamFailed(err: CutoverError, upstreamMs: number): void {
-    this.#parts.metrics.legacyFailures.inc({
-      protocol: 'http',
-      failure: err.code === 'CUTOVER_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'unreachable',
-    })
-    this.#parts.log.warn(
-      { err: err.message, upstreamMs: Math.round(upstreamMs) },
+  /** Counted as the legacy's failure or the origin's, whichever was asked. */
+  upstreamFailed(err: CutoverError, path: PathLabel, upstreamMs: number): void {
+    const { metrics, log } = this.#parts
+    const counter = path === 'new' ? metrics.originFailures : metrics.legacyFailures
+    counter.inc({ protocol: 'http', failure: FAILURE_OF[err.code] ?? 'unreachable' })
+    log.warn(
+      {
+        err: err.message,
+        upstream: path === 'new' ? 'origin' : 'legacy',
+        upstreamMs: Math.round(upstreamMs),
+      },
       'HTTP upstream failed',
     )
   }
@@ -276,6 +292,12 @@ export class HttpEngine implements ExchangeEngine {
     this.#lastErrorLog = now
     this.#parts.log.error({ err }, 'HTTP module threw; the request falls back to the legacy path')
   }
+}
+
+const FAILURE_OF: Record<string, string> = {
+  CUTOVER_ERR_UPSTREAM_TIMEOUT: 'timeout',
+  CUTOVER_ERR_UPSTREAM_UNREACHABLE: 'unreachable',
+  CUTOVER_ERR_UPSTREAM_BAD_REPLY: 'bad-reply',
 }
 
 /** `raw` without the X-Cutover-* fields that ask for a forced path or a trace. */

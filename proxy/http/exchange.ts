@@ -31,7 +31,7 @@ export type SiteModules = readonly { name: string; phases: HttpSiteModule }[]
 export interface ExchangeEngine {
   /** Counts a finished request: metrics, and the scope's counters the plan gates read. */
   observe(path: PathLabel, scope: Scope, start: number, status: number): void
-  upstreamFailed(err: CutoverError, upstreamMs: number): void
+  upstreamFailed(err: CutoverError, path: PathLabel, upstreamMs: number): void
   /** Response phases of `modules[0..end)`, last first; one that throws is logged and skipped. */
   responsePhases(modules: SiteModules, end: number, ctx: HttpContext, response: HttpResponse): void
 }
@@ -141,8 +141,10 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
       taps: this.#taps,
     }
     this.#engine.responsePhases(this.modules, this.passed, this, response)
-    this.req.resume()
+    // Written before the body is let go: a head Node refuses throws here, with
+    // the request still whole for the legacy.
     this.#writeWhole(response)
+    this.req.resume()
     this.capture?.chunk(response.body ?? EMPTY)
     this.#finish()
   }
@@ -167,8 +169,8 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
       return
     }
     this.#status = response.status
-    this.#captureHead(response)
     this.res.writeHead(response.status, this.#traced(response.headers))
+    this.#captureHead(response)
   }
 
   onData(chunk: Buffer): boolean {
@@ -192,7 +194,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     if (err.code === 'CUTOVER_ERR_CLIENT_GONE') return
     const status = statusOf(err)
     if (err.source === 'upstream')
-      this.#engine.upstreamFailed(err, performance.now() - this.upstreamAt)
+      this.#engine.upstreamFailed(err, this.servedBy, performance.now() - this.upstreamAt)
     if (this.res.headersSent) {
       this.res.destroy()
     } else {
@@ -221,9 +223,9 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     ) {
       headers.push('content-length', String(body.length))
     }
+    this.res.writeHead(response.status, this.#traced(headers))
     this.#status = response.status
     this.#captureHead(response)
-    this.res.writeHead(response.status, this.#traced(headers))
     this.res.end(body)
   }
 
@@ -234,11 +236,12 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     this.#taps.push(capture)
   }
 
-  /** `headers` with the decision trace added, when it was asked for: rendered here, once. */
+  /** `headers` with the decision trace added (a copy), when it was asked for: rendered here, once. */
   #traced(headers: string[]): string[] {
     if (this.trace === undefined) return headers
     const { scope, trace } = this
-    headers.push(
+    return [
+      ...headers,
       HTTP_TRACE,
       traceText(
         scope.id,
@@ -248,8 +251,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
         trace.forced,
         this.reason,
       ),
-    )
-    return headers
+    ]
   }
 
   #finish(): void {

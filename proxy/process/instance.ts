@@ -12,7 +12,7 @@ import type { Config } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
 import { type DnsService, startDns } from '../dns/service.ts'
 import { type HttpService, startHttp } from '../http/service.ts'
-import { Recorder } from '../shadow/traffic-recorder.ts'
+import { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import { startLoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
@@ -69,7 +69,7 @@ function listenKey(c: Config): string {
 export async function startInstance(config: Config, o: InstanceOptions): Promise<Instance> {
   const load = startLoadGauge(config.shadow.maxLoad)
   const recorder = config.record
-    ? new Recorder({
+    ? new TrafficRecorder({
         dir: config.record.dir,
         basisPoints: config.record.percent,
         maxCases: config.record.maxCases,

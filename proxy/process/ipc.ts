@@ -1,4 +1,6 @@
-// The messages between the supervisor and its workers.
+// The messages between the supervisor and its workers: a command (drain),
+// requests each answered by a reply carrying the request's id, and reports a
+// worker sends unasked.
 
 import type { ScopeStats, StatsLike } from '../../rollout/scope.ts'
 import type { Published } from '../records/feed.ts'
@@ -7,12 +9,26 @@ import type { TakeAnswer, TakeRequest } from './shared-ratelimit.ts'
 /** Scope counters as they travel (latency counts as plain arrays). */
 export type WireStats = StatsLike
 
-export type ToWorker =
-  | { type: 'drain'; deadlineMs: number }
-  | { type: 'reload' }
+/** What the supervisor asks a worker; the worker answers with the same `id`. */
+export type WorkerRequest =
+  | { type: 'reload'; id: number }
   | { type: 'metrics'; id: number }
   | { type: 'shadow'; id: number; scope: string }
-  | TakeAnswer
+
+export type WorkerReply =
+  | { type: 'reloaded'; id: number; ok: boolean; error?: string }
+  | { type: 'metrics'; id: number; metrics: unknown }
+  | { type: 'shadow'; id: number; examples: unknown[]; fields: unknown[] }
+
+/** The reply type each request is answered with. */
+export const replyTypeOf = { reload: 'reloaded', metrics: 'metrics', shadow: 'shadow' } as const
+
+export type ReplyTo<K extends WorkerRequest['type']> = Extract<
+  WorkerReply,
+  { type: (typeof replyTypeOf)[K] }
+>
+
+export type ToWorker = { type: 'drain'; deadlineMs: number } | WorkerRequest | TakeAnswer
 
 export type FromWorker =
   | {
@@ -28,11 +44,11 @@ export type FromWorker =
       /** Why this worker is not ready (legacy unreachable, record events behind). */
       notReady: string[]
     }
+  /** A record event's outcome, by the event's own id (its entry in the record log). */
   | { type: 'record-outcome'; id: string; outcome: Published }
-  | { type: 'reloaded'; ok: boolean; error?: string }
+  /** Its last counters, sent once it finished draining, just before it exits. */
   | { type: 'drained'; cut: number; metrics: unknown }
-  | { type: 'metrics'; id: number; metrics: unknown }
-  | { type: 'shadow'; id: number; examples: unknown[]; fields: unknown[] }
+  | WorkerReply
   | TakeRequest
 
 export function toWire(s: ScopeStats): WireStats {

@@ -5,7 +5,7 @@
 import type { ModuleEnv } from '../../modules/env.ts'
 import type { ShadowConfig } from '../config/config.ts'
 import type { ScopeList } from '../config/scope-list.ts'
-import type { Recorder } from '../shadow/traffic-recorder.ts'
+import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { LoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
@@ -20,7 +20,7 @@ export interface ServiceDeps {
   ednsOption: number
   shadow: ShadowConfig
   load: LoadGauge
-  recorder: Recorder | undefined
+  recorder: TrafficRecorder | undefined
 }
 
 /**

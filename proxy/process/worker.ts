@@ -89,6 +89,22 @@ async function main(): Promise<void> {
     process.exit(0)
   }
 
+  const reload = async (requestId: number) => {
+    try {
+      const next = loadConfig(file)
+      const { retired } = await instance.reload(next, () => rollout.reapply())
+      config = next
+      send({ type: 'reloaded', id: requestId, ok: true })
+      send({ type: 'ready', scopes: scopeList(), ports })
+      retired.catch((err: Error) =>
+        log.warn({ err: err.message }, 'reload: the old parts did not close cleanly'),
+      )
+    } catch (err) {
+      send({ type: 'reloaded', id: requestId, ok: false, error: (err as Error).message })
+    }
+  }
+  let reloading = Promise.resolve()
+
   process.on('message', async (m: ToWorker) => {
     switch (m.type) {
       case 'drain':
@@ -110,21 +126,10 @@ async function main(): Promise<void> {
         })
         break
       }
-      case 'reload': {
-        try {
-          const next = loadConfig(file)
-          const { retired } = await instance.reload(next, () => rollout.reapply())
-          config = next
-          send({ type: 'reloaded', ok: true })
-          send({ type: 'ready', scopes: scopeList(), ports })
-          retired.catch((err: Error) =>
-            log.warn({ err: err.message }, 'reload: the old parts did not close cleanly'),
-          )
-        } catch (err) {
-          send({ type: 'reloaded', ok: false, error: (err as Error).message })
-        }
+      case 'reload':
+        // One at a time: a reload the supervisor gave up on may still be running here.
+        reloading = reloading.then(() => reload(m.id))
         break
-      }
     }
   })
   // Signals to the process group (Ctrl-C) are the supervisor's to handle; it sends "drain".

@@ -9,19 +9,19 @@ import { Type } from '../../dns/constants.ts'
 import { buildQuery } from '../../dns/message.ts'
 import { createQueryView, readQuery } from '../../dns/query-view.ts'
 import { parseSuite } from '../../flamingo-tests/suite.ts'
-import { Recorder } from './traffic-recorder.ts'
+import { TrafficRecorder } from './traffic-recorder.ts'
 
 const dirs: string[] = []
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function recorder(options: Partial<ConstructorParameters<typeof Recorder>[0]> = {}) {
+function recorder(options: Partial<ConstructorParameters<typeof TrafficRecorder>[0]> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-record-'))
   dirs.push(dir)
   return {
     dir,
-    r: new Recorder({ dir, basisPoints: 10_000, maxCases: 100, secrets: false, ...options }),
+    r: new TrafficRecorder({ dir, basisPoints: 10_000, maxCases: 100, secrets: false, ...options }),
   }
 }
 
@@ -32,7 +32,7 @@ function dnsQuery(name: string, type: number, edns?: { udpSize: number; do?: boo
   return { q, v }
 }
 
-describe('Recorder', () => {
+describe('TrafficRecorder', () => {
   it('writes DNS questions as a suite that loads, once per distinct question', () => {
     const { dir, r } = recorder()
     for (const [name, type, edns] of [

@@ -46,7 +46,7 @@ const HOP_HEADERS = new Set([
 ])
 const FLUSH_MS = 5000
 
-export class Recorder {
+export class TrafficRecorder {
   readonly #o: RecorderOptions
   readonly #dns: DnsCase[] = []
   readonly #http: HttpCase[] = []

@@ -15,6 +15,7 @@ export interface Metrics {
   diffMismatches: Counter<'protocol' | 'scope'>
   malformed: HotCounter<'protocol'>
   legacyFailures: Counter<'protocol' | 'failure'>
+  originFailures: Counter<'protocol' | 'failure'>
   shadowShed: HotCounter<'protocol'>
   /** Readers of open client connections by protocol, for the gauge; each listener adds its own. */
   openConnections: Map<string, () => number>
@@ -84,6 +85,12 @@ export function createMetrics(registry: Registry): Metrics {
     legacyFailures: new Counter({
       name: 'cutover_legacy_failures_total',
       help: 'Requests the legacy path did not answer (timeout, overload, unreachable)',
+      labelNames: ['protocol', 'failure'],
+      registers,
+    }),
+    originFailures: new Counter({
+      name: 'cutover_origin_failures_total',
+      help: "Requests a new-path site's origin did not answer (timeout, unreachable, bad-reply)",
       labelNames: ['protocol', 'failure'],
       registers,
     }),

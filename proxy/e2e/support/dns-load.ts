@@ -16,18 +16,24 @@ export interface DnsLoadCounts {
   unanswered: number
   /** TCP queries sent again on a new connection because the server closed the old one first (RFC 7766 §6.2.4). */
   retried: number
+  /** What stopped the load from asking, each message once: a refused TCP connection, a UDP socket error. */
+  errors: string[]
 }
 
 export interface DnsLoad {
   counts: DnsLoadCounts
-  /** Stops sending, waits for what is in flight (bounded by the timeout), and gives the counts. */
+  /** Stops sending, waits for what is in flight (bounded by the timeout), and gives the counts; again gives the same. */
   stop(): Promise<DnsLoadCounts>
 }
 
 const TIMEOUT_MS = 5000
 
 function newCounts(): DnsLoadCounts {
-  return { sent: 0, answered: 0, wrong: 0, unanswered: 0, retried: 0 }
+  return { sent: 0, answered: 0, wrong: 0, unanswered: 0, retried: 0, errors: [] }
+}
+
+function noteError(counts: DnsLoadCounts, err: Error): void {
+  if (!counts.errors.includes(err.message)) counts.errors.push(err.message)
 }
 
 /** Where the (single, uncompressed) question of `query` ends. */
@@ -88,14 +94,21 @@ export function udpLoad(port: number, queries: readonly Buffer[], window = 16): 
     counts.answered++
     if (!answers(query, reply)) counts.wrong++
   })
+  // A failed send is also a query that times out; the error says why.
+  socket.on('error', (err) => noteError(counts, err))
   socket.bind(0, '127.0.0.1', send)
+  let stopped: Promise<DnsLoadCounts> | undefined
+  const stop = async () => {
+    stopping = true
+    if (inFlight.size > 0) await new Promise<void>((resolve) => (drained = resolve))
+    socket.close()
+    return counts
+  }
   return {
     counts,
-    async stop() {
-      stopping = true
-      if (inFlight.size > 0) await new Promise<void>((resolve) => (drained = resolve))
-      socket.close()
-      return counts
+    stop() {
+      stopped ??= stop()
+      return stopped
     },
   }
 }
@@ -114,12 +127,14 @@ export function tcpLoad(port: number, queries: readonly Buffer[], connections = 
     while (!stopping || pending) {
       const socket = connect(port, '127.0.0.1')
       socket.setNoDelay(true)
-      const ok = await new Promise<boolean>((resolve) => {
-        socket.once('connect', () => resolve(true))
-        socket.once('error', () => resolve(false))
+      const refused = await new Promise<Error | undefined>((resolve) => {
+        socket.once('connect', () => resolve(undefined))
+        socket.once('error', resolve)
       })
-      if (!ok) {
-        // The listening socket is the supervisor's and never closes: a refusal is a failure.
+      if (refused) {
+        // The listening socket is the supervisor's and never closes: a refusal is a
+        // failure, even with no query pending, and this lane asks no more.
+        noteError(counts, refused)
         if (pending) counts.unanswered++
         return
       }
@@ -175,12 +190,13 @@ export function tcpLoad(port: number, queries: readonly Buffer[], connections = 
     })
 
   for (let i = 0; i < connections; i++) running.push(lane())
+  let stopped: Promise<DnsLoadCounts> | undefined
   return {
     counts,
-    async stop() {
+    stop() {
       stopping = true
-      await Promise.all(running)
-      return counts
+      stopped ??= Promise.all(running).then(() => counts)
+      return stopped
     },
   }
 }

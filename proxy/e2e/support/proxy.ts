@@ -8,6 +8,7 @@ import { pino } from 'pino'
 import { stringify } from 'yaml'
 import { loadConfig } from '../../config/config.ts'
 import { type RunningProxy, startProxy } from '../../process/single-process.ts'
+import { familiesOfRegistry, sampleOf } from '../../telemetry/metric-sample.ts'
 
 export interface TestProxy extends RunningProxy {
   /** The admin token the proxy created in its state folder. */
@@ -20,7 +21,7 @@ export interface TestProxy extends RunningProxy {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: Record<string, unknown> }>
-  /** Reads one sample of a metric from /metrics-equivalent text, 0 when absent. */
+  /** One metric's value from the registry, strictly: see `sampleOf` for what throws. */
   metric(name: string, labels?: Record<string, string>): Promise<number>
 }
 
@@ -59,11 +60,7 @@ export async function startTestProxy(config: Record<string, unknown>): Promise<T
       rmSync(dir, { recursive: true, force: true })
     },
     async metric(name, labels = {}) {
-      const metric = await proxy.registry.getSingleMetric(name)?.get()
-      const match = metric?.values.find((v) =>
-        Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
-      )
-      return match?.value ?? 0
+      return sampleOf(await familiesOfRegistry(proxy.registry), name, labels)
     },
   }
 }

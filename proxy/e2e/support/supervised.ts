@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { SupervisorStatus } from '../../process/supervisor.ts'
+import { familiesOfText, sampleOf } from '../../telemetry/metric-sample.ts'
 import { type CliRun, runCli, waitForOutput } from './cli.ts'
 import { freePort } from './free-port.ts'
 
@@ -19,7 +20,7 @@ export interface SupervisedProxy {
   token: string
   status(): Promise<SupervisorStatus>
   metrics(): Promise<string>
-  /** One sample of a counter or gauge from /metrics, 0 when absent. */
+  /** One metric's value from /metrics, strictly: see `sampleOf` and `familiesOfText` for what throws. */
   metric(name: string, labels?: Record<string, string>): Promise<number>
   /** Runs `cutover <name> --config FILE`; resolves with its exit code and output. */
   command(name: 'restart' | 'reload' | 'stop'): Promise<{ code: number; output: string }>
@@ -58,16 +59,7 @@ export async function startSupervised(
     status: async () => (await (await admin('/workers')).json()) as SupervisorStatus,
     metrics,
     async metric(name, labels = {}) {
-      const want = Object.entries(labels)
-      for (const line of (await metrics()).split('\n')) {
-        const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)
-        if (!m || m[1] !== name) continue
-        const got = Object.fromEntries(
-          [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]),
-        )
-        if (want.every(([k, v]) => got[k] === v)) return Number(m[3])
-      }
-      return 0
+      return sampleOf(familiesOfText(await metrics()), name, labels)
     },
     async command(name) {
       const c = runCli([name, '--config', file])

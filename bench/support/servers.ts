@@ -1,0 +1,63 @@
+// The servers a bench measures, each on a free loopback port and pinned to one
+// core: cutover itself from a config written for the run, or a script of bench/servers/.
+
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { freePort } from '../../proxy/e2e/support/free-port.ts'
+import { startPinned } from './pinned.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+
+export interface Server {
+  port: number
+  stop(): Promise<void>
+}
+
+/**
+ * Starts cutover on `core` with one worker; `listener(address)` gives the
+ * config's `dns` or `http` section, listening on `address`. Config and state go
+ * in `dir`.
+ */
+export async function startCutover(
+  core: number,
+  dir: string,
+  listener: (address: string) => object,
+): Promise<Server> {
+  const port = await freePort()
+  const config = join(dir, `cutover-${port}.yaml`)
+  writeFileSync(
+    config,
+    stringify({
+      ...listener(`127.0.0.1:${port}`),
+      admin: { listen: '127.0.0.1:0' },
+      // One worker on the pinned core, like the single-process peers it is compared with.
+      workers: 1,
+      state: join(dir, `state-${port}`),
+      log: { level: 'info' },
+    }),
+  )
+  const p = await startPinned(
+    core,
+    process.execPath,
+    [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
+    (o) => o.includes('cutover is serving'),
+  )
+  return { port, stop: p.stop }
+}
+
+/** Starts `bench/servers/<script> <port> ...args` on `core`; it prints `ready` once it serves. */
+export async function startScript(
+  core: number,
+  script: string,
+  ...args: string[]
+): Promise<Server> {
+  const port = await freePort()
+  const p = await startPinned(
+    core,
+    process.execPath,
+    [join(ROOT, 'bench', 'servers', script), String(port), ...args],
+    (o) => o.includes('ready'),
+  )
+  return { port, stop: p.stop }
+}

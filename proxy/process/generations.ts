@@ -1,0 +1,252 @@
+// The supervisor's workers, by generation: forks a generation and waits until
+// every worker of it is ready (within a bound), drains a generation, and
+// replaces a worker that dies unasked, pausing longer when they keep dying.
+
+import cluster, { type Worker } from 'node:cluster'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Config } from '../config/config.ts'
+import type { Logger } from '../telemetry/log.ts'
+import { crashWindow } from './crash-backoff.ts'
+import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
+/** How long a worker may take to build its zones and sites and say it is ready. */
+export const READY_TIMEOUT_MS = 60_000
+/** How long after its drain deadline a worker that has not exited is ended. */
+const DRAIN_GRACE_MS = 5000
+
+export interface WorkerState {
+  worker: Worker
+  generation: number
+  state: 'starting' | 'ready' | 'draining'
+  /** Set once it sent its final counters: it no longer answers for them. */
+  drained: boolean
+  stats: Record<string, WireStats>
+  /** Client connections it held at its last report. */
+  connections: number
+  /** Whether the new path can serve each scope, as it last reported. */
+  servable: { id: string; servable: boolean }[]
+  /** Why it is not ready, as it last reported. */
+  notReady: string[]
+  ports: { dns?: number; candidate?: number; http?: number }
+  /** The one worker of its generation that writes zone snapshots (they would all write the same). */
+  snapshotWriter: boolean
+}
+
+export interface GenerationsOptions {
+  /** Where a worker reads its config (it reads the file again at each start and reload). */
+  config: Pick<Config, 'file' | 'state' | 'drainDeadline'>
+  /** Workers per generation. */
+  count: number
+  log: Logger
+  /** Every message from a worker, after its state took what it reports. */
+  message(w: WorkerState, m: FromWorker): void
+  /** A worker exited, for whatever reason. */
+  exited(w: WorkerState): void
+  /** A worker died unasked, or its replacement did not start. */
+  crashed(): void
+}
+
+export function sendTo(w: WorkerState, m: ToWorker): void {
+  if (w.worker.isConnected()) w.worker.send(m)
+}
+
+export class Generations {
+  #current = 0
+  #crashes = 0
+  #o: GenerationsOptions
+  #workers = new Map<number, WorkerState>()
+  /** Generations not told to drain: a worker of one of them that dies is replaced. */
+  #live = new Set<number>()
+  #window = crashWindow()
+  #stopping = false
+
+  constructor(o: GenerationsOptions) {
+    this.#o = o
+    cluster.setupPrimary({ exec: WORKER, args: [] })
+  }
+
+  /** The newest generation: the one serving, or the one starting to take over from it. */
+  get current(): number {
+    return this.#current
+  }
+
+  /** Workers that died unasked since the start, and replacements that failed to start. */
+  get crashes(): number {
+    return this.#crashes
+  }
+
+  all(): WorkerState[] {
+    return [...this.#workers.values()]
+  }
+
+  ready(): WorkerState[] {
+    return this.all().filter((w) => w.state === 'ready')
+  }
+
+  /** Crashes in the last minute, when they are too many for a healthy proxy; else 0. */
+  crashingTooOften(): number {
+    const now = Date.now()
+    return this.#window.tooMany(now) ? this.#window.lastMinute(now) : 0
+  }
+
+  /**
+   * Forks a new generation and resolves once all of it is ready. If a worker
+   * of it fails, the rest of it is ended and this throws: the generation
+   * serving before stays the current one.
+   */
+  async start(): Promise<number> {
+    const before = this.#current
+    const gen = ++this.#current
+    this.#live.add(gen)
+    const count = Math.max(this.#o.count, 1)
+    try {
+      await Promise.all(Array.from({ length: count }, (_, i) => this.#fork(gen, i === 0)))
+    } catch (err) {
+      this.#live.delete(gen)
+      this.#current = before
+      for (const w of this.#of(gen)) {
+        // Leaving, not crashing: its exit is neither counted nor replaced.
+        w.state = 'draining'
+        w.worker.process.kill('SIGKILL')
+      }
+      throw err
+    }
+    this.#o.log.info({ generation: gen, workers: count }, 'generation ready')
+    return gen
+  }
+
+  /** Drains every worker of `gen`; resolves once they all exited. */
+  async drain(gen: number): Promise<void> {
+    this.#live.delete(gen)
+    await Promise.all(this.#of(gen).map((w) => this.#drainOne(w)))
+  }
+
+  /** No worker is replaced from now on: the supervisor is stopping. */
+  stopping(): void {
+    this.#stopping = true
+  }
+
+  /** Ends every worker at once (a start that failed: they must not serve without a supervisor). */
+  killAll(): void {
+    this.#stopping = true
+    for (const w of this.#workers.values()) w.worker.process.kill('SIGKILL')
+  }
+
+  #of(gen: number): WorkerState[] {
+    return this.all().filter((w) => w.generation === gen)
+  }
+
+  #drainOne(w: WorkerState): Promise<void> {
+    return new Promise((resolve) => {
+      // A worker still starting does not listen for messages yet: it is told when it is ready.
+      if (w.state !== 'starting')
+        sendTo(w, { type: 'drain', deadlineMs: this.#o.config.drainDeadline })
+      w.state = 'draining'
+      const kill = setTimeout(
+        () => w.worker.process.kill('SIGKILL'),
+        this.#o.config.drainDeadline + DRAIN_GRACE_MS,
+      )
+      w.worker.once('exit', () => {
+        clearTimeout(kill)
+        resolve()
+      })
+    })
+  }
+
+  #fork(gen: number, snapshotWriter: boolean): Promise<WorkerState> {
+    const { file, state } = this.#o.config
+    const worker = cluster.fork({
+      CUTOVER_CONFIG: file,
+      CUTOVER_GENERATION: String(gen),
+      CUTOVER_SNAPSHOT_WRITER: snapshotWriter ? '1' : '0',
+      // Compiled code kept between workers: a new generation starts in about half the time.
+      NODE_COMPILE_CACHE: join(state, 'compile-cache'),
+    })
+    const w: WorkerState = {
+      worker,
+      generation: gen,
+      state: 'starting',
+      drained: false,
+      stats: {},
+      connections: 0,
+      servable: [],
+      notReady: [],
+      ports: {},
+      snapshotWriter,
+    }
+    this.#workers.set(worker.id, w)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        worker.process.kill('SIGKILL')
+        reject(new Error(`worker ${worker.id} was not ready within ${READY_TIMEOUT_MS / 1000} s`))
+      }, READY_TIMEOUT_MS)
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'ready':
+            clearTimeout(timer)
+            this.#ready(w, m)
+            if (w.state === 'ready') resolve(w)
+            break
+          case 'failed':
+            clearTimeout(timer)
+            reject(new Error(`worker ${worker.id} failed to start: ${m.error}`))
+            break
+          case 'stats':
+            w.stats = m.scopes
+            w.connections = m.connections
+            w.notReady = m.notReady
+            break
+          case 'drained':
+            w.drained = true
+            break
+        }
+        this.#o.message(w, m)
+      })
+      worker.on('exit', (code, signal) => {
+        clearTimeout(timer)
+        this.#workers.delete(worker.id)
+        this.#o.exited(w)
+        const wasStarting = w.state === 'starting'
+        // Settles a start still waiting; no effect once it was ready.
+        reject(new Error(`worker ${worker.id} exited (${signal ?? code}) while starting`))
+        if (wasStarting || w.state === 'draining' || this.#stopping) return
+        this.#o.log.error({ worker: worker.id, code, signal }, 'worker died; replacing it')
+        this.#crashed(gen, snapshotWriter)
+      })
+    })
+  }
+
+  #ready(w: WorkerState, m: Extract<FromWorker, { type: 'ready' }>): void {
+    w.ports = m.ports
+    w.servable = m.scopes
+    if (w.state === 'starting') w.state = 'ready'
+    // Told to drain while it was starting, when it could not hear it yet.
+    else if (w.state === 'draining')
+      sendTo(w, { type: 'drain', deadlineMs: this.#o.config.drainDeadline })
+  }
+
+  /** Counts a crash and replaces the worker: at once, or after a pause when they keep crashing. */
+  #crashed(gen: number, snapshotWriter: boolean): void {
+    this.#crashes++
+    this.#o.crashed()
+    const now = Date.now()
+    const pauseMs = this.#window.crashed(now)
+    if (pauseMs > 0)
+      this.#o.log.error(
+        { crashesLastMinute: this.#window.lastMinute(now), backoffMs: pauseMs },
+        'workers keep crashing: backing off before the next one',
+      )
+    const wanted = () => !this.#stopping && this.#live.has(gen)
+    setTimeout(() => {
+      if (!wanted()) return
+      this.#fork(gen, snapshotWriter).catch((err: Error) => {
+        if (!wanted()) return
+        this.#o.log.error({ err: err.message }, 'replacement worker failed to start')
+        // It counts as a crash too: the pause before the next try keeps growing.
+        this.#crashed(gen, snapshotWriter)
+      })
+    }, pauseMs).unref()
+  }
+}

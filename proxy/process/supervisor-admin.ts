@@ -1,0 +1,123 @@
+// The supervisor's admin API: proxy/admin's routes over what the workers
+// answer (their metrics summed with those of workers gone, their shadow views
+// gathered) and the supervisor's view of them (GET /workers, readiness).
+
+import type { FastifyInstance } from 'fastify'
+import type { RolloutService } from '../../rollout/service.ts'
+import { createAdmin } from '../admin/admin-api.ts'
+import type { Generations } from './generations.ts'
+import type { MetricsSum } from './metrics-sum.ts'
+import type { RecordPublisher } from './record-publisher.ts'
+import type { SupervisorMetrics } from './supervisor-metrics.ts'
+import type { Ask, WorkerRequests } from './worker-requests.ts'
+
+/** How long /metrics and the shadow view wait for a worker's answer. */
+const ASK_WITHIN_MS = 2000
+
+/** GET /workers. */
+export interface SupervisorStatus {
+  generation: number
+  workers: {
+    id: number
+    pid: number | undefined
+    generation: number
+    state: string
+    connections: number
+  }[]
+  reloads: number
+  lastReload: { ok: boolean; error?: string } | undefined
+  crashes: number
+}
+
+export type Reloads = Pick<SupervisorStatus, 'reloads' | 'lastReload'>
+
+export interface SupervisorAdminDeps {
+  token: string
+  generations: Generations
+  requests: WorkerRequests
+  sum: MetricsSum
+  metrics: SupervisorMetrics
+  rollout: RolloutService
+  records: RecordPublisher | undefined
+  reloads(): Reloads
+  /** Whether the supervisor is stopping (draining every worker). */
+  stopping(): boolean
+}
+
+export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
+  const { generations } = d
+  const status = (): SupervisorStatus => ({
+    generation: generations.current,
+    workers: generations.all().map((w) => ({
+      id: w.worker.id,
+      pid: w.worker.process.pid,
+      generation: w.generation,
+      state: w.state,
+      connections: w.connections,
+    })),
+    ...d.reloads(),
+    crashes: generations.crashes,
+  })
+
+  /** Why the proxy is not ready (empty when it is), for /readyz. */
+  const notReady = () => {
+    const reasons = d.rollout.notReady()
+    if (d.stopping()) reasons.push('draining')
+    const ready = generations.ready()
+    if (ready.length === 0) reasons.push('no worker is ready')
+    reasons.push(...new Set(ready.flatMap((w) => w.notReady)))
+    const crashes = generations.crashingTooOften()
+    if (crashes > 0) reasons.push(`workers keep crashing (${crashes} in the last minute)`)
+    return reasons
+  }
+
+  /** Asks every worker that serves, or drains and has not sent its last counters. */
+  const askAll = async <A extends Ask>(request: A) => {
+    const live = generations
+      .all()
+      .filter((w) => w.state !== 'starting' && !w.drained && w.worker.isConnected())
+    const replies = await d.requests.askEach(
+      live.map((w) => w.worker),
+      request,
+      ASK_WITHIN_MS,
+    )
+    return live.flatMap((w, i) => {
+      const reply = replies[i]
+      return reply ? [{ w, reply }] : []
+    })
+  }
+
+  const metricsText = async () => {
+    const replies = await askAll({ type: 'metrics' })
+    // A worker that drained meanwhile is in the retired sum already.
+    const workers = await d.sum.text(() =>
+      replies.filter((r) => !r.w.drained).map((r) => r.reply.metrics),
+    )
+    d.metrics.workers.reset()
+    for (const w of generations.all()) d.metrics.workers.inc({ state: w.state })
+    return `${workers}\n${await d.metrics.registry.metrics()}`
+  }
+
+  const { records } = d
+  return createAdmin({
+    registry: { contentType: d.metrics.registry.contentType, metrics: metricsText },
+    token: d.token,
+    rollout: d.rollout,
+    publishRecord:
+      records &&
+      ((body) =>
+        records.publish(
+          body,
+          generations.ready().map((w) => w.worker.id),
+        )),
+    shadow: async (scope) => {
+      const replies = await askAll({ type: 'shadow', scope })
+      return {
+        examples: replies.flatMap((r) => r.reply.examples),
+        fields: replies.flatMap((r) => r.reply.fields),
+      }
+    },
+    notReady,
+    status,
+  })
+}
