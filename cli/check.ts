@@ -7,6 +7,8 @@ import { loadConfig } from '../proxy/config/config.ts'
 import { type ScopeList, scopeListOf } from '../proxy/config/scope-list.ts'
 import { dnsChains, markZones } from '../proxy/dns/service.ts'
 import { setUpSites } from '../proxy/http/service.ts'
+import { expiryWarnings } from '../proxy/tls/certificate-metrics.ts'
+import { loadCertificates } from '../proxy/tls/certificates.ts'
 import type { Scope } from '../rollout/scope.ts'
 import { options, requireConfig } from './args.ts'
 
@@ -46,12 +48,18 @@ export async function checkCommand(args: string[]): Promise<number> {
     const set = setUpSites(http, scopes, env)
     set.sites.forEach((s, i) => {
       const why = set.reasons.get(i)
-      line(s.scope, why, s.site ? ` -> ${http.sites[i].origin}` : '')
+      line(s.scope, why, s.site ? ` -> ${http.sites[i].origin?.url}` : '')
       for (const p of s.paths) line(p.scope, why)
     })
     await Promise.allSettled(set.pools.map((p) => p.close()))
     for (const m of set.siteModules) m.close?.()
     out.push(`  http:*  legacy -> ${http.legacy.url}`)
+  }
+  if (config.tls) {
+    const store = loadCertificates(config.tls)
+    for (const c of store.certificates)
+      out.push(`  tls  ${c.names.join(', ')}  until ${new Date(c.notAfter).toISOString()}`)
+    warnings.push(...expiryWarnings(store))
   }
   for (const w of warnings) out.push(`  warning: ${w}`)
   process.stdout.write(`${out.join('\n')}\n`)

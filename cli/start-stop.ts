@@ -11,6 +11,7 @@ import { type Config, loadConfig } from '../proxy/config/config.ts'
 import { startProxy } from '../proxy/process/single-process.ts'
 import { runSupervisor, type SupervisorStatus } from '../proxy/process/supervisor.ts'
 import { createLogger } from '../proxy/telemetry/log.ts'
+import { loadCertificates } from '../proxy/tls/certificates.ts'
 import { options, requireConfig } from './args.ts'
 import { checkCommand } from './check.ts'
 
@@ -20,6 +21,8 @@ const WAIT_MS = 120_000
 export async function startCommand(args: string[]): Promise<number> {
   const { values } = options(args, { config: { type: 'string', short: 'c' } })
   const config = loadConfig(requireConfig(values.config, 'start'))
+  // A certificate that cannot serve is a config error before anything listens.
+  if (config.tls) loadCertificates(config.tls)
   const log = createLogger(config.log.level)
   mkdirSync(config.state, { recursive: true })
   const pidFile = join(config.state, PID_FILE)

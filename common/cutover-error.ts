@@ -16,6 +16,7 @@ export const ErrorCode = {
   UPSTREAM_TIMEOUT: { source: 'upstream', retryable: true },
   UPSTREAM_UNREACHABLE: { source: 'upstream', retryable: true },
   UPSTREAM_BAD_REPLY: { source: 'upstream', retryable: false },
+  UPSTREAM_TLS: { source: 'upstream', retryable: false },
   CLIENT_GONE: { source: 'client', retryable: false },
   BODY_TOO_LARGE: { source: 'client', retryable: false },
   USAGE: { source: 'client', retryable: false },

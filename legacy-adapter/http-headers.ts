@@ -66,7 +66,8 @@ function appendToList(list: string[], name: string, value: string): void {
 export function forwardRequestHeaders(
   raw: readonly string[],
   clientIp: string,
-  protocol: string,
+  protocol: 'http' | 'https',
+  via = VIA,
 ): string[] {
   const out = endToEnd(raw, REQUEST_DROP)
   appendToList(
@@ -75,13 +76,22 @@ export function forwardRequestHeaders(
     clientIp.startsWith('::ffff:') && clientIp.includes('.') ? clientIp.slice(7) : clientIp,
   )
   out.push('x-forwarded-proto', protocol)
-  appendToList(out, 'via', VIA)
+  appendToList(out, 'via', via)
   return out
 }
 
 /** Response headers for the client: end-to-end fields from the upstream, then Via. */
-export function forwardResponseHeaders(raw: readonly string[]): string[] {
+export function forwardResponseHeaders(raw: readonly string[], via = VIA): string[] {
   const out = endToEnd(raw)
-  appendToList(out, 'via', VIA)
+  appendToList(out, 'via', via)
   return out
+}
+
+const VIA_2 = '2 cutover'
+const VIA_1_0 = '1.0 cutover'
+
+/** This hop's Via entry for a message received as HTTP `major`.`minor` (RFC 9110 section 7.6.3). */
+export function viaOf(major: number, minor: number): string {
+  if (major === 2) return VIA_2
+  return minor === 0 ? VIA_1_0 : VIA
 }

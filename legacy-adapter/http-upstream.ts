@@ -1,10 +1,12 @@
 // The one file that knows undici: a keep-alive connection pool to an HTTP
-// upstream (the legacy proxy or a site's origin), requests dispatched with
-// streaming both ways and backpressure, failures turned into coded errors
-// (connection refused: unreachable; connect or header timeout: timeout).
+// upstream (the legacy proxy or a site's origin), over https:// with its own
+// TLS name, requests dispatched with streaming both ways and backpressure,
+// failures turned into coded errors (connection refused: unreachable; connect
+// or header timeout: timeout; a certificate not trusted: tls).
 
+import { isIP } from 'node:net'
 import type { Readable } from 'node:stream'
-import { type Dispatcher, Pool } from 'undici'
+import { buildConnector, type Dispatcher, Pool } from 'undici'
 import { CutoverError } from '../common/cutover-error.ts'
 
 export interface UpstreamOptions {
@@ -17,6 +19,22 @@ export interface UpstreamOptions {
   /** Longest silence between two body chunks. */
   bodyTimeoutMs: number
   keepAliveTimeoutMs: number
+  /** For an https:// upstream: how its certificate is checked, and cutover's own (mutual TLS). */
+  tls?: UpstreamTlsOptions
+  /** Speak HTTP/2 to it (ALPN h2); otherwise HTTP/1.1. */
+  http2?: boolean
+}
+
+export interface UpstreamTlsOptions {
+  /** SNI and the name its certificate must hold (default: the URL's host). */
+  servername?: string
+  /** PEM CA certificates to trust instead of the system's. */
+  ca?: string
+  /** false only when the config says `insecure: true`. */
+  rejectUnauthorized: boolean
+  /** PEM client certificate and key. */
+  cert?: string
+  key?: string
 }
 
 export interface UpstreamRequest {
@@ -47,12 +65,26 @@ export interface UpstreamCall {
 export class HttpUpstream {
   readonly #pool: Pool
   readonly #url: string
+  readonly #servername: string
 
   constructor(options: UpstreamOptions) {
     this.#url = options.url
+    // undici names the TLS server after each request's Host field, and closes
+    // the connection whenever that name changes. A proxy's upstream has one
+    // name: every request carries the same one (the connector sends the real
+    // SNI), so connections are kept across hosts and the client's Host never
+    // decides which certificate is accepted.
+    this.#servername = new URL(options.url).host
+    const sni = tlsName(options)
+    const connect = buildConnector({
+      timeout: options.connectTimeoutMs,
+      allowH2: options.http2 === true,
+      ...options.tls,
+    })
     this.#pool = new Pool(options.url, {
       connections: options.connections,
-      connect: { timeout: options.connectTimeoutMs },
+      connect: (opts, callback) => connect({ ...opts, servername: sni }, callback),
+      allowH2: options.http2 === true,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -61,22 +93,34 @@ export class HttpUpstream {
 
   request(req: UpstreamRequest, handler: UpstreamHandler): UpstreamCall {
     const call = new Call(handler, this.#url)
-    this.#pool.dispatch(
-      {
-        path: req.target,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: req.headers,
-        body: req.body,
-        upgrade: null,
-      },
-      call,
-    )
+    // `servername` is read by undici's Request, though its types omit it.
+    const dispatch: Dispatcher.DispatchOptions & { servername: string } = {
+      path: req.target,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: req.headers,
+      body: req.body,
+      upgrade: null,
+      servername: this.#servername,
+    }
+    this.#pool.dispatch(dispatch, call)
     return call
   }
 
   close(): Promise<void> {
     return this.#pool.close()
   }
+}
+
+/**
+ * The name sent as SNI and checked against the upstream's certificate: the
+ * configured one, else the URL's host; none for an IP address (RFC 6066 has
+ * no SNI for one), whose certificate is then checked for that address.
+ */
+function tlsName(options: UpstreamOptions): string | undefined {
+  if (options.tls?.servername) return options.tls.servername
+  const host = new URL(options.url).hostname
+  // URL writes an IPv6 address in brackets, which isIP does not take.
+  return isIP(host) || host.startsWith('[') ? undefined : host
 }
 
 /** The undici handler for one request; the UpstreamCall its caller holds. */
@@ -130,6 +174,34 @@ class Call implements Dispatcher.DispatchHandler, UpstreamCall {
   }
 }
 
+const UNTRUSTED =
+  "its certificate is not signed by a CA cutover trusts: give that CA's certificate (PEM) as tls.ca"
+const WRONG_NAME =
+  "its certificate does not hold the name cutover checks: set tls.servername to a name it holds (without one, the URL's host is checked, an IP address too)"
+const OUT_OF_DATE =
+  "its certificate is outside its validity dates: renew it on the upstream, or check this machine's clock"
+const REFUSED = 'its certificate is not valid: replace it on the upstream'
+
+/** OpenSSL's verification failures (as Node names them), and what fixes each. */
+const TLS_FIXES = new Map([
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', UNTRUSTED],
+  ['UNABLE_TO_GET_ISSUER_CERT', UNTRUSTED],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', UNTRUSTED],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', UNTRUSTED],
+  ['SELF_SIGNED_CERT_IN_CHAIN', UNTRUSTED],
+  ['CERT_UNTRUSTED', UNTRUSTED],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', WRONG_NAME],
+  ['HOSTNAME_MISMATCH', WRONG_NAME],
+  ['CERT_HAS_EXPIRED', OUT_OF_DATE],
+  ['CERT_NOT_YET_VALID', OUT_OF_DATE],
+  ['CERT_REVOKED', REFUSED],
+  ['CERT_SIGNATURE_FAILURE', REFUSED],
+])
+
+/** For the other TLS errors (ERR_SSL_*, ERR_TLS_*): the handshake itself failed. */
+const HANDSHAKE_FAILED =
+  "the handshake failed: check that the upstream speaks TLS on that port, and that it accepts cutover's client certificate (tls.cert, tls.key) if it asks for one"
+
 function upstreamError(err: Error, url: string, afterHead: boolean): CutoverError {
   // Ours already (the request body went over its limit): it says whose fault it is.
   if (err instanceof CutoverError) return err
@@ -143,6 +215,16 @@ function upstreamError(err: Error, url: string, afterHead: boolean): CutoverErro
     return new CutoverError('UPSTREAM_TIMEOUT', `${url} timed out ${where} (${code})`, {
       cause: err,
     })
+  }
+  const fix =
+    TLS_FIXES.get(code) ??
+    (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') ? HANDSHAKE_FAILED : undefined)
+  if (fix) {
+    return new CutoverError(
+      'UPSTREAM_TLS',
+      `${url}: TLS with the upstream failed ${where}: ${err.message} (${code}); ${fix}`,
+      { cause: err },
+    )
   }
   if (
     code === 'ECONNREFUSED' ||

@@ -27,6 +27,7 @@ let dir: string
 let service: RolloutService
 let app: FastifyInstance
 let notReady: string[]
+let warnings: string[]
 
 function scopes(extra: string[] = []): ScopeSet {
   const set: ScopeSet = new Map()
@@ -78,12 +79,14 @@ async function start(extra: string[] = []): Promise<void> {
     rollout: service,
     shadow: async () => ({ examples: [], fields: [] }),
     notReady: () => notReady,
+    warnings: () => warnings,
   })
 }
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cutover-admin-'))
   notReady = []
+  warnings = []
   await start()
 })
 
@@ -400,7 +403,14 @@ describe('health routes', () => {
     notReady = ['draining']
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(503)
-    expect(res.json()).toEqual({ ready: false, reasons: ['draining'] })
+    expect(res.json()).toEqual({ ready: false, reasons: ['draining'], warnings: [] })
+  })
+
+  it('says what needs doing soon in /readyz warnings, and stays ready', async () => {
+    warnings = ['certificate www.example.test expires in 3.0 days']
+    const res = await app.inject({ method: 'GET', url: '/readyz' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ ready: true, reasons: [], warnings })
   })
 
   it('serves the metrics, with the live rollout percentages', async () => {

@@ -33,6 +33,8 @@ export interface AdminDeps {
   status?(): unknown
   /** Why the proxy is not ready (empty when it is): draining, legacy unreachable... */
   notReady(): string[]
+  /** What needs doing soon without making the proxy unready (a certificate expiring). */
+  warnings?(): string[]
   /** Record events for the DNS zones (absent without DNS). */
   publishRecord?: PublishRecord
 }
@@ -91,7 +93,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
   app.get('/readyz', async (_req, reply) => {
     const reasons = deps.notReady()
     reply.code(reasons.length === 0 ? 200 : 503)
-    return { ready: reasons.length === 0, reasons }
+    return { ready: reasons.length === 0, reasons, warnings: deps.warnings?.() ?? [] }
   })
 
   const scopeView = (state: RolloutState, id: string) => {

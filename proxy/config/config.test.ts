@@ -178,7 +178,7 @@ log: { level: silent }
     expect(c.http!.sites[0]).toMatchObject({
       host: 'www.example.test',
       aliases: ['example.test', '*.cdn.example.test'],
-      origin: 'http://127.0.0.1:8082',
+      origin: { url: 'http://127.0.0.1:8082', http2: false },
       rules: [{ type: 'redirect', match: { exact: '/a' }, to: '/b' }],
     })
   })
@@ -354,16 +354,17 @@ describe('errors', () => {
       'expected object (missing)',
     )
     for (const bad of [
-      'https://127.0.0.1:8081',
+      'ftp://127.0.0.1:8081',
       'http://127.0.0.1:8081/app',
       'http://u@127.0.0.1',
       '127.0.0.1:8081',
     ])
-      names(
-        problem(`http: { listen: 127.0.0.1:8080, doh: false, legacy: { url: "${bad}" } }`),
-        'http.legacy.url',
-        `expected an upstream like "http://127.0.0.1:8081" (scheme, host, port; no path), got "${bad}"`,
-      )
+      for (const legacy of [`{ url: "${bad}" }`, `"${bad}"`])
+        names(
+          problem(`http: { listen: 127.0.0.1:8080, doh: false, legacy: ${legacy} }`),
+          'http.legacy.url',
+          `expected an upstream like "http://127.0.0.1:8081" or "https://origin.example:443" (scheme, host, port; no path), got "${bad}"`,
+        )
   })
 
   it('name a bad site host', () => {
@@ -433,5 +434,150 @@ describe('errors', () => {
     names(message, 'dns.listen', 'expected an IP address and port')
     names(message, 'dns.udpPayload', 'Too small')
     names(message, 'dns.legacy.servers', 'list at least one legacy DNS server')
+  })
+})
+
+describe('upstreams over https and the TLS section', () => {
+  const LISTEN = 'http:\n  listen: 127.0.0.1:8080\n  doh: false\n'
+
+  /** A config whose legacy is `legacy` (YAML flow), with `more` after the http section. */
+  const withLegacy = (legacy: string, more = ''): string => `${LISTEN}  legacy: ${legacy}\n${more}`
+
+  /** `message` holds the line `key: text`, as loadConfig lists each problem. */
+  const says = (message: string, key: string, text: string): void => {
+    expect(message.split('\n')).toContain(`  ${key}: ${text}`)
+  }
+
+  it('accepts an https:// legacy and origin, as a URL or with tls and http2', () => {
+    const c = loadConfig(
+      write(
+        withLegacy(
+          '{ url: "https://127.0.0.1:8443", tls: { ca: /etc/ca.pem, servername: legacy.test } }',
+          `  sites:
+    - host: www.example.test
+      origin: { url: "https://origin.example:443", http2: true, tls: { insecure: true } }
+    - host: plain.example.test
+      origin: "https://127.0.0.1:9443"
+`,
+        ),
+      ),
+    )
+    expect(c.http!.legacy).toEqual({
+      url: 'https://127.0.0.1:8443',
+      tls: { ca: '/etc/ca.pem', servername: 'legacy.test' },
+      http2: false,
+    })
+    // The default port is left out, as URL.origin writes it.
+    expect(c.http!.sites.map((s) => s.origin)).toMatchObject([
+      { url: 'https://origin.example', tls: { insecure: true }, http2: true },
+      { url: 'https://127.0.0.1:9443', http2: false },
+    ])
+    expect(c.http!.sites[1].origin!.tls).toBeUndefined()
+  })
+
+  it('refuses tls settings on an http:// upstream', () => {
+    says(
+      problem(withLegacy('{ url: "http://127.0.0.1:8081", tls: { servername: legacy.test } }')),
+      'http.legacy',
+      'tls settings apply to an https:// upstream only',
+    )
+    says(
+      problem(
+        withLegacy(
+          '"http://127.0.0.1:8081"',
+          '  sites:\n    - { host: a.test, origin: { url: "http://127.0.0.1:1", tls: { ca: ca.pem } } }\n',
+        ),
+      ),
+      'http.sites.0.origin',
+      'tls settings apply to an https:// upstream only',
+    )
+  })
+
+  it('refuses http2 to an http:// upstream', () => {
+    says(
+      problem(withLegacy('{ url: "http://127.0.0.1:8081", http2: true }')),
+      'http.legacy',
+      'http2 to an upstream needs https:// (cutover does not send HTTP/2 in clear text)',
+    )
+  })
+
+  it('refuses a client certificate without its key, and a key without its certificate', () => {
+    for (const half of ['cert: client.pem', 'key: client.key'])
+      says(
+        problem(withLegacy(`{ url: "https://127.0.0.1:8443", tls: { ${half} } }`)),
+        'http.legacy.tls',
+        'a client certificate needs both cert and key',
+      )
+  })
+
+  it('refuses insecure: true with a ca', () => {
+    says(
+      problem(withLegacy('{ url: "https://127.0.0.1:8443", tls: { insecure: true, ca: ca.pem } }')),
+      'http.legacy.tls',
+      'insecure: true skips verification, so a ca has no use: keep one of them',
+    )
+  })
+
+  it('asks for the top-level tls section when a listener serves TLS', () => {
+    const fix =
+      'needs certificates: add a "tls" section, like tls: { certificates: [{ cert: site.pem, key: site.key }] }'
+    const https = write(
+      withLegacy('"http://127.0.0.1:8081"').replace(
+        LISTEN,
+        `${LISTEN}  tls: { listen: 127.0.0.1:8443 }\n`,
+      ),
+    )
+    expect(() => loadConfig(https)).toThrow(`${https}: http.tls ${fix}`)
+    const dot = write(`${DNS}  tls: { listen: 127.0.0.1:853 }\n`)
+    expect(() => loadConfig(dot)).toThrow(`${dot}: dns.tls ${fix}`)
+  })
+
+  it('refuses a tls.default that is not the index of a certificate', () => {
+    const certificates = 'certificates: [{ cert: a.pem, key: a.key }, { cert: b.pem, key: b.key }]'
+    const file = write(
+      withLegacy('"http://127.0.0.1:8081"', `tls: { ${certificates}, default: 2 }\n`),
+    )
+    expect(() => loadConfig(file)).toThrow(
+      `${file}: tls.default: 2 is not the index of a certificate (there are 2)`,
+    )
+    says(
+      problem(withLegacy('"http://127.0.0.1:8081"', `tls: { ${certificates}, default: -1 }\n`)),
+      'tls.default',
+      'Too small: expected number to be >=0',
+    )
+    expect(
+      loadConfig(write(withLegacy('"http://127.0.0.1:8081"', `tls: { ${certificates} }\n`))).tls,
+    ).toMatchObject({ default: 0 })
+  })
+
+  it('resolves the ca, cert and key files against the config file', () => {
+    const sub = join(dir, 'tls-paths')
+    mkdirSync(sub, { recursive: true })
+    const file = write(
+      withLegacy(
+        '{ url: "https://127.0.0.1:8443", tls: { ca: certs/ca.pem, cert: ../client.pem, key: /keys/client.key } }',
+        `  sites:
+    - host: www.example.test
+      origin: { url: "https://127.0.0.1:9443", tls: { ca: origin-ca.pem } }
+tls:
+  certificates: [{ cert: site.pem, key: keys/site.key, chain: chain.pem }]
+`,
+      ),
+      'tls-paths/proxy.yaml',
+    )
+    const c = loadConfig(relative(process.cwd(), file))
+    expect(c.http!.legacy.tls).toEqual({
+      ca: join(sub, 'certs/ca.pem'),
+      cert: join(dir, 'client.pem'),
+      key: '/keys/client.key',
+    })
+    expect(c.http!.sites[0].origin!.tls).toEqual({ ca: join(sub, 'origin-ca.pem') })
+    expect(c.tls!.certificates).toEqual([
+      {
+        cert: join(sub, 'site.pem'),
+        key: join(sub, 'keys/site.key'),
+        chain: join(sub, 'chain.pem'),
+      },
+    ])
   })
 })

@@ -13,6 +13,7 @@ import { nameKey } from '../../dns/name.ts'
 import { packetcacheSettings } from '../../modules/packetcache/index.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
 import { redisUrl, rolloutSettings } from '../../rollout/settings.ts'
+import { dnsTlsListener, httpTlsListener, tlsSettings, upstreamTls } from './tls-settings.ts'
 import { hostPort, isLoopback } from './units.ts'
 
 const zoneName = z.string().transform((v, ctx) => {
@@ -98,6 +99,8 @@ const dns = z.strictObject({
       maxInFlight: z.int().min(1).max(1024).default(64),
     })
     .prefault({}),
+  /** DNS over TLS (RFC 7858), with the certificates in `tls`. */
+  tls: dnsTlsListener.optional(),
   zones: z.array(dnsZone).default([]),
   legacy: dnsLegacy,
   packetcache: packetcacheSettings.prefault({}),
@@ -141,15 +144,34 @@ const upstreamUrl = z.string().transform((v, ctx) => {
   } catch {
     // reported below
   }
-  if (url?.protocol !== 'http:' || url.pathname !== '/' || url.search || url.username) {
+  const scheme = url?.protocol === 'http:' || url?.protocol === 'https:'
+  if (!scheme || url?.pathname !== '/' || url.search || url.username) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected an upstream like "http://127.0.0.1:8081" (scheme, host, port; no path), got ${JSON.stringify(v)}`,
+      message: `expected an upstream like "http://127.0.0.1:8081" or "https://origin.example:443" (scheme, host, port; no path), got ${JSON.stringify(v)}`,
     })
     return z.NEVER
   }
   return url.origin
 })
+
+/** An upstream as a URL alone, or with how it is reached: TLS checks, HTTP/2. */
+const upstream = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? { url: v } : v),
+    z.strictObject({
+      url: upstreamUrl,
+      tls: upstreamTls.optional(),
+      /** Send requests as HTTP/2 (h2 by ALPN over https://); off: HTTP/1.1, as nginx does. */
+      http2: z.boolean().default(false),
+    }),
+  )
+  .refine((u) => u.url.startsWith('https:') || u.tls === undefined, {
+    message: 'tls settings apply to an https:// upstream only',
+  })
+  .refine((u) => u.url.startsWith('https:') || !u.http2, {
+    message: 'http2 to an upstream needs https:// (cutover does not send HTTP/2 in clear text)',
+  })
 
 const hostName = z
   .string()
@@ -162,7 +184,7 @@ const hostName = z
 const site = z.strictObject({
   host: hostName,
   aliases: z.array(hostName).default([]),
-  origin: upstreamUrl.optional(),
+  origin: upstream.optional(),
   rules: z.array(z.looseObject({ type: z.string().min(1) })).default([]),
   ...scopeSettings,
   /** Narrower scopes: a path prefix of the site, with its own starting percentage. */
@@ -171,7 +193,9 @@ const site = z.strictObject({
 
 const http = z.strictObject({
   listen: hostPort,
-  legacy: z.strictObject({ url: upstreamUrl }),
+  /** HTTPS (HTTP/1.1 and HTTP/2) on its own address, with the certificates in `tls`. */
+  tls: httpTlsListener.optional(),
+  legacy: upstream,
   upstream: z
     .strictObject({
       connections: z.int().min(1).max(4096).default(128),
@@ -237,6 +261,8 @@ const schema = z.strictObject({
 
   dns: dns.optional(),
   http: http.optional(),
+  /** The certificates the HTTPS and DNS-over-TLS listeners present. */
+  tls: tlsSettings.optional(),
   rollout: rolloutSettings.prefault({}),
   admin: admin.prefault({ listen: '127.0.0.1:9090' }),
   state: z.string().default('.cutover'),
@@ -309,7 +335,39 @@ export function loadConfig(file: string): Config {
       )
     }
   })
-  for (const zone of config.dns?.zones ?? []) zone.file = resolve(dir, zone.file)
+  if ((config.http?.tls || config.dns?.tls) && !config.tls) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}: ${config.http?.tls ? 'http.tls' : 'dns.tls'} needs certificates: add a "tls" section, like tls: { certificates: [{ cert: site.pem, key: site.key }] }`,
+    )
+  }
+  if (config.tls && config.tls.default >= config.tls.certificates.length) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `${file}: tls.default: ${config.tls.default} is not the index of a certificate (there are ${config.tls.certificates.length})`,
+    )
+  }
+  resolvePaths(config, dir)
+  return config
+}
+
+/** Every file named in `config` made absolute, against the folder of the config file. */
+function resolvePaths(config: Config, dir: string): void {
+  const at = (f: string): string => resolve(dir, f)
+  const atOptional = (f: string | undefined): string | undefined => f && at(f)
+  for (const c of config.tls?.certificates ?? []) {
+    c.cert = at(c.cert)
+    c.key = at(c.key)
+    c.chain = atOptional(c.chain)
+  }
+  const upstreams = [config.http?.legacy, ...(config.http?.sites ?? []).map((s) => s.origin)]
+  for (const u of upstreams) {
+    if (!u?.tls) continue
+    u.tls.ca = atOptional(u.tls.ca)
+    u.tls.cert = atOptional(u.tls.cert)
+    u.tls.key = atOptional(u.tls.key)
+  }
+  for (const zone of config.dns?.zones ?? []) zone.file = at(zone.file)
   if (config.dns && !config.dns.records.redis)
     config.dns.records.journal = resolve(
       dir,
@@ -321,8 +379,6 @@ export function loadConfig(file: string): Config {
       config.dns.records.snapshots ?? join(config.state, 'snapshots'),
     )
 
-  if (config.record) config.record.dir = resolve(dir, config.record.dir)
-
-  if (config.admin.tokenFile) config.admin.tokenFile = resolve(dir, config.admin.tokenFile)
-  return config
+  if (config.record) config.record.dir = at(config.record.dir)
+  config.admin.tokenFile = atOptional(config.admin.tokenFile)
 }

@@ -21,7 +21,7 @@ import { openRecordLog, recordLogName } from '../records/open-record-log.ts'
 import { DnsShadow } from '../shadow/dns-shadow.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { DnsEngine } from './engine.ts'
-import { DnsTcpListener } from './tcp-listener.ts'
+import { type DnsTcpLimits, DnsTcpListener } from './tcp-listener.ts'
 import { DnsUdpListener } from './udp-listener.ts'
 
 /** A start that replayed this many events writes snapshots, so the next start need not. */
@@ -34,6 +34,10 @@ export interface DnsService {
   port: number
   /** The candidate listener's port, when configured. */
   candidatePort: number | undefined
+  /** The DNS-over-TLS listener's port, when dns.tls is set. */
+  tlsPort: number | undefined
+  /** New session ticket keys for the DNS-over-TLS listener. */
+  setTicketKeys(keys: Buffer): void
   /** Why DNS is not ready, if it is not. */
   notReady(): string[]
   /** Record events from the journal or the Redis stream, applied to the zones. */
@@ -164,7 +168,9 @@ export async function startDns(
   snapshotWriter = true,
 ): Promise<DnsService> {
   let parts = await buildDns(dns, deps)
+  let certificates = deps.certificates
   const all: DnsListeners[] = []
+  let dot: DnsTcpListener | undefined
   let records: RecordFeed | undefined
   try {
     // The log replayed onto the zones before any query sees them.
@@ -182,23 +188,36 @@ export async function startDns(
     // The diff harness's way to the new path, for any query, EDNS or not.
     if (dns.candidateListen)
       all.push(await listenDns(parts.engine, dns, dns.candidateListen, 'new'))
+    if (dns.tls) {
+      if (!deps.tls) throw new Error('dns.tls without certificates')
+      dot = new DnsTcpListener(parts.engine, tcpLimits(dns), undefined, {
+        certificates: () => certificates!,
+        minVersion: deps.tls.minVersion,
+        handshakeTimeoutMs: deps.tls.handshakeTimeout,
+        ticketKeys: deps.ticketKeys,
+      })
+      await dot.listen(dns.tls.listen)
+    }
   } catch (err) {
     parts.forwarder.close()
     await Promise.allSettled([
       ...all.flatMap((l) => [l.udp.close(), l.tcp.close()]),
+      dot?.close(),
       records?.close(),
     ])
     throw err
   }
   const feed = records
   const [listeners, candidate] = all
-  deps.metrics.openConnections.set('dns', () => all.reduce((sum, l) => sum + l.tcp.connections, 0))
+  const streams = [...all.map((l) => l.tcp), ...(dot ? [dot] : [])]
+  deps.metrics.openConnections.set('dns', () => streams.reduce((sum, l) => sum + l.connections, 0))
 
   const service: DnsService = {
     engine: parts.engine,
     authoritative: parts.authoritative,
     port: listeners.udp.port,
     candidatePort: candidate?.udp.port,
+    tlsPort: dot?.port,
     records: feed,
     notReady: () => [
       ...(parts.forwarder.serversUp === 0 ? ['no legacy DNS server answers'] : []),
@@ -211,10 +230,9 @@ export async function startDns(
         async commit() {
           const old = parts
           parts = built
-          for (const l of all) {
-            l.udp.engine = parts.engine
-            l.tcp.engine = parts.engine
-          }
+          for (const l of all) l.udp.engine = parts.engine
+          for (const l of streams) l.engine = parts.engine
+          certificates = nextDeps.certificates
           service.engine = parts.engine
           service.authoritative = parts.authoritative
           // What the live path gave the old zones while the new ones were built.
@@ -226,12 +244,10 @@ export async function startDns(
     },
 
     async drain(deadlineMs) {
-      const cut = await Promise.all(
-        all.flatMap((l) => [
-          l.udp.drain(deadlineMs, () => parts.forwarder.inFlight),
-          l.tcp.drain(deadlineMs),
-        ]),
-      )
+      const cut = await Promise.all([
+        ...all.map((l) => l.udp.drain(deadlineMs, () => parts.forwarder.inFlight)),
+        ...streams.map((l) => l.drain(deadlineMs)),
+      ])
       await feed.close()
       if (snapshotWriter)
         snapshot(parts.authoritative, feed.position(parts.authoritative), deps.env.log)
@@ -241,8 +257,11 @@ export async function startDns(
       await feed.close()
       // The forwarder first: what it has in flight is answered while the listeners still can.
       parts.forwarder.close()
-      await Promise.allSettled(all.flatMap((l) => [l.udp.close(), l.tcp.close()]))
+      await Promise.allSettled([...all.map((l) => l.udp.close()), ...streams.map((l) => l.close())])
       for (const m of parts.modules) m.close?.()
+    },
+    setTicketKeys(keys) {
+      dot?.setTicketKeys(keys)
     },
   }
   return service
@@ -263,6 +282,14 @@ function snapshot(auth: AuthoritativeModule, at: Sequence, log: Logger): void {
   }
 }
 
+function tcpLimits(dns: DnsConfig): DnsTcpLimits {
+  return {
+    idleTimeoutMs: dns.tcp.idleTimeout,
+    maxConnections: dns.tcp.maxConnections,
+    maxInFlight: dns.tcp.maxInFlight,
+  }
+}
+
 interface DnsListeners {
   udp: DnsUdpListener
   tcp: DnsTcpListener
@@ -278,18 +305,9 @@ async function listenDns(
   listen: HostPort,
   force?: Path,
 ): Promise<DnsListeners> {
-  const limits = dns.tcp
   for (let attempt = 1; ; attempt++) {
     const udp = new DnsUdpListener(engine, listen.host.includes(':'), force)
-    const tcp = new DnsTcpListener(
-      engine,
-      {
-        idleTimeoutMs: limits.idleTimeout,
-        maxConnections: limits.maxConnections,
-        maxInFlight: limits.maxInFlight,
-      },
-      force,
-    )
+    const tcp = new DnsTcpListener(engine, tcpLimits(dns), force)
     await udp.listen(listen)
     try {
       await tcp.listen({ host: listen.host, port: udp.port })

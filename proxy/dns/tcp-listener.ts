@@ -4,9 +4,15 @@
 
 import { createServer, type Server, type Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
+import { createServer as createTlsServer, Server as TlsServer } from 'node:tls'
 
 import type { Path } from '../../rollout/scope.ts'
 import type { HostPort } from '../config/units.ts'
+import {
+  followCertificates,
+  type TlsListenerOptions,
+  tlsServerOptions,
+} from '../tls/server-options.ts'
 import type { DnsEngine, DnsReplier } from './engine.ts'
 
 export interface DnsTcpLimits {
@@ -38,13 +44,28 @@ export class DnsTcpListener implements DnsReplier<Connection> {
 
   readonly #force: Path | undefined
 
-  /** `force`: the candidate listener's path for every query (the diff harness's view of the new path). */
-  constructor(engine: DnsEngine, limits: DnsTcpLimits, force?: Path) {
+  /**
+   * `force`: the candidate listener's path for every query (the diff harness's
+   * view of the new path). `tls`: DNS over TLS (RFC 7858), the same protocol
+   * inside TLS with ALPN `dot`.
+   */
+  constructor(engine: DnsEngine, limits: DnsTcpLimits, force?: Path, tls?: TlsListenerOptions) {
     this.#force = force
     this.engine = engine
     this.#limits = limits
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#server = tls
+      ? createTlsServer(tlsServerOptions(tls, ['dot']), (socket) => this.#accept(socket))
+      : createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    if (tls) {
+      followCertificates(this.#server as TlsServer, tls)
+      this.#server.on('tlsClientError', (_err, socket: Socket) => socket.destroy())
+    }
     this.#server.maxConnections = limits.maxConnections
+  }
+
+  /** Session ticket keys for new tickets (DNS over TLS only). */
+  setTicketKeys(keys: Buffer): void {
+    if (this.#server instanceof TlsServer) this.#server.setTicketKeys(keys)
   }
 
   listen(at: HostPort): Promise<void> {
@@ -55,6 +76,11 @@ export class DnsTcpListener implements DnsReplier<Connection> {
         resolve()
       })
     })
+  }
+
+  get port(): number {
+    const a = this.#server.address()
+    return typeof a === 'object' && a ? a.port : 0
   }
 
   get connections(): number {

@@ -400,7 +400,12 @@ describe('workers that die', () => {
     const ready = await fetch(`http://127.0.0.1:${p.adminPort}/readyz`)
     expect(ready.status).toBe(503)
     expect(await ready.text()).toContain('workers keep crashing (4 in the last minute)')
-    expect(p.run.output()).toContain('workers keep crashing: backing off before the next one')
+    // The log reaches the output asynchronously.
+    await until(
+      () => p.run.output().includes('workers keep crashing: backing off before the next one'),
+      'the backoff logged',
+      5000,
+    )
     // The fourth replacement comes after the pause (500 ms), not never.
     await until(
       async () => (await p.status()).workers[0]?.state === 'ready',

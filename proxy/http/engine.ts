@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CutoverError } from '../../common/cutover-error.ts'
 import { headerGet } from '../../common/header-list.ts'
-import { forwardRequestHeaders } from '../../legacy-adapter/http-headers.ts'
+import { forwardRequestHeaders, viaOf } from '../../legacy-adapter/http-headers.ts'
 import type { HttpUpstream } from '../../legacy-adapter/http-upstream.ts'
 import type { HttpContext, HttpResponse } from '../../modules/http-module.ts'
 import { legacy, type Verdict } from '../../modules/verdict.ts'
@@ -30,7 +30,7 @@ import {
   type SiteModules,
   type TraceRequest,
 } from './exchange.ts'
-import { framingError, requestBody } from './framing.ts'
+import { framingError, http1Fields, requestBody } from './framing.ts'
 import { parseTarget } from './target.ts'
 
 /** A site on the new path: its modules (those with rules for it) and its origin. */
@@ -89,7 +89,7 @@ export class HttpEngine implements ExchangeEngine {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
     const parts = this.#parts
-    const raw = req.rawHeaders
+    const raw = req.httpVersionMajor === 2 ? http1Fields(req.rawHeaders) : req.rawHeaders
     const framing = framingError(req, raw, parts.maxBodySize)
     if (framing !== undefined) {
       this.#refuse(res, framing.status, framing.detail)
@@ -221,7 +221,12 @@ export class HttpEngine implements ExchangeEngine {
       {
         method: x.method,
         target: x.target,
-        headers: forwardRequestHeaders(path === 'new' ? x.headers : x.received, x.clientIp, 'http'),
+        headers: forwardRequestHeaders(
+          path === 'new' ? x.headers : x.received,
+          x.clientIp,
+          (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+          viaOf(req.httpVersionMajor, req.httpVersionMinor),
+        ),
         body: requestBody(req, this.#parts.maxBodySize),
       },
       x,
@@ -298,6 +303,7 @@ const FAILURE_OF: Record<string, string> = {
   CUTOVER_ERR_UPSTREAM_TIMEOUT: 'timeout',
   CUTOVER_ERR_UPSTREAM_UNREACHABLE: 'unreachable',
   CUTOVER_ERR_UPSTREAM_BAD_REPLY: 'bad-reply',
+  CUTOVER_ERR_UPSTREAM_TLS: 'tls',
 }
 
 /** `raw` without the X-Cutover-* fields that ask for a forced path or a trace. */

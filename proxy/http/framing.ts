@@ -3,6 +3,7 @@
 // only shows as it streams.
 
 import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import { Transform, type TransformCallback } from 'node:stream'
 import { CutoverError } from '../../common/cutover-error.ts'
 
@@ -36,7 +37,33 @@ export function framingError(
 export function requestBody(req: IncomingMessage, max: number): IncomingMessage | Transform | null {
   const length = req.headers['content-length']
   if (length !== undefined) return length === '0' ? null : req
-  return req.headers['transfer-encoding'] === undefined ? null : req.pipe(new BodyLimit(max))
+  // HTTP/2 frames a body itself (RFC 9113 section 8.1): it has one unless the HEADERS frame ended the stream.
+  const more =
+    req.httpVersionMajor === 2
+      ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+      : req.headers['transfer-encoding'] !== undefined
+  return more ? req.pipe(new BodyLimit(max)) : null
+}
+
+/**
+ * The fields of an HTTP/2 request as an HTTP/1.1 one carries them: no
+ * pseudo-header fields, and `:authority` as Host when there is no Host
+ * (RFC 9113 section 8.3.1).
+ */
+export function http1Fields(raw: readonly string[]): string[] {
+  const out: string[] = []
+  let authority: string | undefined
+  let host = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    if (name === ':authority') authority = raw[i + 1]
+    else if (name.charCodeAt(0) !== 58) {
+      if (name === 'host') host = true
+      out.push(name, raw[i + 1])
+    }
+  }
+  if (!host && authority !== undefined) out.push('host', authority)
+  return out
 }
 
 /** Passes a chunked request body through, failing it once it passes the size limit. */

@@ -1,8 +1,15 @@
-// The listener's drain, with a stand-in engine that answers every request at
-// once: what a client on a keep-alive connection sees while the listener drains.
+// The listener's drain, with a stand-in engine: what a client on a keep-alive
+// connection sees while the listener drains, over HTTP/1.1 and over HTTP/2.
 
+import { readFileSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
+import { connect as http2Connect } from 'node:http2'
 import { connect, type Socket } from 'node:net'
+import { Counter } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
+import { makeTestCa, type TestCa } from '../e2e/support/certs.ts'
+import { within } from '../e2e/support/upstream.ts'
+import { loadCertificates } from '../tls/certificates.ts'
 import type { HttpEngine } from './engine.ts'
 import { HttpListener } from './listener.ts'
 
@@ -84,5 +91,75 @@ describe('drain', () => {
     expect(c.received().toLowerCase()).toContain('connection: keep-alive')
     expect(await listener.drain(50)).toBe(1)
     await c.ended
+  })
+})
+
+describe('drain of HTTP/2 over TLS', () => {
+  let ca: TestCa | undefined
+  afterEach(() => ca?.remove())
+
+  it('sends GOAWAY at once, lets the open stream finish, then closes the connection', async () => {
+    ca = makeTestCa()
+    const certificates = loadCertificates({
+      certificates: [ca.issue('h2', ['h2.test'])],
+      default: 0,
+      minVersion: 'TLSv1.2',
+      ticketRotation: 3600_000,
+      handshakeTimeout: 5000,
+    })
+    const held: ServerResponse[] = []
+    const arrived = Promise.withResolvers<void>()
+    const engine = {
+      handle(_req: unknown, res: ServerResponse) {
+        held.push(res)
+        arrived.resolve()
+      },
+    } as unknown as HttpEngine
+    const listener = new HttpListener(
+      engine,
+      limits,
+      { n: 0 },
+      {
+        certificates: () => certificates,
+        minVersion: 'TLSv1.2',
+        handshakeTimeoutMs: 5000,
+        ticketKeys: undefined,
+        http2: true,
+        maxConcurrentStreams: 10,
+        http2SessionErrors: new Counter({
+          name: 'h2_errors',
+          help: 'test',
+          labelNames: ['reason'],
+          registers: [],
+        }),
+      },
+    )
+    listeners.push(listener)
+    await listener.listen({ host: '127.0.0.1', port: 0 })
+    const session = http2Connect(`https://127.0.0.1:${listener.port}`, {
+      ca: readFileSync(ca.caCert, 'utf8'),
+      servername: 'h2.test',
+    })
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()))
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()))
+    const stream = session.request({ ':path': '/slow' })
+    let body = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (d: string) => {
+      body += d
+    })
+    const ended = new Promise<void>((resolve) => stream.once('end', () => resolve()))
+    stream.end()
+    await within(arrived.promise, 5000, 'the request reaching the engine')
+
+    const drained = listener.drain(10_000)
+    await within(goaway, 5000, 'GOAWAY')
+    expect(stream.closed).toBe(false)
+    held[0].writeHead(200, ['content-type', 'text/plain'])
+    held[0].end('finished')
+    await within(ended, 5000, 'the open stream ending')
+    expect(body).toBe('finished')
+    await within(closed, 5000, 'the connection closing')
+    expect(await drained).toBe(0)
   })
 })

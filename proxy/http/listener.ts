@@ -1,13 +1,28 @@
-// The HTTP/1.1 listener: Node's own server (fastify's routing costs more than
-// this proxy can spare; see bench), with limits on header size, request time,
-// idle keep-alive and connections. Requests Node's parser refuses get a 400
-// (431 for oversized headers, 408 for too slow) and the connection closes.
+// The HTTP listeners: Node's own HTTP/1.1 server (fastify's routing costs more
+// than this proxy can spare; see bench), with limits on header size, request
+// time, idle keep-alive and connections; over TLS, the handshake picks the
+// certificate by SNI and the protocol by ALPN, and each connection goes to that
+// same HTTP/1.1 server or to an HTTP/2 one, both into the one engine. Requests
+// Node's parser refuses get a 400 (431 for oversized headers, 408 for too slow)
+// and the connection closes.
 
 import { createServer, type Server, type ServerResponse } from 'node:http'
+import {
+  createServer as createHttp2Server,
+  type Http2Server,
+  type ServerHttp2Session,
+} from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import type { Counter } from 'prom-client'
 import type { HostPort } from '../config/units.ts'
 import type { HotCount } from '../telemetry/hot-metrics.ts'
+import {
+  followCertificates,
+  type TlsListenerOptions,
+  tlsServerOptions,
+} from '../tls/server-options.ts'
 import type { HttpEngine } from './engine.ts'
 import { rawErrorResponse } from './error-reply.ts'
 
@@ -19,23 +34,35 @@ export interface HttpLimits {
   maxConnections: number
 }
 
+/** What the HTTPS listener adds to TLS: whether it offers HTTP/2, and its limits. */
+export interface HttpsOptions extends TlsListenerOptions {
+  http2: boolean
+  maxConcurrentStreams: number
+  /** HTTP/2 sessions ended for what the client sent (rapid reset, CONTINUATION flood, bad frames). */
+  http2SessionErrors: Counter<'reason'>
+}
+
 const CLIENT_ERRORS: Record<string, number> = {
   HPE_HEADER_OVERFLOW: 431,
   ERR_HTTP_REQUEST_TIMEOUT: 408,
 }
 
 export class HttpListener {
-  readonly #server: Server
+  /** The server that owns the socket: the HTTP/1.1 server, or the TLS one in front of both. */
+  readonly #outer: NetServer
+  readonly #http1: Server
+  readonly #http2: Http2Server | undefined
   /** The engine requests go to; replaced whole on reload. */
   engine: HttpEngine
   readonly #connections = new Set<Socket>()
   /** Responses not yet finished, so a drain can still make them close their connection. */
   readonly #open = new Set<ServerResponse>()
+  readonly #sessions = new Set<ServerHttp2Session>()
   #draining = false
 
-  constructor(engine: HttpEngine, limits: HttpLimits, malformed: HotCount) {
+  constructor(engine: HttpEngine, limits: HttpLimits, malformed: HotCount, https?: HttpsOptions) {
     this.engine = engine
-    this.#server = createServer(
+    this.#http1 = createServer(
       {
         maxHeaderSize: limits.maxHeaderSize,
         headersTimeout: limits.headersTimeoutMs,
@@ -52,12 +79,7 @@ export class HttpListener {
         this.engine.handle(req, res)
       },
     )
-    this.#server.on('connection', (socket: Socket) => {
-      this.#connections.add(socket)
-      socket.once('close', () => this.#connections.delete(socket))
-    })
-    this.#server.maxConnections = limits.maxConnections
-    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // A socket error (a reset) comes here too; it is not a malformed request.
       if (err.code?.startsWith('HPE_') || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') malformed.n++
       if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined) {
@@ -66,13 +88,63 @@ export class HttpListener {
       }
       socket.end(rawErrorResponse(CLIENT_ERRORS[err.code ?? ''] ?? 400))
     })
+    this.#http2 = https?.http2 ? this.#http2Server(limits, https) : undefined
+    this.#outer = https ? this.#tlsServer(https) : this.#http1
+    this.#outer.on('connection', (socket: Socket) => {
+      this.#connections.add(socket)
+      socket.once('close', () => this.#connections.delete(socket))
+    })
+    this.#outer.maxConnections = limits.maxConnections
+  }
+
+  #http2Server(limits: HttpLimits, https: HttpsOptions): Http2Server {
+    const server = createHttp2Server(
+      {
+        settings: {
+          maxConcurrentStreams: https.maxConcurrentStreams,
+          maxHeaderListSize: limits.maxHeaderSize,
+        },
+        maxSessionInvalidFrames: 100,
+        maxSessionRejectedStreams: 100,
+      },
+      (req, res) => this.engine.handle(req as never, res as never),
+    )
+    server.setTimeout(limits.keepAliveTimeoutMs)
+    server.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session)
+      session.once('close', () => this.#sessions.delete(session))
+      // nghttp2 ends a session that resets streams too fast or floods CONTINUATION frames.
+      // nghttp2's own words: "Too many CONTINUATION frames following a HEADER frame", ...
+      session.on('error', (err: Error) => https.http2SessionErrors.inc({ reason: err.message }))
+      if (this.#draining) session.close()
+    })
+    return server
+  }
+
+  #tlsServer(https: HttpsOptions): NetServer {
+    const server = createTlsServer(
+      tlsServerOptions(https, https.http2 ? ['h2', 'http/1.1'] : ['http/1.1']),
+    )
+    followCertificates(server, https)
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === 'h2' && this.#http2) this.#http2.emit('connection', socket)
+      else this.#http1.emit('connection', socket)
+    })
+    // A failed handshake (wrong version, no shared cipher, a scanner) closes that connection only.
+    server.on('tlsClientError', (_err, socket) => socket.destroy())
+    return server
+  }
+
+  /** Session ticket keys for new tickets (the supervisor rotates them). */
+  setTicketKeys(keys: Buffer): void {
+    ;(this.#outer as NetServer & { setTicketKeys?: (k: Buffer) => void }).setTicketKeys?.(keys)
   }
 
   listen(at: HostPort): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen({ port: at.port, host: at.host }, () => {
-        this.#server.off('error', reject)
+      this.#outer.once('error', reject)
+      this.#outer.listen({ port: at.port, host: at.host }, () => {
+        this.#outer.off('error', reject)
         resolve()
       })
     })
@@ -83,21 +155,23 @@ export class HttpListener {
   }
 
   get port(): number {
-    const a = this.#server.address()
+    const a = this.#outer.address()
     return typeof a === 'object' && a ? a.port : 0
   }
 
   /**
    * Stops accepting and lets every connection finish: one with a request on it
    * closes after that response (which says Connection: close); an idle one at its
-   * keep-alive timeout, which its client was told. Never under a request on the
-   * wire. Resolves with the number of connections cut at the deadline.
+   * keep-alive timeout, which its client was told; an HTTP/2 one gets GOAWAY and
+   * closes once its open streams are done. Never under a request on the wire.
+   * Resolves with the number of connections cut at the deadline.
    */
   async drain(deadlineMs: number): Promise<number> {
     this.#draining = true
     for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false
+    for (const session of this.#sessions) session.close()
     // net.Server's close stops accepting; http's own would also close idle connections under a next request.
-    NetServer.prototype.close.call(this.#server)
+    NetServer.prototype.close.call(this.#outer)
     const deadline = Date.now() + deadlineMs
     while (this.#connections.size > 0 && Date.now() < deadline) await delay(20)
     const cut = this.#connections.size
@@ -106,7 +180,8 @@ export class HttpListener {
   }
 
   close(): Promise<void> {
-    this.#server.closeAllConnections()
-    return new Promise((resolve) => this.#server.close(() => resolve()))
+    this.#http1.closeAllConnections()
+    for (const socket of this.#connections) socket.destroy()
+    return new Promise((resolve) => this.#outer.close(() => resolve()))
   }
 }

@@ -9,6 +9,9 @@ import type { HttpSiteModule } from '../../modules/http-module.ts'
 import { modulesForRules, unsupportedRuleTypes } from '../../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../../rollout/http-router.ts'
 import type { HttpConfig } from '../config/config.ts'
+
+type UpstreamConfig = HttpConfig['legacy']
+
 import { markServable, type ScopeList } from '../config/scope-list.ts'
 import { dohHandler } from '../dns/doh.ts'
 import type { DnsEngine } from '../dns/engine.ts'
@@ -16,9 +19,14 @@ import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
 import { HttpShadow } from '../shadow/http-shadow.ts'
 import { HttpEngine, type HttpSite } from './engine.ts'
 import { HttpListener } from './listener.ts'
+import { upstreamTlsOptions } from './upstream-tls.ts'
 
 export interface HttpService {
   port: number
+  /** The HTTPS listener's port, when http.tls is set. */
+  tlsPort: number | undefined
+  /** New session ticket keys for the HTTPS listener (the supervisor rotates them). */
+  setTicketKeys(keys: Buffer): void
   /** The shadow of the engine serving now (replaced on reload). */
   shadow: HttpShadow
   /** Sets the sites up again from `http`, ready to swap in; the old pools finish their requests. */
@@ -51,16 +59,18 @@ export interface HttpSites {
  * when every rule type has a module and it has an origin.
  */
 export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv): HttpSites {
-  const pool = (url: string) =>
+  const pool = (upstream: UpstreamConfig, key: string) =>
     new HttpUpstream({
-      url,
+      url: upstream.url,
       connections: http.upstream.connections,
       connectTimeoutMs: http.upstream.connectTimeout,
       headersTimeoutMs: http.upstream.headersTimeout,
       bodyTimeoutMs: http.upstream.bodyTimeout,
       keepAliveTimeoutMs: http.upstream.keepAliveTimeout,
+      tls: upstream.url.startsWith('https:') ? upstreamTlsOptions(upstream.tls, key) : undefined,
+      http2: upstream.http2,
     })
-  const legacy = pool(http.legacy.url)
+  const legacy = pool(http.legacy, 'http.legacy')
   const origins = new Map<string, HttpUpstream>()
   const siteModules: HttpSiteModule[] = []
   /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
@@ -77,11 +87,12 @@ export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv):
         })
       }
     })
-    const url = s.origin!
-    let origin = origins.get(url)
+    // Sites with the same origin, reached the same way, share its pool.
+    const same = JSON.stringify(s.origin)
+    let origin = origins.get(same)
     if (!origin) {
-      origin = pool(url)
-      origins.set(url, origin)
+      origin = pool(s.origin!, `http.sites[${i}].origin`)
+      origins.set(same, origin)
     }
     return { modules, origin }
   }
@@ -159,25 +170,47 @@ export async function startHttp(
   dns: (() => DnsEngine) | undefined,
 ): Promise<HttpService> {
   let parts = await buildHttp(http, deps, dns)
+  let certificates = deps.certificates
   const { metrics } = deps
-  const listener = new HttpListener(
-    parts.engine,
-    {
-      maxHeaderSize: http.limits.maxHeaderSize,
-      headersTimeoutMs: http.limits.headersTimeout,
-      requestTimeoutMs: http.limits.requestTimeout,
-      keepAliveTimeoutMs: http.limits.keepAliveTimeout,
-      maxConnections: http.limits.maxConnections,
-    },
-    metrics.malformed.child({ protocol: 'http' }),
-  )
-  await listener.listen(http.listen)
-  metrics.openConnections.set('http', () => listener.connections)
+  const limits = {
+    maxHeaderSize: http.limits.maxHeaderSize,
+    headersTimeoutMs: http.limits.headersTimeout,
+    requestTimeoutMs: http.limits.requestTimeout,
+    keepAliveTimeoutMs: http.limits.keepAliveTimeout,
+    maxConnections: http.limits.maxConnections,
+  }
+  const malformed = metrics.malformed.child({ protocol: 'http' })
+  const listener = new HttpListener(parts.engine, limits, malformed)
+  const listeners = [listener]
+  let secure: HttpListener | undefined
+  try {
+    await listener.listen(http.listen)
+    if (http.tls) {
+      if (!deps.tls || !certificates) throw new Error('http.tls without certificates')
+      secure = new HttpListener(parts.engine, limits, malformed, {
+        certificates: () => certificates!,
+        minVersion: deps.tls.minVersion,
+        handshakeTimeoutMs: deps.tls.handshakeTimeout,
+        http2: http.tls.http2,
+        maxConcurrentStreams: http.tls.maxConcurrentStreams,
+        ticketKeys: deps.ticketKeys,
+        http2SessionErrors: metrics.http2SessionErrors,
+      })
+      listeners.push(secure)
+      await secure.listen(http.tls.listen)
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()))
+    await retire(parts)
+    throw err
+  }
+  metrics.openConnections.set('http', () => listeners.reduce((n, l) => n + l.connections, 0))
 
   const self = `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`
   parts.shadow.listening(self)
   const service: HttpService = {
     port: listener.port,
+    tlsPort: secure?.port,
     shadow: parts.shadow,
     async prepareReload(next, nextDeps) {
       const built = await buildHttp(next, nextDeps, dns)
@@ -186,21 +219,24 @@ export async function startHttp(
           const old = parts
           parts = built
           parts.shadow.listening(self)
-          listener.engine = parts.engine
+          for (const l of listeners) l.engine = parts.engine
+          certificates = nextDeps.certificates
           service.shadow = parts.shadow
           return retire(old)
         },
         discard: () => retire(built),
       }
     },
-
+    setTicketKeys(keys) {
+      secure?.setTicketKeys(keys)
+    },
     async drain(deadlineMs) {
-      const cut = await listener.drain(deadlineMs)
+      const cut = await Promise.all(listeners.map((l) => l.drain(deadlineMs)))
       await retire(parts)
-      return cut
+      return cut.reduce((a, b) => a + b, 0)
     },
     async stop() {
-      await listener.close()
+      await Promise.all(listeners.map((l) => l.close()))
       await retire(parts)
     },
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config/config.ts'
 import type { Logger } from '../telemetry/log.ts'
+import { TICKET_KEYS_ENV } from '../tls/ticket-keys.ts'
 import { crashWindow } from './crash-backoff.ts'
 import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
 
@@ -29,7 +30,9 @@ export interface WorkerState {
   servable: { id: string; servable: boolean }[]
   /** Why it is not ready, as it last reported. */
   notReady: string[]
-  ports: { dns?: number; candidate?: number; http?: number }
+  /** What /readyz warns about, as it last reported. */
+  warnings: string[]
+  ports: { dns?: number; candidate?: number; http?: number; https?: number; dot?: number }
   /** The one worker of its generation that writes zone snapshots (they would all write the same). */
   snapshotWriter: boolean
 }
@@ -46,10 +49,17 @@ export interface GenerationsOptions {
   exited(w: WorkerState): void
   /** A worker died unasked, or its replacement did not start. */
   crashed(): void
+  /** The session ticket keys a new worker starts with, when the config has TLS listeners. */
+  ticketKeys(): Buffer | undefined
 }
 
 export function sendTo(w: WorkerState, m: ToWorker): void {
   if (w.worker.isConnected()) w.worker.send(m)
+}
+
+/** Every live worker starts making session tickets with `keys`. */
+export function sendTicketKeys(workers: readonly WorkerState[], keys: Buffer): void {
+  for (const w of workers) sendTo(w, { type: 'ticket-keys', keys: keys.toString('base64') })
 }
 
 export class Generations {
@@ -161,6 +171,7 @@ export class Generations {
       CUTOVER_CONFIG: file,
       CUTOVER_GENERATION: String(gen),
       CUTOVER_SNAPSHOT_WRITER: snapshotWriter ? '1' : '0',
+      [TICKET_KEYS_ENV]: this.#o.ticketKeys()?.toString('base64') ?? '',
       // Compiled code kept between workers: a new generation starts in about half the time.
       NODE_COMPILE_CACHE: join(state, 'compile-cache'),
     })
@@ -173,6 +184,7 @@ export class Generations {
       connections: 0,
       servable: [],
       notReady: [],
+      warnings: [],
       ports: {},
       snapshotWriter,
     }
@@ -197,6 +209,7 @@ export class Generations {
             w.stats = m.scopes
             w.connections = m.connections
             w.notReady = m.notReady
+            w.warnings = m.warnings
             break
           case 'drained':
             w.drained = true
@@ -221,6 +234,11 @@ export class Generations {
   #ready(w: WorkerState, m: Extract<FromWorker, { type: 'ready' }>): void {
     w.ports = m.ports
     w.servable = m.scopes
+    // The key it started with is not the one it serves with: Node's cluster gives a
+    // TLS listener the ticket key of the first worker that shared its socket (in a
+    // restart, a key rotated out since), and a rotation sent while it started went unheard.
+    const keys = this.#o.ticketKeys()
+    if (keys) sendTicketKeys([w], keys)
     if (w.state === 'starting') w.state = 'ready'
     // Told to drain while it was starting, when it could not hear it yet.
     else if (w.state === 'draining')

@@ -16,6 +16,8 @@ import { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import { startLoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
+import { expiryWarnings, watchCertificates } from '../tls/certificate-metrics.ts'
+import { loadCertificates } from '../tls/certificates.ts'
 import type { PreparedReload, ServiceDeps } from './service-deps.ts'
 
 export interface InstanceOptions {
@@ -30,6 +32,8 @@ export interface InstanceOptions {
   recorderSuffix?: string
   /** Whether this process writes the zones' snapshots (one per instance). */
   snapshotWriter: boolean
+  /** Session ticket keys for the TLS listeners, from the supervisor (absent: each listener makes its own). */
+  ticketKeys?: Buffer
 }
 
 export interface Instance {
@@ -39,6 +43,8 @@ export interface Instance {
   http: HttpService | undefined
   /** Why this process is not ready (legacy unreachable, record events behind). */
   notReady(): string[]
+  /** What /readyz warns about: certificates expiring within seven days. */
+  warnings(): string[]
   /** The live comparison of `scope`, if it is shadowed. */
   judge(scope: string): LiveJudge | undefined
   /**
@@ -50,6 +56,8 @@ export interface Instance {
    * parts have finished what they had.
    */
   reload(next: Config, applyState: () => void): Promise<{ retired: Promise<void> }>
+  /** New session ticket keys for the TLS listeners (the supervisor rotates them). */
+  setTicketKeys(keys: Buffer): void
   /** Stops reading and accepting, finishes what is in flight; resolves with what the deadline cut. */
   drain(deadlineMs: number): Promise<number>
   stop(): Promise<void>
@@ -62,6 +70,8 @@ function listenKey(c: Config): string {
     c.dns?.candidateListen,
     c.dns?.records,
     c.http?.listen,
+    c.http?.tls?.listen,
+    c.dns?.tls?.listen,
     c.admin.listen,
   ])
 }
@@ -86,8 +96,14 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     shadow: c.shadow,
     load,
     recorder,
+    certificates: c.tls ? loadCertificates(c.tls) : undefined,
+    tls: c.tls,
+    ticketKeys,
   })
+  let ticketKeys = o.ticketKeys
   const first = deps(config)
+  let certificates = first.certificates
+  watchCertificates(o.registry, () => certificates)
   const scopes = first.scopes.all
   let dns: DnsService | undefined
   let http: HttpService | undefined
@@ -112,6 +128,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     dns,
     http,
     notReady: () => dns?.notReady() ?? [],
+    warnings: () => expiryWarnings(certificates),
     judge: (scope) => dns?.engine.shadow?.judge(scope) ?? http?.shadow.judge(scope),
     async reload(next, applyState) {
       if (listenKey(next) !== listenKey(current))
@@ -135,7 +152,13 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
       for (const [id, scope] of nextScopes) scopes.set(id, scope)
       applyState()
       current = next
+      certificates = nextDeps.certificates
       return { retired: Promise.all(prepared.map((p) => p.commit())).then(() => undefined) }
+    },
+    setTicketKeys(keys) {
+      ticketKeys = keys
+      http?.setTicketKeys(keys)
+      dns?.setTicketKeys(keys)
     },
     async drain(deadlineMs) {
       const cut = await Promise.all([dns?.drain(deadlineMs), http?.drain(deadlineMs)])

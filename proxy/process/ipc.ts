@@ -28,13 +28,18 @@ export type ReplyTo<K extends WorkerRequest['type']> = Extract<
   { type: (typeof replyTypeOf)[K] }
 >
 
-export type ToWorker = { type: 'drain'; deadlineMs: number } | WorkerRequest | TakeAnswer
+export type ToWorker =
+  | { type: 'drain'; deadlineMs: number }
+  /** New session ticket keys (base64), from the supervisor's rotation. */
+  | { type: 'ticket-keys'; keys: string }
+  | WorkerRequest
+  | TakeAnswer
 
 export type FromWorker =
   | {
       type: 'ready'
       scopes: { id: string; servable: boolean }[]
-      ports: { dns?: number; candidate?: number; http?: number }
+      ports: { dns?: number; candidate?: number; http?: number; https?: number; dot?: number }
     }
   | { type: 'failed'; error: string }
   | {
@@ -43,6 +48,8 @@ export type FromWorker =
       connections: number
       /** Why this worker is not ready (legacy unreachable, record events behind). */
       notReady: string[]
+      /** What /readyz warns about without failing (a certificate expiring soon). */
+      warnings: string[]
     }
   /** A record event's outcome, by the event's own id (its entry in the record log). */
   | { type: 'record-outcome'; id: string; outcome: Published }

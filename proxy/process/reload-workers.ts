@@ -3,6 +3,7 @@
 // first refusal, or a worker that gives no answer in time, is the answer.
 
 import { type Config, loadConfig } from '../config/config.ts'
+import { loadCertificates } from '../tls/certificates.ts'
 import { READY_TIMEOUT_MS, type WorkerState } from './generations.ts'
 import type { WorkerRequests } from './worker-requests.ts'
 
@@ -16,6 +17,8 @@ export async function reloadWorkers(
   let next: Config
   try {
     next = loadConfig(file)
+    // Read here too, so a bad certificate is named once, not by every worker.
+    if (next.tls) loadCertificates(next.tls)
   } catch (err) {
     return { ok: false, error: (err as Error).message, why: 'the config does not validate' }
   }

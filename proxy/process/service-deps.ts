@@ -5,10 +5,12 @@
 import type { ModuleEnv } from '../../modules/env.ts'
 import type { ShadowConfig } from '../config/config.ts'
 import type { ScopeList } from '../config/scope-list.ts'
+import type { TlsSettings } from '../config/tls-settings.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { LoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
+import type { CertificateStore } from '../tls/certificates.ts'
 
 export interface ServiceDeps {
   env: ModuleEnv & { log: Logger }
@@ -21,6 +23,11 @@ export interface ServiceDeps {
   shadow: ShadowConfig
   load: LoadGauge
   recorder: TrafficRecorder | undefined
+  /** The certificates of the HTTPS and DNS-over-TLS listeners, read from `tls` (re-read on reload). */
+  certificates: CertificateStore | undefined
+  tls: TlsSettings | undefined
+  /** The session ticket keys the supervisor gave, for listeners started now. */
+  ticketKeys: Buffer | undefined
 }
 
 /**

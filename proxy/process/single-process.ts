@@ -12,6 +12,7 @@ import { loadOrCreateToken } from '../admin/token.ts'
 import type { Config } from '../config/config.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
+import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
 import { type Instance, startInstance } from './instance.ts'
 
 export interface RunningProxy {
@@ -20,6 +21,9 @@ export interface RunningProxy {
   /** The DNS candidate listener (every query on the new path), 0 when not configured. */
   dnsCandidatePort: number
   httpPort: number
+  /** The HTTPS listener (http.tls) and the DNS-over-TLS one (dns.tls), 0 when not configured. */
+  httpsPort: number
+  dotPort: number
   adminPort: number
   registry: Registry
   authoritative: AuthoritativeModule | undefined
@@ -34,8 +38,16 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   let instance: Instance | undefined
   let rollout: RolloutService | undefined
   let admin: FastifyInstance | undefined
+  const ticketKeys = await ticketKeysFor(config, log, (keys) => instance?.setTicketKeys(keys))
   try {
-    instance = await startInstance(config, { log, registry, metrics, token, snapshotWriter: true })
+    instance = await startInstance(config, {
+      log,
+      registry,
+      metrics,
+      token,
+      snapshotWriter: true,
+      ticketKeys: ticketKeys?.current(),
+    })
     const { dns, scopes } = instance
     rollout = await startRollout(config, scopes, metrics.rolloutPercent, log)
     const r = rollout
@@ -49,10 +61,12 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
         return { examples: judge?.examples() ?? [], fields: judge?.rates() ?? [] }
       },
       notReady: () => [...serving.notReady(), ...r.notReady()],
+      warnings: () => serving.warnings(),
       publishRecord: dns && ((body) => dns.records.publish(body)),
     })
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
   } catch (err) {
+    ticketKeys?.stop()
     await Promise.allSettled([instance?.stop(), rollout?.stop(), admin?.close()])
     if (err instanceof CutoverError) throw err
     throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
@@ -70,6 +84,8 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
         ? `${config.dns?.candidateListen?.host}:${dns.candidatePort}`
         : undefined,
       http: http ? `${config.http?.listen.host}:${http.port}` : undefined,
+      https: http?.tlsPort ? `${config.http?.tls?.listen.host}:${http.tlsPort}` : undefined,
+      dot: dns?.tlsPort ? `${config.dns?.tls?.listen.host}:${dns.tlsPort}` : undefined,
       admin: `${config.admin.listen.host}:${adminPort}`,
     },
     'cutover is serving',
@@ -80,11 +96,14 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     dnsPort: dns?.port ?? 0,
     dnsCandidatePort: dns?.candidatePort ?? 0,
     httpPort: http?.port ?? 0,
+    httpsPort: http?.tlsPort ?? 0,
+    dotPort: dns?.tlsPort ?? 0,
     adminPort,
     registry,
     authoritative: dns?.authoritative,
     rollout,
     async stop() {
+      ticketKeys?.stop()
       await Promise.allSettled([serving.stop(), running.close()])
       await stopRollout.stop()
     },

@@ -118,6 +118,7 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
       }
     },
     notReady,
+    warnings: () => [...new Set(generations.ready().flatMap((w) => w.warnings))],
     status,
   })
 }

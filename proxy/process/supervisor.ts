@@ -13,7 +13,9 @@ import { scopeListOf } from '../config/scope-list.ts'
 import { openRecordLog } from '../records/open-record-log.ts'
 import type { RecordLog } from '../records/record-log.ts'
 import type { Logger } from '../telemetry/log.ts'
-import { Generations } from './generations.ts'
+import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
+import type { TicketKeyRing } from '../tls/ticket-keys.ts'
+import { Generations, sendTicketKeys } from './generations.ts'
 import { metricsSum } from './metrics-sum.ts'
 import { type RecordPublisher, recordPublisher } from './record-publisher.ts'
 import { reloadWorkers } from './reload-workers.ts'
@@ -45,6 +47,8 @@ export class Supervisor {
   #records: RecordPublisher | undefined
   #admin: FastifyInstance | undefined
   #statsTimer: NodeJS.Timeout
+  /** Session ticket keys for every worker's TLS listeners, when the config has any. */
+  #ticketKeys: TicketKeyRing | undefined
   #reloads: Reloads = { reloads: 0, lastReload: undefined }
   #stopping = false
   /** The operation running (reload, restart, stop): the next one waits for it. */
@@ -91,6 +95,7 @@ export class Supervisor {
       message: reports.message,
       exited: (w) => reports.retire(w),
       crashed: () => metrics.crashes.inc(),
+      ticketKeys: () => this.#ticketKeys?.current(),
     })
     this.#statsTimer = setInterval(() => this.#sumStats(), SUM_STATS_MS)
     this.#statsTimer.unref()
@@ -113,6 +118,7 @@ export class Supervisor {
       this.#gens.stopping()
       await this.#gens.drain(this.#gens.current)
       clearInterval(this.#statsTimer)
+      this.#ticketKeys?.stop()
       await this.#admin?.close()
       await this.#rollout.stop()
       await this.#recordLog?.close()
@@ -122,6 +128,9 @@ export class Supervisor {
 
   async #begin(): Promise<void> {
     try {
+      this.#ticketKeys = await ticketKeysFor(this.#config, this.#log, (keys) =>
+        sendTicketKeys(this.#gens.all(), keys),
+      )
       await this.#gens.start()
       this.#admin = supervisorAdmin({
         token: loadOrCreateToken(this.#config),
@@ -139,6 +148,7 @@ export class Supervisor {
     } catch (err) {
       // The workers that did start would serve on without a supervisor that gave up.
       this.#gens.killAll()
+      this.#ticketKeys?.stop()
       throw err
     }
     this.#logServing()
@@ -203,6 +213,8 @@ export class Supervisor {
         dns: at(config.dns?.listen, ports.dns),
         candidate: at(config.dns?.candidateListen, ports.candidate),
         http: at(config.http?.listen, ports.http),
+        https: at(config.http?.tls?.listen, ports.https),
+        dot: at(config.dns?.tls?.listen, ports.dot),
         admin: `${config.admin.listen.host}:${adminPort ?? config.admin.listen.port}`,
         workers: workerCount(config),
       },

@@ -9,6 +9,7 @@ import { loadOrCreateToken } from '../admin/token.ts'
 import { loadConfig } from '../config/config.ts'
 import { createLogger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
+import { ticketKeysFromEnv } from '../tls/ticket-keys.ts'
 import { startInstance } from './instance.ts'
 import { type FromWorker, type ToWorker, toWire } from './ipc.ts'
 import { workerBuckets } from './shared-ratelimit.ts'
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     buckets: buckets.factory,
     recorderSuffix: `-${id}`,
     snapshotWriter: process.env.CUTOVER_SNAPSHOT_WRITER === '1',
+    ticketKeys: ticketKeysFromEnv(),
   }).catch((err: Error) => {
     send({ type: 'failed', error: err.message })
     process.exit(1)
@@ -58,7 +60,13 @@ async function main(): Promise<void> {
     send({ type: 'record-outcome', id: eventId, outcome }),
   )
   const scopeList = () => [...scopes.values()].map((s) => ({ id: s.id, servable: s.servable }))
-  const ports = { dns: dns?.port, candidate: dns?.candidatePort, http: http?.port }
+  const ports = {
+    dns: dns?.port,
+    candidate: dns?.candidatePort,
+    http: http?.port,
+    https: http?.tlsPort,
+    dot: dns?.tlsPort,
+  }
   send({ type: 'ready', scopes: scopeList(), ports })
   const sendStats = () => {
     let connections = 0
@@ -68,9 +76,12 @@ async function main(): Promise<void> {
       scopes: Object.fromEntries([...scopes].map(([k, s]) => [k, toWire(s.stats)])),
       connections,
       notReady: instance.notReady(),
+      warnings: instance.warnings(),
     })
   }
   const stats = setInterval(sendStats, STATS_MS)
+  // /readyz has this worker's reasons and warnings from its first second.
+  sendStats()
 
   let draining = false
   const drain = async (deadlineMs: number) => {
@@ -126,6 +137,9 @@ async function main(): Promise<void> {
         })
         break
       }
+      case 'ticket-keys':
+        instance.setTicketKeys(Buffer.from(m.keys, 'base64'))
+        break
       case 'reload':
         // One at a time: a reload the supervisor gave up on may still be running here.
         reloading = reloading.then(() => reload(m.id))

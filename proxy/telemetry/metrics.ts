@@ -16,6 +16,8 @@ export interface Metrics {
   malformed: HotCounter<'protocol'>
   legacyFailures: Counter<'protocol' | 'failure'>
   originFailures: Counter<'protocol' | 'failure'>
+  /** HTTP/2 client sessions ended for what they sent, by nghttp2's reason. */
+  http2SessionErrors: Counter<'reason'>
   shadowShed: HotCounter<'protocol'>
   /** Readers of open client connections by protocol, for the gauge; each listener adds its own. */
   openConnections: Map<string, () => number>
@@ -86,6 +88,12 @@ export function createMetrics(registry: Registry): Metrics {
       name: 'cutover_legacy_failures_total',
       help: 'Requests the legacy path did not answer (timeout, overload, unreachable)',
       labelNames: ['protocol', 'failure'],
+      registers,
+    }),
+    http2SessionErrors: new Counter({
+      name: 'cutover_http2_session_errors_total',
+      help: 'HTTP/2 client connections ended for what they sent (rapid reset, CONTINUATION flood, bad frames), by reason',
+      labelNames: ['reason'],
       registers,
     }),
     originFailures: new Counter({

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { stringify } from 'yaml'
 import { loadConfig } from '../../config/config.ts'
 import { type RunningProxy, startProxy } from '../../process/single-process.ts'
@@ -25,7 +25,15 @@ export interface TestProxy extends RunningProxy {
   metric(name: string, labels?: Record<string, string>): Promise<number>
 }
 
-export async function startTestProxy(config: Record<string, unknown>): Promise<TestProxy> {
+export interface TestProxyOptions {
+  /** Where the proxy logs, for a test that reads its log lines; by default it logs nothing. */
+  log?: Logger
+}
+
+export async function startTestProxy(
+  config: Record<string, unknown>,
+  options: TestProxyOptions = {},
+): Promise<TestProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-proxy-'))
   const file = join(dir, 'cutover.yaml')
   writeFileSync(
@@ -37,7 +45,7 @@ export async function startTestProxy(config: Record<string, unknown>): Promise<T
       ...config,
     }),
   )
-  const proxy = await startProxy(loadConfig(file), pino({ level: 'silent' }))
+  const proxy = await startProxy(loadConfig(file), options.log ?? pino({ level: 'silent' }))
   const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim()
   return {
     ...proxy,

@@ -1,6 +1,6 @@
-// The real servers the end-to-end tests run (BIND 9, nginx, Redis): found on
-// PATH or in sbin, installed with apt when missing and running as root,
-// otherwise a clear error naming what to install.
+// The real servers and clients the end-to-end tests run (BIND 9, nginx, Redis,
+// dig, openssl): found on PATH or in sbin, installed with apt when missing and
+// running as root, otherwise a clear error naming what to install.
 
 import { execFileSync } from 'node:child_process'
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,6 +10,8 @@ const PACKAGES: Record<string, string> = {
   named: 'bind9',
   dig: 'bind9-dnsutils',
   nsupdate: 'bind9-dnsutils',
+  openssl: 'openssl',
+  h2load: 'nghttp2-client',
 
   nginx: 'nginx-light',
   'redis-server': 'redis-server',
