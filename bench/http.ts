@@ -7,29 +7,25 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../proxy/e2e/support/free-port.ts'
-import { startNginx } from '../proxy/e2e/support/nginx.ts'
-import { type Server, startCutover, startScript } from './support/servers.ts'
-import { type WrkResult, wrk } from './support/wrk.ts'
-
-const LOAD_CORE = 0
-const SERVER_CORE = 1
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+import { LOAD_CORE, type LoadResult, measure, SECONDS, SERVER_CORE } from './support/measure.ts'
+import {
+  type Server,
+  startCutover,
+  startNginxHello,
+  startNginxOn,
+  startScript,
+} from './support/servers.ts'
+import { wrk } from './support/wrk.ts'
 
 interface Row {
   name: string
-  result: WrkResult
+  result: LoadResult
 }
 
 export async function httpBench(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-http-'))
-  const originPort = await freePort()
-  const origin = await startNginx(
-    `server { listen 127.0.0.1:${originPort} backlog=4096; keepalive_requests 100000; location / { default_type text/plain; return 200 "hello\\n"; } }`,
-    [originPort],
-    LOAD_CORE,
-  )
-  const originUrl = `http://127.0.0.1:${originPort}`
+  const origin = await startNginxHello(LOAD_CORE)
+  const originUrl = `http://127.0.0.1:${origin.port}`
   const node = (script: string, ...args: string[]) => startScript(SERVER_CORE, script, ...args)
   const cutover = (shadow = 0) =>
     startCutover(SERVER_CORE, dir, (listen) => ({
@@ -47,46 +43,34 @@ export async function httpBench(): Promise<string> {
         ],
       },
     }))
-  const nginxProxy = async (): Promise<Server> => {
-    const port = await freePort()
-    const n = await startNginx(
-      `upstream origin { server 127.0.0.1:${originPort}; keepalive 64; }
+  const nginxProxy = () =>
+    startNginxOn(
+      SERVER_CORE,
+      (port) => `upstream origin { server 127.0.0.1:${origin.port}; keepalive 64; }
   server { listen 127.0.0.1:${port} backlog=4096; keepalive_requests 100000;
     location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
-      [port],
-      SERVER_CORE,
     )
-    return { port, stop: n.stop }
-  }
   const rows: Row[] = []
-  const measure = async (
+  const row = async (
     name: string,
     start: () => Promise<Server>,
     path = '/',
     host = 'bench.test',
   ) => {
-    const server = await start()
-    try {
-      await wrk(LOAD_CORE, `http://127.0.0.1:${server.port}${path}`, host, 1)
-      const result = await wrk(LOAD_CORE, `http://127.0.0.1:${server.port}${path}`, host, SECONDS)
-      process.stderr.write(
-        `  ${name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms\n`,
-      )
-      rows.push({ name, result })
-    } finally {
-      await server.stop()
-    }
+    const load = (port: number, seconds: number) =>
+      wrk(LOAD_CORE, `http://127.0.0.1:${port}${path}`, host, seconds)
+    rows.push({ name, result: await measure(name, start, load) })
   }
   try {
-    await measure('node:http hello (ceiling)', () => node('http-hello.ts'))
-    await measure('fastify hello', () => node('fastify-hello.ts'))
-    await measure('cutover module answer (static)', () => cutover(), '/static')
-    await measure('cutover new path to origin', () => cutover())
-    await measure('cutover new path, 10% shadowed', () => cutover(10))
-    await measure('cutover legacy path', () => cutover(), '/', 'legacy.test')
-    await measure('raw undici dispatch proxy', () => node('undici-proxy.ts', originUrl))
-    await measure('@fastify/http-proxy', () => node('fastify-proxy.ts', originUrl))
-    await measure('nginx proxy_pass', nginxProxy)
+    await row('node:http hello (ceiling)', () => node('http-hello.ts'))
+    await row('fastify hello', () => node('fastify-hello.ts'))
+    await row('cutover module answer (static)', () => cutover(), '/static')
+    await row('cutover new path to origin', () => cutover())
+    await row('cutover new path, 10% shadowed', () => cutover(10))
+    await row('cutover legacy path', () => cutover(), '/', 'legacy.test')
+    await row('raw undici dispatch proxy', () => node('undici-proxy.ts', originUrl))
+    await row('@fastify/http-proxy', () => node('fastify-proxy.ts', originUrl))
+    await row('nginx proxy_pass', nginxProxy)
   } finally {
     await origin.stop()
     rmSync(dir, { recursive: true, force: true })

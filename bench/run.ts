@@ -9,10 +9,12 @@ import { httpBench } from './http.ts'
 import { recordsBench } from './records.ts'
 import { restartBench } from './restart.ts'
 import { rolloutBench } from './rollout.ts'
+import { tlsBench } from './tls.ts'
 
 const SUITES: Record<string, () => Promise<string>> = {
   dns: dnsBench,
   http: httpBench,
+  tls: tlsBench,
   rollout: rolloutBench,
   diff: diffBench,
   restart: restartBench,

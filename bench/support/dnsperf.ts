@@ -1,6 +1,7 @@
 // dnsperf runs and what we read from them: throughput at saturation, and latency
 // percentiles at a fixed rate (from its per-query verbose lines).
 
+import { percentile } from './measure.ts'
 import { runPinned } from './pinned.ts'
 
 export interface DnsperfResult {
@@ -44,15 +45,11 @@ export async function dnsperf(
         .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)) * 1000)
         .sort((a, b) => a - b)
     : []
-  const pct = (p: number) =>
-    latencies.length
-      ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]
-      : Number.NaN
   return {
     qps: num(/Queries per second:\s+([\d.]+)/),
     lostPercent: num(/Queries lost:\s+\d+ \(([\d.]+)%\)/),
     avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
   }
 }

@@ -1,10 +1,12 @@
 // The servers a bench measures, each on a free loopback port and pinned to one
-// core: cutover itself from a config written for the run, or a script of bench/servers/.
+// core: cutover itself from a config written for the run, a script of
+// bench/servers/, or nginx.
 
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { freePort } from '../../proxy/e2e/support/free-port.ts'
+import { startNginx } from '../../proxy/e2e/support/nginx.ts'
 import { startPinned } from './pinned.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -60,4 +62,32 @@ export async function startScript(
     (o) => o.includes('ready'),
   )
   return { port, stop: p.stop }
+}
+
+/** Starts nginx on `core` with the `http {}` body `conf(port)` gives for a free port. */
+export async function startNginxOn(core: number, conf: (port: number) => string): Promise<Server> {
+  const port = await freePort()
+  const nginx = await startNginx(conf(port), [port], core)
+  return { port, stop: nginx.stop }
+}
+
+/**
+ * nginx on `core` answering every request with `hello`; with `tls`, over TLS with
+ * that certificate and HTTP/2 offered by ALPN.
+ */
+export function startNginxHello(
+  core: number,
+  tls?: { cert: string; key: string },
+): Promise<Server> {
+  const secure = tls
+    ? {
+        flags: ' ssl http2',
+        certificate: `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key};`,
+      }
+    : { flags: '', certificate: '' }
+  return startNginxOn(
+    core,
+    (port) => `server { listen 127.0.0.1:${port}${secure.flags} backlog=4096; ${secure.certificate}
+    keepalive_requests 1000000; location / { default_type text/plain; return 200 "hello\\n"; } }`,
+  )
 }

@@ -1,13 +1,10 @@
-// wrk runs and what we read from them: requests per second and latency percentiles.
+// wrk runs (HTTP/1.1, over TLS for an https:// URL) and what we read from them:
+// requests per second and latency percentiles.
 
+import type { LoadResult } from './measure.ts'
 import { runPinned } from './pinned.ts'
 
-export interface WrkResult {
-  rps: number
-  p50Ms: number
-  p99Ms: number
-  errors: number
-}
+export type WrkResult = LoadResult
 
 function ms(text: string | undefined): number {
   if (!text) return Number.NaN
@@ -23,14 +20,14 @@ export async function wrk(
   host: string,
   seconds: number,
   connections = 50,
-): Promise<WrkResult> {
+  headers: readonly string[] = [],
+): Promise<LoadResult> {
   const out = await runPinned(core, 'wrk', [
     '-t1',
     `-c${connections}`,
     `-d${seconds}s`,
     '--latency',
-    '-H',
-    `Host: ${host}`,
+    ...[`Host: ${host}`, ...headers].flatMap((h) => ['-H', h]),
     url,
   ])
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)

@@ -3,7 +3,15 @@
 // (created with a random token, readable by its owner only, on first start).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { CutoverError } from '../../common/cutover-error.ts'
 import type { Config } from '../config/config.ts'
@@ -19,8 +27,14 @@ export function loadOrCreateToken(config: Config): string {
   const file = tokenFileOf(config)
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
-    chmodSync(file, 0o600)
+    // Written aside and renamed into place: a process reading it at the same
+    // moment sees no file or the whole token, never an empty one.
+    const aside = `${file}.${process.pid}.tmp`
+    writeFileSync(aside, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
+    chmodSync(aside, 0o600)
+    // Another process may have renamed its own first: keep whichever is there.
+    if (existsSync(file)) rmSync(aside)
+    else renameSync(aside, file)
   }
   return readToken(file)
 }

@@ -85,7 +85,7 @@ describe('valid configs', () => {
       },
     })
     expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9090 } })
-    expect(c.log).toEqual({ level: 'info' })
+    expect(c.log).toEqual({ level: 'info', access: { percent: 0 }, queries: { percent: 0 } })
     expect(c.state).toBe(join(dir, '.cutover'))
   })
 

@@ -14,6 +14,7 @@ import { packetcacheSettings } from '../../modules/packetcache/index.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
 import { redisUrl, rolloutSettings } from '../../rollout/settings.ts'
 import { dnsTlsListener, httpTlsListener, tlsSettings, upstreamTls } from './tls-settings.ts'
+import { trustedProxiesSetting } from './trusted-proxies.ts'
 import { hostPort, isLoopback } from './units.ts'
 
 const zoneName = z.string().transform((v, ctx) => {
@@ -24,6 +25,9 @@ const zoneName = z.string().transform((v, ctx) => {
     return z.NEVER
   }
 })
+
+/** Every connection (every datagram, over UDP) starts with a PROXY protocol header from a peer in trustedProxies (default: off). */
+const proxyProtocol = z.boolean().optional()
 
 /** A percentage in 0.01 steps, as basis points. */
 const percent = z.number().transform((v, ctx) => {
@@ -91,6 +95,8 @@ const dns = z.strictObject({
     })
     .optional(),
   udpPayload: z.int().min(512).max(4096).default(1232),
+  /** On `listen`, UDP (version 2, as dnsdist sends it) and TCP; not on the candidate listener. */
+  proxyProtocol,
   moduleBudget: duration.default(50),
   tcp: z
     .strictObject({
@@ -100,7 +106,7 @@ const dns = z.strictObject({
     })
     .prefault({}),
   /** DNS over TLS (RFC 7858), with the certificates in `tls`. */
-  tls: dnsTlsListener.optional(),
+  tls: dnsTlsListener.extend({ proxyProtocol }).optional(),
   zones: z.array(dnsZone).default([]),
   legacy: dnsLegacy,
   packetcache: packetcacheSettings.prefault({}),
@@ -194,7 +200,8 @@ const site = z.strictObject({
 const http = z.strictObject({
   listen: hostPort,
   /** HTTPS (HTTP/1.1 and HTTP/2) on its own address, with the certificates in `tls`. */
-  tls: httpTlsListener.optional(),
+  tls: httpTlsListener.extend({ proxyProtocol }).optional(),
+  proxyProtocol,
   legacy: upstream,
   upstream: z
     .strictObject({
@@ -250,7 +257,20 @@ const record = z.strictObject({
   secrets: z.boolean().default(false),
 })
 
+/** An access or query log: the share of requests that get a line, and where lines go. */
+const sampledLog = z.strictObject({
+  /** 0: off. */
+  percent: percent.default(0),
+  /** Appended to (reopened on SIGUSR1 and on reload); omitted: standard output. */
+  file: z.string().min(1).optional(),
+})
+
+export type SampledLogConfig = z.output<typeof sampledLog>
+export type LogConfig = z.output<typeof schema>['log']
+
 const schema = z.strictObject({
+  /** Load balancers and proxies in front: whose PROXY headers and X-Forwarded-For are believed. */
+  trustedProxies: trustedProxiesSetting,
   /** Worker processes serving the listeners; `auto`: one per core. 0: serve in the one process (no supervisor). */
   workers: z.union([z.literal('auto'), z.int().min(0).max(256)]).default('auto'),
   /** How long a drain (restart, stop) waits for requests in flight before cutting them. */
@@ -269,16 +289,27 @@ const schema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** One JSON line per sampled HTTP request (proxy/telemetry/access-log.ts). */
+      access: sampledLog.prefault({}),
+      /** One JSON line per sampled DNS query, UDP, TCP, DoT and DoH alike. */
+      queries: sampledLog.prefault({}),
     })
     .prefault({}),
 })
 
-export type HttpConfig = z.output<typeof http>
+/** Each side gets the trusted list: its listeners and engine decide whom to believe, and a reload replaces it. */
+const withSides = schema.transform((c) => ({
+  ...c,
+  dns: c.dns && { ...c.dns, trustedProxies: c.trustedProxies },
+  http: c.http && { ...c.http, trustedProxies: c.trustedProxies },
+}))
+
+export type HttpConfig = NonNullable<z.output<typeof withSides>['http']>
 export type ShadowConfig = z.output<typeof shadow>
 
-export type DnsConfig = z.output<typeof dns>
+export type DnsConfig = NonNullable<z.output<typeof withSides>['dns']>
 
-export type Config = z.output<typeof schema> & {
+export type Config = z.output<typeof withSides> & {
   /** The file it was read from; relative paths in it are resolved against its folder. */
   file: string
 }
@@ -304,7 +335,7 @@ export function loadConfig(file: string): Config {
       `${file}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`,
     )
   }
-  const result = schema.safeParse(raw ?? {}, { reportInput: true })
+  const result = withSides.safeParse(raw ?? {}, { reportInput: true })
   if (!result.success) {
     const lines = result.error.issues.map(
       (i) => `  ${i.path.join('.') || '(top level)'}: ${issueText(i)}`,
@@ -381,4 +412,6 @@ function resolvePaths(config: Config, dir: string): void {
 
   if (config.record) config.record.dir = at(config.record.dir)
   config.admin.tokenFile = atOptional(config.admin.tokenFile)
+  config.log.access.file = atOptional(config.log.access.file)
+  config.log.queries.file = atOptional(config.log.queries.file)
 }

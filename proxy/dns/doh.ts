@@ -40,8 +40,8 @@ const replier: DnsReplier<ServerResponse> = {
 /** `engine()` gives the DNS engine serving now (it is replaced on reload). */
 export function dohHandler(
   engine: () => DnsEngine,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+): (req: IncomingMessage, res: ServerResponse, clientIp: string) => void {
+  return (req, res, clientIp) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const param = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('dns')
       if (!param || !/^[A-Za-z0-9_-]+$/.test(param)) {
@@ -53,7 +53,7 @@ export function dohHandler(
         sendError(res, 414)
         return
       }
-      engine().handle(query, 'doh', req.socket.remoteAddress ?? '', res, replier)
+      engine().handle(query, 'doh', clientIp, res, replier)
       return
     }
     if (req.method !== 'POST') {
@@ -77,8 +77,7 @@ export function dohHandler(
       chunks.push(chunk)
     })
     req.on('end', () => {
-      if (size <= MAX_MESSAGE)
-        engine().handle(Buffer.concat(chunks), 'doh', req.socket.remoteAddress ?? '', res, replier)
+      if (size <= MAX_MESSAGE) engine().handle(Buffer.concat(chunks), 'doh', clientIp, res, replier)
     })
   }
 }

@@ -18,6 +18,7 @@ import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { dnsKeyHash } from '../../rollout/stickiness.ts'
 import type { DnsShadow } from '../shadow/dns-shadow.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
+import type { DnsQueryLog } from '../telemetry/access-log.ts'
 import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
@@ -47,6 +48,8 @@ export interface DnsEngineParts {
   recorder: TrafficRecorder | undefined
   /** Forced paths and traces (EDNS option `option`), for holders of the admin token. */
   control: { token: string; option: number } | undefined
+  /** log.queries: a line for a sampled share of queries. */
+  queryLog?: DnsQueryLog
 }
 
 /** A traced query: what the trace will say besides the final path and reason. */
@@ -153,10 +156,13 @@ export class DnsEngine {
           reason: undefined,
         }
     }
+    // Sampled before anything is built for its line: with the log off, a comparison.
+    const logged = this.#parts.queryLog?.sample(ctx, client, scope, path, start, peer, replier)
+    const out = logged ?? replier
     if (path === 'new') {
       const verdict = this.#runChain(this.#parts.newChain, ctx, start)
       if (verdict.kind === 'answer') {
-        this.#respond(this.#parts.newChain, ctx, peer, replier, 'new', scope, start, trace)
+        this.#respond(this.#parts.newChain, ctx, peer, out, 'new', scope, start, trace)
         return
       }
       path = 'fallback'
@@ -165,16 +171,21 @@ export class DnsEngine {
       this.#fallback(reason).n++
       scope.stats.fallbacks++
       if (verdict === MODULE_ERROR) scope.stats.newErrors++
+      if (logged) {
+        logged.path = path
+        logged.reason = reason
+      }
     }
     if (this.#runChain(this.#parts.legacyChain, ctx, start).kind === 'answer') {
-      this.#respond(this.#parts.legacyChain, ctx, peer, replier, path, scope, start, trace)
+      this.#respond(this.#parts.legacyChain, ctx, peer, out, path, scope, start, trace)
       return
     }
-    const call = new LegacyCall(this, ctx, peer, replier)
+    const call = new LegacyCall(this, ctx, peer, out)
     call.path = path
     call.scope = scope
     call.start = start
     call.trace = trace
+    if (logged) logged.upstreamAt = performance.now()
     this.#parts.forwarder.forward(call)
   }
 

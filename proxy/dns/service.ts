@@ -15,6 +15,12 @@ import type { Path } from '../../rollout/scope.ts'
 import type { DnsConfig } from '../config/config.ts'
 import { markServable, type ScopeList } from '../config/scope-list.ts'
 import type { HostPort } from '../config/units.ts'
+import {
+  type ProxiedListener,
+  type ProxyProtocolIntake,
+  proxyProtocolRefused,
+} from '../net/proxy-protocol-intake.ts'
+import { trustedProxies } from '../net/trusted-proxies.ts'
 import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
 import { type RecordFeed, startRecordFeed } from '../records/feed.ts'
 import { openRecordLog, recordLogName } from '../records/open-record-log.ts'
@@ -134,6 +140,7 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
     moduleBudgetMs: dns.moduleBudget,
     control: { token: deps.token, option: deps.ednsOption },
     recorder: deps.recorder,
+    queryLog: deps.accessLogs.queries,
   })
   engine.shadow = new DnsShadow({
     forward: (ex) => forwarder.forward(ex),
@@ -172,6 +179,19 @@ export async function startDns(
   const all: DnsListeners[] = []
   let dot: DnsTcpListener | undefined
   let records: RecordFeed | undefined
+  const refused = proxyProtocolRefused(deps.env.registry)
+  const intakes: ProxyProtocolIntake[] = []
+  /** The PROXY protocol intake of a listener that has it on; its trust follows reloads. */
+  const intake = (on: boolean | undefined, name: ProxiedListener) => {
+    if (!on) return undefined
+    const made = {
+      trusted: trustedProxies(dns.trustedProxies),
+      timeoutMs: dns.tcp.idleTimeout,
+      refused: refused[name],
+    }
+    intakes.push(made)
+    return made
+  }
   try {
     // The log replayed onto the zones before any query sees them.
     records = await startRecordFeed(
@@ -184,18 +204,29 @@ export async function startDns(
     // A long replay is worth not doing again at the next start.
     if (snapshotWriter && records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
       snapshot(parts.authoritative, records.position(parts.authoritative), deps.env.log)
-    all.push(await listenDns(parts.engine, dns, dns.listen))
+    all.push(
+      await listenDns(parts.engine, dns, dns.listen, undefined, {
+        udp: intake(dns.proxyProtocol, 'dns-udp'),
+        tcp: intake(dns.proxyProtocol, 'dns-tcp'),
+      }),
+    )
     // The diff harness's way to the new path, for any query, EDNS or not.
     if (dns.candidateListen)
       all.push(await listenDns(parts.engine, dns, dns.candidateListen, 'new'))
     if (dns.tls) {
       if (!deps.tls) throw new Error('dns.tls without certificates')
-      dot = new DnsTcpListener(parts.engine, tcpLimits(dns), undefined, {
-        certificates: () => certificates!,
-        minVersion: deps.tls.minVersion,
-        handshakeTimeoutMs: deps.tls.handshakeTimeout,
-        ticketKeys: deps.ticketKeys,
-      })
+      dot = new DnsTcpListener(
+        parts.engine,
+        tcpLimits(dns),
+        undefined,
+        {
+          certificates: () => certificates!,
+          minVersion: deps.tls.minVersion,
+          handshakeTimeoutMs: deps.tls.handshakeTimeout,
+          ticketKeys: deps.ticketKeys,
+        },
+        intake(dns.tls.proxyProtocol, 'dns-tls'),
+      )
       await dot.listen(dns.tls.listen)
     }
   } catch (err) {
@@ -232,6 +263,7 @@ export async function startDns(
           parts = built
           for (const l of all) l.udp.engine = parts.engine
           for (const l of streams) l.engine = parts.engine
+          for (const i of intakes) i.trusted = trustedProxies(next.trustedProxies)
           certificates = nextDeps.certificates
           service.engine = parts.engine
           service.authoritative = parts.authoritative
@@ -304,10 +336,11 @@ async function listenDns(
   dns: DnsConfig,
   listen: HostPort,
   force?: Path,
+  proxyProtocol: { udp?: ProxyProtocolIntake; tcp?: ProxyProtocolIntake } = {},
 ): Promise<DnsListeners> {
   for (let attempt = 1; ; attempt++) {
-    const udp = new DnsUdpListener(engine, listen.host.includes(':'), force)
-    const tcp = new DnsTcpListener(engine, tcpLimits(dns), force)
+    const udp = new DnsUdpListener(engine, listen.host.includes(':'), force, proxyProtocol.udp)
+    const tcp = new DnsTcpListener(engine, tcpLimits(dns), force, undefined, proxyProtocol.tcp)
     await udp.listen(listen)
     try {
       await tcp.listen({ host: listen.host, port: udp.port })

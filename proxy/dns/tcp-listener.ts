@@ -1,6 +1,8 @@
 // The DNS-over-TCP listener (RFC 7766): length-prefixed messages, several queries
 // in flight per connection answered in any order, an idle timeout, and bounds on
-// connections and on queries in flight (reading pauses at the bound).
+// connections and on queries in flight (reading pauses at the bound). With the
+// PROXY protocol on, each connection's header is read first (before TLS), from
+// trusted peers only, and the client it names is the query's.
 
 import { createServer, type Server, type Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -8,6 +10,12 @@ import { createServer as createTlsServer, Server as TlsServer } from 'node:tls'
 
 import type { Path } from '../../rollout/scope.ts'
 import type { HostPort } from '../config/units.ts'
+import {
+  claimTls,
+  clientOf,
+  type ProxyProtocolIntake,
+  proxiedServer,
+} from '../net/proxy-protocol-intake.ts'
 import {
   followCertificates,
   type TlsListenerOptions,
@@ -23,6 +31,8 @@ export interface DnsTcpLimits {
 
 class Connection {
   readonly socket: Socket
+  /** Who the queries are from: the socket's peer, or the client its PROXY header named. */
+  readonly client: string
   inFlight = 0
   buffered: Buffer | undefined
   /** Set while #pump runs, so replies sent from inside it do not start another. */
@@ -31,11 +41,15 @@ class Connection {
 
   constructor(socket: Socket) {
     this.socket = socket
+    this.client = clientOf(socket)
   }
 }
 
 export class DnsTcpListener implements DnsReplier<Connection> {
+  /** The listening server: the TCP or TLS one, or the PROXY protocol one in front of it. */
   readonly #server: Server
+  /** The server connections go into once any PROXY header is read. */
+  readonly #inner: Server
   /** The engine queries go to; replaced whole on reload. */
   engine: DnsEngine
   #stopping = false
@@ -47,25 +61,36 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   /**
    * `force`: the candidate listener's path for every query (the diff harness's
    * view of the new path). `tls`: DNS over TLS (RFC 7858), the same protocol
-   * inside TLS with ALPN `dot`.
+   * inside TLS with ALPN `dot`. `proxyProtocol`: every connection starts with
+   * a PROXY protocol header, from a trusted peer.
    */
-  constructor(engine: DnsEngine, limits: DnsTcpLimits, force?: Path, tls?: TlsListenerOptions) {
+  constructor(
+    engine: DnsEngine,
+    limits: DnsTcpLimits,
+    force?: Path,
+    tls?: TlsListenerOptions,
+    proxyProtocol?: ProxyProtocolIntake,
+  ) {
     this.#force = force
     this.engine = engine
     this.#limits = limits
-    this.#server = tls
-      ? createTlsServer(tlsServerOptions(tls, ['dot']), (socket) => this.#accept(socket))
+    this.#inner = tls
+      ? createTlsServer(tlsServerOptions(tls, ['dot']), (socket) => {
+          claimTls(socket)
+          this.#accept(socket)
+        })
       : createServer({ noDelay: true }, (socket) => this.#accept(socket))
     if (tls) {
-      followCertificates(this.#server as TlsServer, tls)
-      this.#server.on('tlsClientError', (_err, socket: Socket) => socket.destroy())
+      followCertificates(this.#inner as TlsServer, tls)
+      this.#inner.on('tlsClientError', (_err, socket: Socket) => socket.destroy())
     }
+    this.#server = proxyProtocol ? proxiedServer(this.#inner, proxyProtocol) : this.#inner
     this.#server.maxConnections = limits.maxConnections
   }
 
   /** Session ticket keys for new tickets (DNS over TLS only). */
   setTicketKeys(keys: Buffer): void {
-    if (this.#server instanceof TlsServer) this.#server.setTicketKeys(keys)
+    if (this.#inner instanceof TlsServer) this.#inner.setTicketKeys(keys)
   }
 
   listen(at: HostPort): Promise<void> {
@@ -128,7 +153,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
       const message = buf.subarray(2, 2 + length)
       buf = buf.subarray(2 + length)
       conn.inFlight++
-      this.engine.handle(message, 'tcp', conn.socket.remoteAddress ?? '', conn, this, this.#force)
+      this.engine.handle(message, 'tcp', conn.client, conn, this, this.#force)
     }
     conn.buffered = buf !== undefined && buf.length > 0 ? buf : undefined
     conn.pumping = false

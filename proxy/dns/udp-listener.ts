@@ -1,12 +1,16 @@
 // The DNS-over-UDP listener: one socket, each datagram handed to the engine and
 // answered from the same socket. Sends copy the response into a pooled buffer,
-// since a send may be queued after the engine reuses its scratch space.
+// since a send may be queued after the engine reuses its scratch space. With
+// the PROXY protocol on, each datagram starts with a version 2 header (as
+// dnsdist sends them), from a trusted peer; the reply goes back bare.
 
 import type { RemoteInfo, Socket } from 'node:dgram'
 import { setTimeout as delay } from 'node:timers/promises'
 import { createUdpSocket } from '../../legacy-adapter/udp-socket.ts'
 import type { Path } from '../../rollout/scope.ts'
 import type { HostPort } from '../config/units.ts'
+import { parseProxyHeader } from '../net/proxy-protocol.ts'
+import type { ProxyProtocolIntake } from '../net/proxy-protocol-intake.ts'
 import type { DnsEngine, DnsReplier } from './engine.ts'
 
 /**
@@ -29,15 +33,34 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   engine: DnsEngine
   #closed = false
 
-  /** `force`: the candidate listener's path for every query (the diff harness's view of the new path). */
-  constructor(engine: DnsEngine, ipv6: boolean, force?: Path) {
+  /**
+   * `force`: the candidate listener's path for every query (the diff harness's
+   * view of the new path). `proxyProtocol`: every datagram starts with a PROXY
+   * protocol version 2 header, from a trusted peer.
+   */
+  constructor(engine: DnsEngine, ipv6: boolean, force?: Path, proxyProtocol?: ProxyProtocolIntake) {
     this.engine = engine
     this.#socket = createUdpSocket(ipv6)
-    this.#socket.on('message', (msg, rinfo) =>
-      this.engine.handle(msg, 'udp', rinfo.address, rinfo, this, force),
+    this.#socket.on(
+      'message',
+      proxyProtocol
+        ? (msg, rinfo) => this.#proxied(msg, rinfo, proxyProtocol, force)
+        : (msg, rinfo) => this.engine.handle(msg, 'udp', rinfo.address, rinfo, this, force),
     )
     // A send error (e.g. ICMP unreachable reported late) concerns one client only.
     this.#socket.on('error', () => {})
+  }
+
+  /** A datagram behind a version 2 header: the query is what follows, from the client it names. */
+  #proxied(msg: Buffer, rinfo: RemoteInfo, intake: ProxyProtocolIntake, force?: Path): void {
+    const header = intake.trusted.has(rinfo.address) ? parseProxyHeader(msg) : undefined
+    // Version 2 only (its first byte): a datagram is whole, so anything but a header and a query is refused.
+    if (header?.kind !== 'header' || msg[0] !== 0x0d || header.length >= msg.length) {
+      intake.refused.inc()
+      return
+    }
+    const query = msg.subarray(header.length)
+    this.engine.handle(query, 'udp', header.source ?? rinfo.address, rinfo, this, force)
   }
 
   listen(at: HostPort): Promise<void> {

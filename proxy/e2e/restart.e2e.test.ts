@@ -6,64 +6,34 @@
 import { writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
-import autocannon from 'autocannon'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
-import { type BindServer, startBind } from './support/bind.ts'
-import { ROOT } from './support/cli.ts'
-import { type DnsLoadCounts, tcpLoad, udpLoad } from './support/dns-load.ts'
+import { tcpLoad, udpLoad } from './support/dns-load.ts'
 import { freePort } from './support/free-port.ts'
-import { type NginxServer, startNginx } from './support/nginx.ts'
+import {
+  type Backends,
+  expectAllAnswered,
+  httpLoad,
+  loadTracker,
+  NEW_HOST,
+  proxyConfig,
+  queries,
+  restartStorm,
+  startBackends,
+} from './support/restart-load.ts'
 import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
 import { until } from './support/until.ts'
 
-const ZONES = join(ROOT, 'proxy', 'e2e', 'zones')
-const NEW_HOST = 'new.e2e.test'
-const LEGACY_HOST = 'legacy.e2e.test'
-
-let bind: BindServer
-let nginx: NginxServer
-let legacyPort: number
-let originPort: number
+let backends: Backends
 let proxy: SupervisedProxy | undefined
 let dnsPort: number
 let httpPort: number
 
-/** Both DNS paths: e2e.test answered by the new path, other.test forwarded to BIND. */
-const queries = [
-  buildQuery({ name: 'www.e2e.test', type: Type.A }),
-  buildQuery({ name: 'www.other.test', type: Type.A }),
-  buildQuery({ name: 'mail.e2e.test', type: Type.A }),
-  buildQuery({ name: 'ns1.other.test', type: Type.A }),
-]
-
 function config(): Record<string, unknown> {
-  return {
-    workers: 2,
-    drainDeadline: '20s',
-    dns: {
-      listen: `127.0.0.1:${dnsPort}`,
-      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') }],
-      legacy: { servers: [`127.0.0.1:${bind.port}`] },
-      packetcache: { enabled: false },
-    },
-    http: {
-      listen: `127.0.0.1:${httpPort}`,
-      legacy: { url: `http://127.0.0.1:${legacyPort}` },
-      sites: [
-        {
-          host: NEW_HOST,
-          origin: `http://127.0.0.1:${originPort}`,
-          percent: 100,
-          rules: [{ type: 'headers', response: { set: { 'x-path': 'new' } } }],
-        },
-        { host: LEGACY_HOST, origin: `http://127.0.0.1:${originPort}`, percent: 0, rules: [] },
-      ],
-    },
-  }
+  return proxyConfig(backends, dnsPort, httpPort)
 }
 
 /** Starts the proxy on fresh ports with `config()`, changed first by `edit`. */
@@ -79,141 +49,24 @@ async function start(
 }
 
 beforeAll(async () => {
-  bind = await startBind(
-    [
-      { name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') },
-      { name: 'other.test', file: join(ZONES, 'other.test.zone') },
-    ],
-    ZONES,
-  )
-  legacyPort = await freePort()
-  originPort = await freePort()
-  // The origin reads a whole upload (nginx buffers the body before it passes it on).
-  nginx = await startNginx(
-    `server { listen 127.0.0.1:${legacyPort}; location / { default_type text/plain; return 200 "legacy\\n"; } }
-server {
-  listen 127.0.0.1:${originPort};
-  client_max_body_size 10m;
-  location / { default_type text/plain; return 200 "origin\\n"; }
-  location /upload { proxy_pass http://127.0.0.1:${originPort}/uploaded; }
-  location = /uploaded { default_type text/plain; return 200 "uploaded $content_length\\n"; }
-}`,
-    [legacyPort, originPort],
-  )
+  backends = await startBackends()
 })
 
 afterAll(async () => {
-  await Promise.all([bind?.stop(), nginx?.stop()])
+  await backends?.stop()
 })
 
-/** Loads the running test started: a test that fails before stopping them leaves none behind. */
-const loads: { stop(): Promise<unknown> }[] = []
-
-function started<T extends { stop(): Promise<unknown> }>(load: T): T {
-  loads.push(load)
-  return load
-}
+const { started, stopAll } = loadTracker()
 
 afterEach(async () => {
-  // Their outcome is the test's to assert; here they only must not outlive it.
-  await Promise.allSettled(loads.splice(0).map((l) => l.stop()))
+  await stopAll()
   proxy?.cleanup()
   proxy = undefined
 })
 
-interface HttpCounts {
-  /** Requests that failed: connection errors and timeouts (autocannon counts a timeout as an error). */
-  errors: number
-  /** Each kind of failure once, to say what went wrong. */
-  errorKinds: string[]
-  non2xx: number
-  ok: number
-}
-
-interface HttpLoad {
-  /** Stops, and gives the counts summed over both paths; rejects if autocannon itself failed. */
-  stop(): Promise<HttpCounts>
-  /** Responses so far; throws if autocannon itself failed, so a wait on it fails with the reason. */
-  responses(): number
-}
-
-/**
- * autocannon with 100 connections, 50 on each path. (One instance per path: an
- * autocannon connection that the server closes starts its request list over.)
- */
-function httpLoad(headers: Record<string, string> = {}): HttpLoad {
-  let responses = 0
-  let failed: unknown
-  const errorKinds = new Set<string>()
-  const runs = [NEW_HOST, LEGACY_HOST].map((host) => {
-    const { promise: done, resolve, reject } = Promise.withResolvers<autocannon.Result>()
-    const instance = autocannon(
-      {
-        url: `http://127.0.0.1:${httpPort}`,
-        connections: 50,
-        duration: 600,
-        timeout: 10,
-        headers: { host, ...headers },
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    )
-    // Kept for responses() now; stop() awaits `done` and rejects with it again.
-    done.catch((err: unknown) => {
-      failed ??= err
-    })
-    instance.on('response', () => responses++)
-    instance.on('reqError', (err: Error) => errorKinds.add(err.message))
-    return { instance, done }
-  })
-  const stop = async (): Promise<HttpCounts> => {
-    for (const r of runs) r.instance.stop()
-    const results = await Promise.all(runs.map((r) => r.done))
-    const sum = (pick: (r: autocannon.Result) => number) => results.reduce((n, r) => n + pick(r), 0)
-    return {
-      errors: sum((r) => r.errors),
-      errorKinds: [...errorKinds],
-      non2xx: sum((r) => r.non2xx),
-      ok: sum((r) => r['2xx']),
-    }
-  }
-  let stopped: Promise<HttpCounts> | undefined
-  return {
-    responses() {
-      if (failed !== undefined) throw failed
-      return responses
-    },
-    stop() {
-      stopped ??= stop()
-      return stopped
-    },
-  }
-}
-
-function expectAllAnswered(counts: DnsLoadCounts): void {
-  expect(counts.sent).toBeGreaterThan(0)
-  expect(counts).toEqual({ ...counts, answered: counts.sent, wrong: 0, unanswered: 0, errors: [] })
-}
-
-/** Five restarts and five reloads, in turn, each waited for; the request counters never go back. */
-async function restartStorm(p: SupervisedProxy): Promise<void> {
-  let served = 0
-  for (let i = 0; i < 5; i++) {
-    for (const command of ['restart', 'reload'] as const) {
-      const { code, output } = await p.command(command)
-      expect(code, output).toBe(0)
-      const now =
-        (await p.metric('cutover_requests_total', { protocol: 'http', path: 'new' })) +
-        (await p.metric('cutover_requests_total', { protocol: 'http', path: 'legacy' }))
-      expect(now).toBeGreaterThanOrEqual(served)
-      served = now
-    }
-  }
-  expect((await p.status()).generation).toBe(6)
-}
-
 async function storm(headers: Record<string, string>): Promise<void> {
   const p = await start()
-  const http = started(httpLoad(headers))
+  const http = started(httpLoad(`http://127.0.0.1:${httpPort}`, headers))
   const udp = started(udpLoad(dnsPort, queries))
   const tcp = started(tcpLoad(dnsPort, queries))
   await until(
@@ -344,7 +197,7 @@ describe('requests in flight', () => {
 describe('workers that die', () => {
   it('a worker killed with SIGKILL is replaced; the load loses only what that worker held', async () => {
     const p = await start()
-    const http = started(httpLoad())
+    const http = started(httpLoad(`http://127.0.0.1:${httpPort}`))
     // Every connection open and counted by its worker.
     await until(
       async () =>

@@ -18,8 +18,12 @@ import { type HttpRouter, scopeForPath } from '../../rollout/http-router.ts'
 import { recordLatency } from '../../rollout/latency.ts'
 import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { httpKeyHash } from '../../rollout/stickiness.ts'
+import { clientAddress } from '../net/forwarded-client.ts'
+import { clientOf } from '../net/proxy-protocol-intake.ts'
+import { NOBODY, type TrustedProxies } from '../net/trusted-proxies.ts'
 import { type HttpShadow, SHADOW_HEADER } from '../shadow/http-shadow.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
+import type { HttpAccessLog } from '../telemetry/access-log.ts'
 import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
@@ -54,7 +58,12 @@ export interface HttpEngineParts {
   recorder: TrafficRecorder | undefined
   /** Requests for this path go to DNS over HTTPS instead of a site. */
   dohPath: string | undefined
-  doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  /** DNS over HTTPS, for the client address the HTTP side resolved (PROXY protocol, trusted proxies). */
+  doh: ((req: IncomingMessage, res: ServerResponse, clientIp: string) => void) | undefined
+  /** Whose X-Forwarded-For, Forwarded and X-Forwarded-Proto are believed (default: no one's). */
+  trustedProxies?: TrustedProxies
+  /** log.access: a line for a sampled share of requests. */
+  accessLog?: HttpAccessLog
 }
 
 type LegacyVerdict = Extract<Verdict, { kind: 'legacy' }>
@@ -75,9 +84,11 @@ export class HttpEngine implements ExchangeEngine {
   readonly #malformed: HotCount
   readonly #fallbacks = new Map<string, HotCount>()
   #lastErrorLog = 0
+  readonly accessLog: HttpAccessLog | undefined
 
   constructor(parts: HttpEngineParts) {
     this.#parts = parts
+    this.accessLog = parts.accessLog
     const bind = (path: PathLabel): PathMetrics => ({
       requests: parts.metrics.requests.child({ protocol: 'http', path }),
       duration: parts.metrics.duration.child({ protocol: 'http', path }),
@@ -100,15 +111,16 @@ export class HttpEngine implements ExchangeEngine {
       this.#refuse(res, 400, target)
       return
     }
+    const client = clientAddress(raw, clientOf(req.socket), parts.trustedProxies ?? NOBODY)
+    const clientIp = client.ip
     if (target.path === parts.dohPath && parts.doh) {
-      parts.doh(req, res)
+      parts.doh(req, res, clientIp)
       return
     }
     // An absolute-form target names the host; the Host field is replaced with it (RFC 9112 section 3.2.2).
     let headers = target.authority === undefined ? raw : withHost(raw, target.authority)
     const route = parts.router(target.host)
     const scope = scopeForPath(route, target.path)
-    const clientIp = req.socket.remoteAddress ?? ''
     let path: Path = choosePath(scope, httpKeyHash, target.host, headers, clientIp)
     let trace: TraceRequest | undefined
     const auth = headerGet(headers, HTTP_AUTH)
@@ -132,7 +144,7 @@ export class HttpEngine implements ExchangeEngine {
           forced: control.force !== undefined,
         }
     }
-    const x = new HttpExchange(this, req, res, target, headers, scope, trace, start)
+    const x = new HttpExchange(this, req, res, target, headers, scope, trace, start, client)
     parts.recorder?.http(x.method, target.host, x.target, headers)
     if (
       scope.shadowBasisPoints > 0 &&
@@ -223,8 +235,8 @@ export class HttpEngine implements ExchangeEngine {
         target: x.target,
         headers: forwardRequestHeaders(
           path === 'new' ? x.headers : x.received,
-          x.clientIp,
-          (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+          x.client.peer,
+          x.client.proto ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'),
           viaOf(req.httpVersionMajor, req.httpVersionMinor),
         ),
         body: requestBody(req, this.#parts.maxBodySize),

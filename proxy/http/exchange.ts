@@ -19,7 +19,9 @@ import type {
 } from '../../modules/http-module.ts'
 import { HTTP_TRACE, traceText } from '../../rollout/control.ts'
 import type { Scope } from '../../rollout/scope.ts'
+import type { ClientAddress } from '../net/forwarded-client.ts'
 import type { ShadowCapture } from '../shadow/http-shadow.ts'
+import type { HttpAccessLog } from '../telemetry/access-log.ts'
 import type { PathLabel } from '../telemetry/metrics.ts'
 import { sendError, statusOf } from './error-reply.ts'
 import type { Target } from './target.ts'
@@ -34,6 +36,8 @@ export interface ExchangeEngine {
   upstreamFailed(err: CutoverError, path: PathLabel, upstreamMs: number): void
   /** Response phases of `modules[0..end)`, last first; one that throws is logged and skipped. */
   responsePhases(modules: SiteModules, end: number, ctx: HttpContext, response: HttpResponse): void
+  /** log.access, which writes a line for a sampled share of finished requests. */
+  readonly accessLog: HttpAccessLog | undefined
 }
 
 /** The decision trace a holder of the admin token asked for; the path and reason come at the end. */
@@ -54,6 +58,8 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   /** Received headers, then (new path) the modules' copy to change and send on. */
   headers: string[]
   readonly clientIp: string
+  /** The client and the peer this hop heard it from (they differ behind a trusted proxy). */
+  readonly client: ClientAddress
   readonly protocol = 'http' as const
   // HttpContext.
   reply: LocalReply | undefined = undefined
@@ -74,9 +80,12 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   /** The site's modules (new path), and how many of them the request passed. */
   modules: SiteModules = NO_MODULES
   passed = 0
-  /** When it arrived, and when its upstream was asked (performance.now() ms). */
+  /** When it arrived, when its upstream was asked and when its head came (performance.now() ms). */
   readonly start: number
   upstreamAt = 0
+  headAt = 0
+  /** Body bytes sent to the client, for the access log. */
+  bytes = 0
   call: UpstreamCall | undefined = undefined
   readonly #engine: ExchangeEngine
   #taps: BodyTap[] = []
@@ -94,6 +103,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     scope: Scope,
     trace: TraceRequest | undefined,
     start: number,
+    client: ClientAddress,
   ) {
     this.#engine = engine
     this.req = req
@@ -103,7 +113,8 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     this.path = target.path
     this.target = req.url ?? '/'
     this.query = target.query
-    this.clientIp = req.socket.remoteAddress ?? ''
+    this.clientIp = client.ip
+    this.client = client
     this.headers = received
     this.received = received
     this.scope = scope
@@ -150,6 +161,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   }
 
   onHead(status: number, raw: string[]): void {
+    this.headAt = performance.now()
     this.#status = status
     const response: HttpResponse = {
       status,
@@ -175,6 +187,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#replaced) return true
+    this.bytes += chunk.length
     for (const tap of this.#taps) tap.chunk(chunk)
     if (this.res.write(chunk)) return true
     this.res.once('drain', () => this.call?.resume())
@@ -191,7 +204,10 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     if (this.#done) return
     this.#done = true
     for (const tap of this.#taps) tap.abort()
-    if (err.code === 'CUTOVER_ERR_CLIENT_GONE') return
+    if (err.code === 'CUTOVER_ERR_CLIENT_GONE') {
+      this.#engine.accessLog?.request(this, CLIENT_CLOSED)
+      return
+    }
     const status = statusOf(err)
     if (err.source === 'upstream')
       this.#engine.upstreamFailed(err, this.servedBy, performance.now() - this.upstreamAt)
@@ -202,6 +218,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
       sendError(this.res, status, undefined, this.#traced([]))
     }
     this.#engine.observe(this.servedBy, this.scope, this.start, status)
+    this.#engine.accessLog?.request(this, status)
   }
 
   /** The client connection closed: if the response was not finished, stop the upstream. */
@@ -210,6 +227,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     this.#done = true
     this.call?.abort()
     for (const tap of this.#taps) tap.abort()
+    this.#engine.accessLog?.request(this, CLIENT_CLOSED)
   }
 
   /** Writes a response whose whole body is known, with its length. */
@@ -226,6 +244,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     this.res.writeHead(response.status, this.#traced(headers))
     this.#status = response.status
     this.#captureHead(response)
+    this.bytes = body.length
     this.res.end(body)
   }
 
@@ -259,7 +278,10 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     this.#done = true
     for (const tap of this.#taps) tap.end()
     this.#engine.observe(this.servedBy, this.scope, this.start, this.#status)
+    this.#engine.accessLog?.request(this, this.#status)
   }
 }
 
 const EMPTY = Buffer.alloc(0)
+/** What the access log says for a request whose client left before its response ended (nginx's 499). */
+const CLIENT_CLOSED = 499

@@ -4,7 +4,8 @@
 // certificate by SNI and the protocol by ALPN, and each connection goes to that
 // same HTTP/1.1 server or to an HTTP/2 one, both into the one engine. Requests
 // Node's parser refuses get a 400 (431 for oversized headers, 408 for too slow)
-// and the connection closes.
+// and the connection closes. With the PROXY protocol on, a server in front
+// reads each connection's header first (before TLS), from trusted peers only.
 
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import {
@@ -17,6 +18,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Counter } from 'prom-client'
 import type { HostPort } from '../config/units.ts'
+import { claimTls, type ProxyProtocolIntake, proxiedServer } from '../net/proxy-protocol-intake.ts'
 import type { HotCount } from '../telemetry/hot-metrics.ts'
 import {
   followCertificates,
@@ -48,8 +50,10 @@ const CLIENT_ERRORS: Record<string, number> = {
 }
 
 export class HttpListener {
-  /** The server that owns the socket: the HTTP/1.1 server, or the TLS one in front of both. */
+  /** The server that owns the socket: the HTTP/1.1 server, the TLS one in front of both, or the PROXY protocol one in front of that. */
   readonly #outer: NetServer
+  /** The server connections go into once any PROXY header is read. */
+  readonly #inner: NetServer
   readonly #http1: Server
   readonly #http2: Http2Server | undefined
   /** The engine requests go to; replaced whole on reload. */
@@ -60,7 +64,14 @@ export class HttpListener {
   readonly #sessions = new Set<ServerHttp2Session>()
   #draining = false
 
-  constructor(engine: HttpEngine, limits: HttpLimits, malformed: HotCount, https?: HttpsOptions) {
+  /** `proxyProtocol`: every connection starts with a PROXY protocol header, from a trusted peer. */
+  constructor(
+    engine: HttpEngine,
+    limits: HttpLimits,
+    malformed: HotCount,
+    https?: HttpsOptions,
+    proxyProtocol?: ProxyProtocolIntake,
+  ) {
     this.engine = engine
     this.#http1 = createServer(
       {
@@ -89,7 +100,8 @@ export class HttpListener {
       socket.end(rawErrorResponse(CLIENT_ERRORS[err.code ?? ''] ?? 400))
     })
     this.#http2 = https?.http2 ? this.#http2Server(limits, https) : undefined
-    this.#outer = https ? this.#tlsServer(https) : this.#http1
+    this.#inner = https ? this.#tlsServer(https) : this.#http1
+    this.#outer = proxyProtocol ? proxiedServer(this.#inner, proxyProtocol) : this.#inner
     this.#outer.on('connection', (socket: Socket) => {
       this.#connections.add(socket)
       socket.once('close', () => this.#connections.delete(socket))
@@ -127,6 +139,7 @@ export class HttpListener {
     )
     followCertificates(server, https)
     server.on('secureConnection', (socket: TLSSocket) => {
+      claimTls(socket)
       if (socket.alpnProtocol === 'h2' && this.#http2) this.#http2.emit('connection', socket)
       else this.#http1.emit('connection', socket)
     })
@@ -137,7 +150,7 @@ export class HttpListener {
 
   /** Session ticket keys for new tickets (the supervisor rotates them). */
   setTicketKeys(keys: Buffer): void {
-    ;(this.#outer as NetServer & { setTicketKeys?: (k: Buffer) => void }).setTicketKeys?.(keys)
+    ;(this.#inner as NetServer & { setTicketKeys?: (k: Buffer) => void }).setTicketKeys?.(keys)
   }
 
   listen(at: HostPort): Promise<void> {

@@ -15,6 +15,8 @@ type UpstreamConfig = HttpConfig['legacy']
 import { markServable, type ScopeList } from '../config/scope-list.ts'
 import { dohHandler } from '../dns/doh.ts'
 import type { DnsEngine } from '../dns/engine.ts'
+import { type ProxyProtocolIntake, proxyProtocolRefused } from '../net/proxy-protocol-intake.ts'
+import { trustedProxies } from '../net/trusted-proxies.ts'
 import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
 import { HttpShadow } from '../shadow/http-shadow.ts'
 import { HttpEngine, type HttpSite } from './engine.ts'
@@ -151,8 +153,10 @@ async function buildHttp(
     token,
     shadow,
     recorder: deps.recorder,
+    accessLog: deps.accessLogs.access,
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
+    trustedProxies: trustedProxies(http.trustedProxies),
   })
   return { engine, shadow, pools, siteModules }
 }
@@ -180,22 +184,47 @@ export async function startHttp(
     maxConnections: http.limits.maxConnections,
   }
   const malformed = metrics.malformed.child({ protocol: 'http' })
-  const listener = new HttpListener(parts.engine, limits, malformed)
+  const refused = proxyProtocolRefused(deps.env.registry)
+  const intakes: ProxyProtocolIntake[] = []
+  /** The PROXY protocol intake of a listener that has it on; its trust follows reloads. */
+  const intake = (on: boolean | undefined, name: 'http' | 'https') => {
+    if (!on) return undefined
+    const made = {
+      trusted: trustedProxies(http.trustedProxies),
+      timeoutMs: http.limits.headersTimeout,
+      refused: refused[name],
+    }
+    intakes.push(made)
+    return made
+  }
+  const listener = new HttpListener(
+    parts.engine,
+    limits,
+    malformed,
+    undefined,
+    intake(http.proxyProtocol, 'http'),
+  )
   const listeners = [listener]
   let secure: HttpListener | undefined
   try {
     await listener.listen(http.listen)
     if (http.tls) {
       if (!deps.tls || !certificates) throw new Error('http.tls without certificates')
-      secure = new HttpListener(parts.engine, limits, malformed, {
-        certificates: () => certificates!,
-        minVersion: deps.tls.minVersion,
-        handshakeTimeoutMs: deps.tls.handshakeTimeout,
-        http2: http.tls.http2,
-        maxConcurrentStreams: http.tls.maxConcurrentStreams,
-        ticketKeys: deps.ticketKeys,
-        http2SessionErrors: metrics.http2SessionErrors,
-      })
+      secure = new HttpListener(
+        parts.engine,
+        limits,
+        malformed,
+        {
+          certificates: () => certificates!,
+          minVersion: deps.tls.minVersion,
+          handshakeTimeoutMs: deps.tls.handshakeTimeout,
+          http2: http.tls.http2,
+          maxConcurrentStreams: http.tls.maxConcurrentStreams,
+          ticketKeys: deps.ticketKeys,
+          http2SessionErrors: metrics.http2SessionErrors,
+        },
+        intake(http.tls.proxyProtocol, 'https'),
+      )
       listeners.push(secure)
       await secure.listen(http.tls.listen)
     }
@@ -220,6 +249,7 @@ export async function startHttp(
           parts = built
           parts.shadow.listening(self)
           for (const l of listeners) l.engine = parts.engine
+          for (const i of intakes) i.trusted = trustedProxies(next.trustedProxies)
           certificates = nextDeps.certificates
           service.shadow = parts.shadow
           return retire(old)

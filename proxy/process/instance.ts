@@ -1,6 +1,6 @@
 // The serving parts of one proxy process, assembled from a config: the scopes,
-// the DNS side, the HTTP side (its DoH feeding the DNS engine), the load gauge
-// and the traffic recorder; reloaded in place, drained, stopped. A worker and
+// the DNS side, the HTTP side (its DoH feeding the DNS engine), the load gauge,
+// the traffic recorder and the access and query logs; reloaded in place, drained, stopped. A worker and
 // the single-process proxy each run one: they differ only in what is around it
 // (IPC to a supervisor, or the admin API and the rollout in the same process).
 
@@ -13,6 +13,7 @@ import { scopeListOf } from '../config/scope-list.ts'
 import { type DnsService, startDns } from '../dns/service.ts'
 import { type HttpService, startHttp } from '../http/service.ts'
 import { TrafficRecorder } from '../shadow/traffic-recorder.ts'
+import { AccessLogs, checkLogFiles } from '../telemetry/access-log.ts'
 import { startLoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
@@ -34,6 +35,8 @@ export interface InstanceOptions {
   snapshotWriter: boolean
   /** Session ticket keys for the TLS listeners, from the supervisor (absent: each listener makes its own). */
   ticketKeys?: Buffer
+  /** The worker id access and query log lines carry (absent in one process: 0). */
+  worker?: number
 }
 
 export interface Instance {
@@ -58,6 +61,8 @@ export interface Instance {
   reload(next: Config, applyState: () => void): Promise<{ retired: Promise<void> }>
   /** New session ticket keys for the TLS listeners (the supervisor rotates them). */
   setTicketKeys(keys: Buffer): void
+  /** Reopens the access and query log files by name (SIGUSR1, after logrotate moved them). */
+  reopenLogs(): void
   /** Stops reading and accepting, finishes what is in flight; resolves with what the deadline cut. */
   drain(deadlineMs: number): Promise<number>
   stop(): Promise<void>
@@ -77,6 +82,7 @@ function listenKey(c: Config): string {
 }
 
 export async function startInstance(config: Config, o: InstanceOptions): Promise<Instance> {
+  const accessLogs = new AccessLogs(config.log, o.worker ?? 0, o.log)
   const load = startLoadGauge(config.shadow.maxLoad)
   const recorder = config.record
     ? new TrafficRecorder({
@@ -96,6 +102,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     shadow: c.shadow,
     load,
     recorder,
+    accessLogs,
     certificates: c.tls ? loadCertificates(c.tls) : undefined,
     tls: c.tls,
     ticketKeys,
@@ -116,12 +123,14 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     await Promise.allSettled([dns?.stop(), http?.stop()])
     load.stop()
     recorder?.close()
+    await accessLogs.close()
     throw err
   }
   let current = config
   const release = () => {
     recorder?.close()
     load.stop()
+    return accessLogs.close()
   }
   return {
     scopes,
@@ -137,6 +146,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
         )
       if (!next.dns !== !dns || !next.http !== !http)
         throw new Error('DNS or HTTP was added or removed: that needs `cutover restart`')
+      checkLogFiles(next.log)
       const nextDeps = deps(next)
       const prepared: PreparedReload[] = []
       try {
@@ -153,6 +163,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
       applyState()
       current = next
       certificates = nextDeps.certificates
+      accessLogs.configure(next.log)
       return { retired: Promise.all(prepared.map((p) => p.commit())).then(() => undefined) }
     },
     setTicketKeys(keys) {
@@ -160,14 +171,15 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
       http?.setTicketKeys(keys)
       dns?.setTicketKeys(keys)
     },
+    reopenLogs: () => accessLogs.reopen(),
     async drain(deadlineMs) {
       const cut = await Promise.all([dns?.drain(deadlineMs), http?.drain(deadlineMs)])
-      release()
+      await release()
       return cut.reduce<number>((a, b) => a + (b ?? 0), 0)
     },
     async stop() {
       await Promise.allSettled([http?.stop(), dns?.stop()])
-      release()
+      await release()
     },
   }
 }

@@ -1,12 +1,13 @@
 // What the DNS and HTTP sides of an instance share: logging and metrics, the
 // scopes they serve (built once from the config), the admin token, shadow
-// settings, the load gauge and the traffic recorder.
+// settings, the load gauge, the traffic recorder and the access and query logs.
 
 import type { ModuleEnv } from '../../modules/env.ts'
 import type { ShadowConfig } from '../config/config.ts'
 import type { ScopeList } from '../config/scope-list.ts'
 import type { TlsSettings } from '../config/tls-settings.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
+import type { AccessLogs } from '../telemetry/access-log.ts'
 import type { LoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
@@ -23,6 +24,8 @@ export interface ServiceDeps {
   shadow: ShadowConfig
   load: LoadGauge
   recorder: TrafficRecorder | undefined
+  /** log.access and log.queries: the same pair for the instance's life, their settings replaced on reload. */
+  accessLogs: AccessLogs
   /** The certificates of the HTTPS and DNS-over-TLS listeners, read from `tls` (re-read on reload). */
   certificates: CertificateStore | undefined
   tls: TlsSettings | undefined

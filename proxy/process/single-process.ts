@@ -1,6 +1,7 @@
 // One proxy instance in one process (`workers: 0`, the tests, the quickstart):
 // the serving parts, the rollout state driving plans, and the admin API; and
-// its stop. No supervisor, so no restart or reload.
+// its stop. No supervisor, so no restart or reload; SIGUSR1 reopens the access
+// and query log files.
 
 import type { FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
@@ -28,6 +29,8 @@ export interface RunningProxy {
   registry: Registry
   authoritative: AuthoritativeModule | undefined
   rollout: RolloutService
+  /** Reopens the access and query log files by name: what SIGUSR1 does. */
+  reopenLogs(): void
   stop(): Promise<void>
 }
 
@@ -92,6 +95,9 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   )
   const serving = instance
   const stopRollout = rollout
+  const reopenLogs = () => serving.reopenLogs()
+  // After logrotate moved the files away (its postrotate sends the signal).
+  process.on('SIGUSR1', reopenLogs)
   return {
     dnsPort: dns?.port ?? 0,
     dnsCandidatePort: dns?.candidatePort ?? 0,
@@ -102,7 +108,9 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     registry,
     authoritative: dns?.authoritative,
     rollout,
+    reopenLogs,
     async stop() {
+      process.off('SIGUSR1', reopenLogs)
       ticketKeys?.stop()
       await Promise.allSettled([serving.stop(), running.close()])
       await stopRollout.stop()

@@ -106,6 +106,11 @@ export class Supervisor {
     return this.#serial(() => this.#reload())
   }
 
+  /** Every live worker reopens its access and query log files (logrotate moved them). */
+  reopenLogs(): void {
+    for (const w of this.#gens.all()) if (w.worker.isConnected()) w.worker.process.kill('SIGUSR1')
+  }
+
   /** A new generation; once all of it is ready, the old one drains. */
   restart(): Promise<void> {
     return this.#serial(() => this.#restart())
@@ -131,9 +136,11 @@ export class Supervisor {
       this.#ticketKeys = await ticketKeysFor(this.#config, this.#log, (keys) =>
         sendTicketKeys(this.#gens.all(), keys),
       )
+      // Made before any worker starts, so no two processes create it at once.
+      const token = loadOrCreateToken(this.#config)
       await this.#gens.start()
       this.#admin = supervisorAdmin({
-        token: loadOrCreateToken(this.#config),
+        token,
         generations: this.#gens,
         requests: this.#requests,
         sum: this.#sum,
@@ -225,13 +232,14 @@ export class Supervisor {
 
 /**
  * Runs the supervisor until SIGTERM or SIGINT has drained it; resolves with the
- * exit code. SIGHUP reloads, SIGUSR2 restarts.
+ * exit code. SIGHUP reloads, SIGUSR2 restarts, SIGUSR1 has every worker reopen its log files.
  */
 export async function runSupervisor(file: string, log: Logger): Promise<number> {
   const supervisor = await Supervisor.start(file, log)
   const failed = (what: string) => (err: Error) => log.error({ err: err.message }, `${what} failed`)
   process.on('SIGHUP', () => void supervisor.reload().catch(failed('reload')))
   process.on('SIGUSR2', () => void supervisor.restart().catch(failed('restart')))
+  process.on('SIGUSR1', () => supervisor.reopenLogs())
   return new Promise((done, fail) => {
     let asked = false
     const stop = (signal: string) => {

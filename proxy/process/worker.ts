@@ -1,6 +1,7 @@
 // A worker process: serves the listeners its supervisor shares with it, with
 // the modules and state of the current config; reports readiness and counters;
-// reloads in place, drains and exits when told. The supervisor does the rest.
+// reloads in place, drains and exits when told; reopens its access and query
+// log files on SIGUSR1. The supervisor does the rest.
 
 import cluster from 'node:cluster'
 import { Counter, Registry } from 'prom-client'
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     recorderSuffix: `-${id}`,
     snapshotWriter: process.env.CUTOVER_SNAPSHOT_WRITER === '1',
     ticketKeys: ticketKeysFromEnv(),
+    worker: id,
   }).catch((err: Error) => {
     send({ type: 'failed', error: err.message })
     process.exit(1)
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
   // Signals to the process group (Ctrl-C) are the supervisor's to handle; it sends "drain".
   process.on('SIGINT', () => {})
   process.on('SIGTERM', () => {})
+  // Each worker has the log files open itself: logrotate's postrotate signals every worker.
+  process.on('SIGUSR1', () => instance.reopenLogs())
   // A supervisor that is gone cannot send "drain": finish what is in flight and go.
   process.on('disconnect', () => void drain(config.drainDeadline))
 }

@@ -1,9 +1,9 @@
 // Runs a real nginx on loopback for a test: one process (no master), its
-// temporary files in a folder of its own, the `http {}` body given by the test;
-// stopped by the test.
+// temporary files in a folder of its own, the `http {}` body (and, if any, the
+// `stream {}` body) given by the test; stopped by the test.
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,16 +15,25 @@ export interface NginxServer {
   stop(): Promise<void>
 }
 
-/** Starts nginx with `httpBody` inside `http {}`; resolves once every port in `ports` accepts connections. */
+/** Debian builds the stream module apart (package libnginx-mod-stream). */
+export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so'
+
+/**
+ * Starts nginx with `httpBody` inside `http {}` (and `streamBody` inside
+ * `stream {}`); resolves once every port in `ports` accepts connections.
+ */
 export async function startNginx(
   httpBody: string,
   ports: readonly number[],
   core?: number,
+  streamBody?: string,
 ): Promise<NginxServer> {
   const nginx = findTool('nginx')
   if (!nginx) throw new Error('nginx is not installed: apt-get install -y nginx-light')
   const dir = mkdtempSync(join(tmpdir(), 'cutover-nginx-'))
-  const conf = `daemon off;
+  // load_module must come before any block.
+  const module = streamBody !== undefined && existsSync(STREAM_MODULE)
+  const conf = `${module ? `load_module ${STREAM_MODULE};\n` : ''}daemon off;
 master_process off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -40,7 +49,7 @@ http {
   default_type application/octet-stream;
 ${httpBody}
 }
-`
+${streamBody === undefined ? '' : `stream {\n${streamBody}\n}\n`}`
   writeFileSync(join(dir, 'nginx.conf'), conf)
   const argv = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]
   // Benchmarks pin nginx to one core; tests let it run anywhere.
@@ -62,19 +71,30 @@ ${httpBody}
       rmSync(dir, { recursive: true, force: true })
     },
   }
+  await untilListening('nginx', child, ports, () => stderr, server.stop)
+  return server
+}
+
+/** Resolves once every port in `ports` accepts connections; throws if `child` exits first, or (after `stop`) past 10 s. */
+export async function untilListening(
+  name: string,
+  child: ChildProcess,
+  ports: readonly number[],
+  stderr: () => string,
+  stop: () => Promise<void>,
+): Promise<void> {
   for (const port of ports) {
     for (let i = 0; ; i++) {
       if (child.exitCode !== null)
-        throw new Error(`nginx exited with ${child.exitCode}:\n${stderr}`)
+        throw new Error(`${name} exited with ${child.exitCode}:\n${stderr()}`)
       if (await accepts(port)) break
       if (i === 200) {
-        await server.stop()
-        throw new Error(`nginx did not listen on ${port} within 10 s:\n${stderr}`)
+        await stop()
+        throw new Error(`${name} did not listen on ${port} within 10 s:\n${stderr()}`)
       }
       await delay(50)
     }
   }
-  return server
 }
 
 function accepts(port: number): Promise<boolean> {

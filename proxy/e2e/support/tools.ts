@@ -1,5 +1,5 @@
-// The real servers and clients the end-to-end tests run (BIND 9, nginx, Redis,
-// dig, openssl): found on PATH or in sbin, installed with apt when missing and
+// The real servers and clients the end-to-end tests run (BIND 9, nginx, HAProxy,
+// Redis, dig, openssl): found on PATH or in sbin, installed with apt when missing and
 // running as root, otherwise a clear error naming what to install.
 
 import { execFileSync } from 'node:child_process'
@@ -14,6 +14,7 @@ const PACKAGES: Record<string, string> = {
   h2load: 'nghttp2-client',
 
   nginx: 'nginx-light',
+  haproxy: 'haproxy',
   'redis-server': 'redis-server',
   chromium: 'chromium',
 }
@@ -33,11 +34,26 @@ export function ensureTools(names: readonly string[] = Object.keys(PACKAGES)): v
   const missing = names.filter((n) => findTool(n) === undefined)
   if (missing.length === 0) return
   const packages = [...new Set(missing.map((n) => PACKAGES[n]))]
+  aptInstall(packages, `end-to-end tests need ${missing.join(', ')}`)
+  const still = names.filter((n) => findTool(n) === undefined)
+  if (still.length > 0)
+    throw new Error(
+      `apt-get installed ${packages.join(' ')} but ${still.join(', ')} is still missing`,
+    )
+}
+
+/** Makes sure `file` (a library, a module) is there; installs `pkg` when it can. */
+export function ensureFile(file: string, pkg: string): void {
+  if (existsSync(file)) return
+  aptInstall([pkg], `end-to-end tests need ${file}`)
+  if (!existsSync(file)) throw new Error(`apt-get installed ${pkg} but ${file} is still missing`)
+}
+
+/** Installs `packages` with apt when running as root with apt; otherwise throws `need` and the command to run. */
+function aptInstall(packages: readonly string[], need: string): void {
   const canInstall = process.getuid?.() === 0 && findTool('apt-get') !== undefined
   if (!canInstall) {
-    throw new Error(
-      `end-to-end tests need ${missing.join(', ')}; install them with: sudo apt-get install -y ${packages.join(' ')}`,
-    )
+    throw new Error(`${need}; install them with: sudo apt-get install -y ${packages.join(' ')}`)
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
@@ -53,9 +69,4 @@ export function ensureTools(names: readonly string[] = Object.keys(PACKAGES)): v
   } finally {
     if (ownPolicy) rmSync(policy, { force: true })
   }
-  const still = names.filter((n) => findTool(n) === undefined)
-  if (still.length > 0)
-    throw new Error(
-      `apt-get installed ${packages.join(' ')} but ${still.join(', ')} is still missing`,
-    )
 }

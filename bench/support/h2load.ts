@@ -1,0 +1,49 @@
+// h2load runs (HTTP/2 over TLS, streams multiplexed on each connection) and
+// what we read from them: requests per second, and latency percentiles from its
+// per-request log.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type LoadResult, percentile } from './measure.ts'
+import { runPinned } from './pinned.ts'
+
+export async function h2load(
+  core: number,
+  url: string,
+  authority: string,
+  seconds: number,
+  connections = 50,
+  streams = 10,
+): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-h2load-'))
+  const log = join(dir, 'requests.tsv')
+  try {
+    const out = await runPinned(core, 'h2load', [
+      '-t1',
+      `-c${connections}`,
+      `-m${streams}`,
+      `-D${seconds}`,
+      `--log-file=${log}`,
+      '-H',
+      `:authority: ${authority}`,
+      url,
+    ])
+    const count = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN)
+    // Columns: start (µs since the epoch), status, µs until the response ended.
+    const latencies = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Number(l.split('\t')[2]) / 1000)
+      .sort((a, b) => a - b)
+    return {
+      rps: count(/finished in [\d.]+\w+, ([\d.]+) req\/s/),
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      // `failed` holds network errors, timeouts and 4xx/5xx; h2load counts a 3xx a success, we do not.
+      errors: count(/(\d+) failed/) + count(/(\d+) 3xx/),
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,147 @@
+// TLS benchmark: HTTPS keep-alive requests, a new TLS 1.3 handshake per request,
+// and HTTP/2, each against cutover's module answer (static), the bare Node server
+// it is held to and nginx terminating TLS for reference, all with one certificate
+// made for the run. Each row as a ratio to its bare Node baseline.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type IssuedCertificate, makeTestCa } from '../proxy/e2e/support/certs.ts'
+import { freePort } from '../proxy/e2e/support/free-port.ts'
+import { ensureTools } from '../proxy/e2e/support/tools.ts'
+import { h2load } from './support/h2load.ts'
+import { LOAD_CORE, type LoadResult, measure, SECONDS, SERVER_CORE } from './support/measure.ts'
+import { type Server, startCutover, startNginxHello, startScript } from './support/servers.ts'
+import { wrk } from './support/wrk.ts'
+
+const HOST = 'bench.test'
+const PATH = '/static'
+const CUTOVER = 'cutover module answer (static)'
+
+type BareServer = 'https' | 'http2' | 'http2-compat'
+const BARE_NAMES: Record<BareServer, string> = {
+  https: 'bare node:https hello',
+  http2: 'bare node:http2 hello, stream API',
+  'http2-compat': 'bare node:http2 hello, (req, res) API',
+}
+
+/** One kind of load, its bare Node servers (the baseline first) and the ratio cutover should reach. */
+interface Part {
+  title: string
+  drive(url: string, seconds: number): Promise<LoadResult>
+  bare: readonly [BareServer, ...BareServer[]]
+  target: number
+}
+
+const PARTS: readonly Part[] = [
+  {
+    title: 'HTTP/1.1 over TLS 1.3, keep-alive (wrk -c50)',
+    drive: (url, seconds) => wrk(LOAD_CORE, url, HOST, seconds),
+    bare: ['https'],
+    target: 0.75,
+  },
+  {
+    title: 'new TLS handshake per request (wrk -c50, Connection: close)',
+    drive: (url, seconds) => wrk(LOAD_CORE, url, HOST, seconds, 50, ['Connection: close']),
+    bare: ['https'],
+    target: 0.8,
+  },
+  {
+    title: 'HTTP/2 (h2load -c50 -m10)',
+    drive: (url, seconds) => h2load(LOAD_CORE, url, HOST, seconds),
+    // The compatibility API's row shows what Node's (req, res) layer over the stream costs.
+    bare: ['http2', 'http2-compat'],
+    target: 0.75,
+  },
+]
+
+interface Row {
+  part: Part
+  name: string
+  result: LoadResult
+}
+
+export async function tlsBench(): Promise<string> {
+  ensureTools(['h2load', 'openssl'])
+  const ca = makeTestCa()
+  const certificate = ca.issue('bench', [HOST])
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-bench-tls-'))
+  const servers = {
+    bare: (server: BareServer) =>
+      startScript(SERVER_CORE, 'tls-hello.ts', certificate.cert, certificate.key, server),
+    cutover: () => startCutoverTls(dir, certificate),
+    nginx: () => startNginxHello(SERVER_CORE, certificate),
+  }
+  const rows: Row[] = []
+  try {
+    for (const part of PARTS) {
+      const row = async (name: string, start: () => Promise<Server>) => {
+        const load = (port: number, seconds: number) =>
+          part.drive(`https://127.0.0.1:${port}${PATH}`, seconds)
+        rows.push({ part, name, result: await measure(name, start, load) })
+      }
+      for (const [i, bare] of part.bare.entries())
+        await row(`${BARE_NAMES[bare]} (${i === 0 ? 'baseline' : 'reference'})`, () =>
+          servers.bare(bare),
+        )
+      await row(CUTOVER, servers.cutover)
+      await row('nginx ssl hello (reference)', servers.nginx)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    ca.remove()
+  }
+  return report(rows)
+}
+
+/** cutover answering PATH on HOST from a static rule, over HTTPS (HTTP/1.1 and h2 by ALPN). */
+async function startCutoverTls(dir: string, certificate: IssuedCertificate): Promise<Server> {
+  const tlsPort = await freePort()
+  // Nothing listens here: the static rule answers without reaching an upstream.
+  const nowhere = 'http://127.0.0.1:9'
+  const cutover = await startCutover(SERVER_CORE, dir, (listen) => ({
+    tls: { certificates: [certificate] },
+    http: {
+      listen,
+      tls: { listen: `127.0.0.1:${tlsPort}` },
+      legacy: { url: nowhere },
+      doh: false,
+      sites: [
+        {
+          host: HOST,
+          origin: nowhere,
+          rules: [{ type: 'static', match: { exact: PATH }, body: 'hello\n' }],
+        },
+      ],
+    },
+  }))
+  return { port: tlsPort, stop: cutover.stop }
+}
+
+function report(rows: readonly Row[]): string {
+  const lines = [
+    `TLS: load on core ${LOAD_CORE}, server on core ${SERVER_CORE}, one ECDSA P-256 certificate; ${SECONDS} s per run`,
+    '',
+    '| load | server | req/s | vs baseline | p50 ms | p99 ms | errors |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ]
+  const ofPart = (part: Part) => rows.filter((r) => r.part === part)
+  for (const part of PARTS) {
+    const [baseline] = ofPart(part)
+    for (const { name, result: r } of ofPart(part)) {
+      lines.push(
+        `| ${part.title} | ${name} | ${r.rps.toFixed(0)} | ${(r.rps / baseline.result.rps).toFixed(2)}× | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} |`,
+      )
+    }
+  }
+  lines.push('')
+  for (const part of PARTS) {
+    const [baseline, ...others] = ofPart(part)
+    const cutover = others.find((r) => r.name === CUTOVER)!
+    const ratio = cutover.result.rps / baseline.result.rps
+    lines.push(
+      `${part.title}: cutover ${ratio.toFixed(2)}× ${BARE_NAMES[part.bare[0]]} (target ≥ ${part.target}×): ${ratio >= part.target ? 'met' : 'NOT met'}`,
+    )
+  }
+  return lines.join('\n')
+}
