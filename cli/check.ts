@@ -48,7 +48,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     const set = setUpSites(http, scopes, env)
     set.sites.forEach((s, i) => {
       const why = set.reasons.get(i)
-      line(s.scope, why, s.site ? ` -> ${http.sites[i].origin?.url}` : '')
+      line(s.scope, why, s.site?.origin ? ` -> ${http.sites[i].origin?.url}` : '')
       for (const p of s.paths) line(p.scope, why)
     })
     await Promise.allSettled(set.pools.map((p) => p.close()))

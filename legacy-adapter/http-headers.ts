@@ -1,6 +1,7 @@
 // Header rewriting at the proxy hop (RFC 9110 section 7.6): hop-by-hop fields
 // (the fixed set and any named in Connection) go; X-Forwarded-For,
-// X-Forwarded-Proto and Via are added; Host stays as the client sent it.
+// X-Forwarded-Proto and Via are added; Host stays as the client sent it. An
+// upgrade's Connection and Upgrade are set again by each hop for its own connection.
 
 /** Fields that describe one connection, never forwarded (RFC 9110 7.6.1, plus the old Keep-Alive and Proxy-Connection). */
 const HOP_BY_HOP = new Set([
@@ -84,6 +85,19 @@ export function forwardRequestHeaders(
 export function forwardResponseHeaders(raw: readonly string[], via = VIA): string[] {
   const out = endToEnd(raw)
   appendToList(out, 'via', via)
+  return out
+}
+
+/**
+ * Headers of a 101 for the client: as for any response, then the two
+ * hop-by-hop fields this hop sets again for its own connection, Connection:
+ * upgrade and the Upgrade the upstream switched to.
+ */
+export function forwardUpgradeHeaders(raw: readonly string[], via = VIA): string[] {
+  const out = forwardResponseHeaders(raw, via)
+  out.push('connection', 'upgrade')
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === 7 && raw[i].toLowerCase() === 'upgrade') out.push('upgrade', raw[i + 1])
   return out
 }
 

@@ -2,10 +2,11 @@
 // upstream (the legacy proxy or a site's origin), over https:// with its own
 // TLS name, requests dispatched with streaming both ways and backpressure,
 // failures turned into coded errors (connection refused: unreachable; connect
-// or header timeout: timeout; a certificate not trusted: tls).
+// or header timeout: timeout; a certificate not trusted: tls); and upgrades,
+// whose 101 hands over the connection's socket.
 
 import { isIP } from 'node:net'
-import type { Readable } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import { buildConnector, type Dispatcher, Pool } from 'undici'
 import { CutoverError } from '../common/cutover-error.ts'
 
@@ -57,6 +58,17 @@ export interface UpstreamHandler {
   onError(err: CutoverError): void
 }
 
+/** An upgrade's handshake: a request, and the protocol it asks to switch to (its Upgrade field). */
+export interface UpstreamUpgrade extends UpstreamRequest {
+  protocol: string
+}
+
+/** Receives an upgrade's answer: a 101 with its socket, or any other response as for a request. */
+export interface UpgradeHandler extends UpstreamHandler {
+  /** The upstream switched protocols; `socket` now carries them both ways, anything sent after the 101 unread on it. */
+  onUpgrade(status: number, headers: string[], socket: Duplex): void
+}
+
 export interface UpstreamCall {
   abort(): void
   resume(): void
@@ -92,6 +104,19 @@ export class HttpUpstream {
   }
 
   request(req: UpstreamRequest, handler: UpstreamHandler): UpstreamCall {
+    return this.#dispatch(req, null, handler)
+  }
+
+  /**
+   * Sends `req` as an upgrade: undici writes Connection: upgrade and its
+   * Upgrade itself (and refuses them in `req.headers`); the connection leaves
+   * the pool once switched. Failures before the head come as for a request.
+   */
+  upgrade(req: UpstreamUpgrade, handler: UpgradeHandler): UpstreamCall {
+    return this.#dispatch(req, req.protocol, handler)
+  }
+
+  #dispatch(req: UpstreamRequest, upgrade: string | null, handler: Handler): UpstreamCall {
     const call = new Call(handler, this.#url)
     // `servername` is read by undici's Request, though its types omit it.
     const dispatch: Dispatcher.DispatchOptions & { servername: string } = {
@@ -99,7 +124,7 @@ export class HttpUpstream {
       method: req.method as Dispatcher.HttpMethod,
       headers: req.headers,
       body: req.body,
-      upgrade: null,
+      upgrade,
       servername: this.#servername,
     }
     this.#pool.dispatch(dispatch, call)
@@ -123,15 +148,25 @@ function tlsName(options: UpstreamOptions): string | undefined {
   return isIP(host) || host.startsWith('[') ? undefined : host
 }
 
+/** A request's handler, or an upgrade's. */
+type Handler = UpstreamHandler & Partial<Pick<UpgradeHandler, 'onUpgrade'>>
+
+/** undici's raw header list as strings. */
+function headerStrings(raw: Buffer[]): string[] {
+  const headers: string[] = new Array(raw.length)
+  for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1')
+  return headers
+}
+
 /** The undici handler for one request; the UpstreamCall its caller holds. */
 class Call implements Dispatcher.DispatchHandler, UpstreamCall {
-  readonly #handler: UpstreamHandler
+  readonly #handler: Handler
   readonly #url: string
   #controller: Dispatcher.DispatchController | undefined
   #aborted = false
   #headSent = false
 
-  constructor(handler: UpstreamHandler, url: string) {
+  constructor(handler: Handler, url: string) {
     this.#handler = handler
     this.#url = url
   }
@@ -153,11 +188,18 @@ class Call implements Dispatcher.DispatchHandler, UpstreamCall {
   onResponseStart(controller: Dispatcher.DispatchController, status: number): void {
     // Interim responses (100 Continue, 103) are this hop's business.
     if (status < 200) return
-    const raw = controller.rawHeaders as Buffer[]
-    const headers: string[] = new Array(raw.length)
-    for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1')
     this.#headSent = true
-    this.#handler.onHead(status, headers)
+    this.#handler.onHead(status, headerStrings(controller.rawHeaders as Buffer[]))
+  }
+
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    _headers: unknown,
+    socket: Duplex,
+  ): void {
+    this.#headSent = true
+    this.#handler.onUpgrade?.(status, headerStrings(controller.rawHeaders as Buffer[]), socket)
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -2,7 +2,8 @@
 // rules of the types it serves (validated and precompiled at config time) and
 // returns a small object whose phases do only per-request work. Request phases
 // run in chain order before the origin; response phases in reverse after it,
-// on origin responses and on local replies alike.
+// on origin responses and on local replies alike. A rule marked `everywhere:
+// true` also runs in front of the legacy, if its module can.
 
 import type { HeaderList } from '../common/header-list.ts'
 import type { ModuleEnv } from './env.ts'
@@ -48,7 +49,7 @@ export interface BodyTap {
 export interface HttpResponse {
   status: number
   headers: HeaderList
-  /** Where it came from: the origin, or a local reply of a module. */
+  /** Where it came from: the upstream (the origin; the legacy, for rules marked everywhere), or a local reply. */
   readonly source: 'origin' | 'local'
   /** Set to send these bytes instead of the body that came with the response. */
   body: Buffer | undefined
@@ -85,6 +86,11 @@ export interface HttpModule {
   readonly name: string
   /** Rule types this module serves. */
   readonly ruleTypes: readonly string[]
+  /**
+   * Whether its rules may be marked `everywhere: true`, to run in front of the
+   * legacy too (legacy path, fallbacks): `true`, or why not, for the config error.
+   */
+  readonly everywhere: true | { readonly refused: string }
   /**
    * Config time: validates `rules` (all of this module's types, in site order)
    * and precompiles them. Throws CONFIG_INVALID naming `where` (e.g.

@@ -46,6 +46,7 @@ const schema = z.strictObject({
 export const accessModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
+  everywhere: true,
   site(rules: readonly Rule[], where: readonly string[], env) {
     const compiled = rules.map((rule, i) => {
       const r = parseRule(schema, rule, where[i])

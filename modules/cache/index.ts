@@ -110,6 +110,7 @@ export function createCache(options: CacheOptions = {}): HttpModule {
   return {
     name: NAME,
     ruleTypes: [NAME],
+    everywhere: { refused: 'it answers from its store instead of the legacy' },
     site(rules: readonly Rule[], where: readonly string[], env, slot) {
       const metrics = cacheMetrics(env.registry)
       const compiled: CompiledRule[] = rules.map((rule, i) => {

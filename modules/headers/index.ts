@@ -70,6 +70,7 @@ function applyRules(rules: readonly PhaseRule[], path: string, list: HeaderList)
 export const headersModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
+  everywhere: true,
   site(rules: readonly Rule[], where: readonly string[], env) {
     const onRequest: PhaseRule[] = []
     const onResponse: PhaseRule[] = []

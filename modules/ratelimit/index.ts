@@ -51,6 +51,7 @@ export function createRatelimit(options: RatelimitOptions = {}): HttpModule {
   return {
     name: NAME,
     ruleTypes: [NAME],
+    everywhere: true,
     site(rules: readonly Rule[], where: readonly string[], env) {
       const makeStore = options.store ?? env.buckets ?? memoryBucketStore
       const compiled: CompiledRule[] = rules.map((rule, i) => {

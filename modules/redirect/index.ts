@@ -50,6 +50,7 @@ function asUriReference(location: string): string {
 export const redirectModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
+  everywhere: { refused: 'it answers instead of the legacy' },
   site(rules: readonly Rule[], where: readonly string[], env) {
     const compiled = rules.map((rule, i) => {
       const r = parseRule(schema, rule, where[i])

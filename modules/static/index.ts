@@ -24,6 +24,7 @@ const schema = z.strictObject({
 export const staticModule: HttpModule = {
   name: NAME,
   ruleTypes: [NAME],
+  everywhere: { refused: 'it answers instead of the legacy' },
   site(rules: readonly Rule[], where: readonly string[], env) {
     const compiled = rules.map((rule, i) => {
       const r = parseRule(schema, rule, where[i])

@@ -275,6 +275,11 @@ const schema = z.strictObject({
   workers: z.union([z.literal('auto'), z.int().min(0).max(256)]).default('auto'),
   /** How long a drain (restart, stop) waits for requests in flight before cutting them. */
   drainDeadline: duration.default(30_000),
+  /**
+   * How long a drain lets upgraded connections (WebSockets) run before cutting
+   * them; counted from the drain's start, never shorter than drainDeadline.
+   */
+  upgradeDrainDeadline: duration.default(300_000),
   shadow: shadow.prefault({}),
   /** Sample live requests into suite files for `cutover diff`. */
   record: record.optional(),

@@ -3,9 +3,11 @@
 // token), then one exchange per request through the site's modules in chain
 // order to its terminal step, the forwarder: to the site's origin, or to the
 // legacy untouched. A module that throws, overruns its budget or says
-// legacy(reason) hands the request to the legacy, counted by reason.
+// legacy(reason) hands the request to the legacy, counted by reason. An
+// upgrade's handshake takes the same way; its terminal step is in upgrade.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { CutoverError } from '../../common/cutover-error.ts'
 import { headerGet } from '../../common/header-list.ts'
 import { forwardRequestHeaders, viaOf } from '../../legacy-adapter/http-headers.ts'
@@ -36,11 +38,16 @@ import {
 } from './exchange.ts'
 import { framingError, http1Fields, requestBody } from './framing.ts'
 import { parseTarget } from './target.ts'
+import { forwardUpgrade, isUpgrade, upgradeResponse } from './upgrade.ts'
 
-/** A site on the new path: its modules (those with rules for it) and its origin. */
+/** A configured site: its new path (modules and origin) and its rules that run everywhere. */
 export interface HttpSite {
+  /** Its modules (those with rules for it), in chain order. */
   modules: SiteModules
-  origin: HttpUpstream
+  /** Its origin; undefined when the new path cannot serve it (unsupported rules, no origin). */
+  origin: HttpUpstream | undefined
+  /** Its rules marked `everywhere: true`, set up apart: run in front of the legacy (legacy path, fallbacks). */
+  everywhere?: SiteModules
 }
 
 export interface HttpEngineParts {
@@ -97,6 +104,16 @@ export class HttpEngine implements ExchangeEngine {
     this.#malformed = parts.metrics.malformed.child({ protocol: 'http' })
   }
 
+  /**
+   * An HTTP/1.1 upgrade request (Node's 'upgrade' event): served as a request
+   * on a response of its own, which refuses it; `head`, what the client sent
+   * after it, goes back on the socket for the upstream to read first.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (head.length > 0) socket.unshift(head)
+    this.handle(req, upgradeResponse(req, socket))
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
     const parts = this.#parts
@@ -113,7 +130,7 @@ export class HttpEngine implements ExchangeEngine {
     }
     const client = clientAddress(raw, clientOf(req.socket), parts.trustedProxies ?? NOBODY)
     const clientIp = client.ip
-    if (target.path === parts.dohPath && parts.doh) {
+    if (target.path === parts.dohPath && parts.doh && !isUpgrade(req)) {
       parts.doh(req, res, clientIp)
       return
     }
@@ -145,8 +162,12 @@ export class HttpEngine implements ExchangeEngine {
         }
     }
     const x = new HttpExchange(this, req, res, target, headers, scope, trace, start, client)
-    parts.recorder?.http(x.method, target.host, x.target, headers)
+    if (route.site?.everywhere) x.everywhere = route.site.everywhere
+    // An upgrade is neither recorded nor shadowed: neither could replay what follows the handshake.
+    const upgrade = isUpgrade(req)
+    if (!upgrade) parts.recorder?.http(x.method, target.host, x.target, headers)
     if (
+      !upgrade &&
       scope.shadowBasisPoints > 0 &&
       parts.shadow &&
       Math.random() * BUCKETS < scope.shadowBasisPoints &&
@@ -155,12 +176,13 @@ export class HttpEngine implements ExchangeEngine {
       x.capture = parts.shadow.capture(
         scope,
         { method: x.method, host: target.host, target: x.target, headers },
-        route.site !== undefined && path === 'new' ? 'new' : 'legacy',
+        route.site?.origin !== undefined && path === 'new' ? 'new' : 'legacy',
       )
     }
-    if (path === 'legacy') this.#forward(x, parts.legacy, 'legacy')
-    else if (route.site === undefined) this.#fallBack(x, UNSERVABLE)
-    else void this.#runNew(x, route.site)
+    const site = route.site
+    if (path === 'legacy') this.#toLegacy(x, 'legacy')
+    else if (site?.origin === undefined) this.#fallBack(x, UNSERVABLE)
+    else void this.#runNew(x, site.modules, site.origin)
   }
 
   /** A request whose framing or target is malformed: refused, and its connection closed. */
@@ -171,10 +193,34 @@ export class HttpEngine implements ExchangeEngine {
   }
 
   /** The site's request phases in chain order, then the terminal step: its origin. */
-  async #runNew(x: HttpExchange, site: HttpSite): Promise<void> {
-    x.enterNewPath(site.modules)
-    const modules = site.modules
-    let verdict: Verdict | undefined
+  async #runNew(x: HttpExchange, modules: SiteModules, origin: HttpUpstream): Promise<void> {
+    x.enterNewPath(modules)
+    const verdict = await this.#requestPhases(x, modules)
+    if (verdict?.kind === 'legacy') this.#fallBack(x, verdict)
+    else if (verdict?.kind === 'answer') {
+      if (!this.#answer(x)) this.#fallBack(x, MODULE_ERROR)
+    } else this.#forward(x, origin, 'new')
+  }
+
+  /**
+   * The terminal step to the legacy, behind the site's everywhere rules when it
+   * has some: one of them may answer; anything else they say (a legacy verdict,
+   * a throw, over budget) sends the request on to the legacy, next anyway.
+   */
+  #toLegacy(x: HttpExchange, path: 'legacy' | 'fallback'): void {
+    if (x.everywhere.length === 0) this.#forward(x, this.#parts.legacy, path)
+    else void this.#runEverywhere(x, path)
+  }
+
+  async #runEverywhere(x: HttpExchange, path: 'legacy' | 'fallback'): Promise<void> {
+    x.enterEverywhere()
+    const verdict = await this.#requestPhases(x, x.everywhere)
+    if (verdict?.kind === 'answer' && this.#answer(x)) return
+    this.#forward(x, this.#parts.legacy, path)
+  }
+
+  /** `modules`' request phases in chain order until one does not say NEXT: its verdict (a throw: module-error). */
+  async #requestPhases(x: HttpExchange, modules: SiteModules): Promise<Verdict | undefined> {
     try {
       for (let i = 0; i < modules.length; i++) {
         const phase = modules[i].phases.request
@@ -182,29 +228,27 @@ export class HttpEngine implements ExchangeEngine {
         let v = phase(x)
         if (v instanceof Promise) v = await this.#withinBudget(v)
         if (v.kind === 'next') continue
-        verdict = v
         x.passed = i
-        break
+        return v
       }
     } catch (err) {
       this.#logError(err)
-      verdict = MODULE_ERROR
+      return MODULE_ERROR
     }
-    if (verdict?.kind === 'legacy') this.#fallBack(x, verdict)
-    else if (verdict?.kind === 'answer') this.#answer(x)
-    else this.#forward(x, site.origin, 'new')
+    return undefined
   }
 
-  /** A module's own reply; one it could not give (none set, or a head Node refuses) goes to the legacy. */
-  #answer(x: HttpExchange): void {
+  /** A module's own reply; false when it could not be given (none set, or a head Node refuses) and the legacy is to have the request. */
+  #answer(x: HttpExchange): boolean {
     try {
       if (x.reply === undefined) throw new Error('a module answered without setting ctx.reply')
       x.answerLocally()
     } catch (err) {
       this.#logError(err)
-      if (x.res.headersSent) x.res.destroy()
-      else this.#fallBack(x, MODULE_ERROR)
+      if (!x.res.headersSent) return false
+      x.res.destroy()
     }
+    return true
   }
 
   #withinBudget(p: Promise<Verdict>): Promise<Verdict> {
@@ -215,13 +259,13 @@ export class HttpEngine implements ExchangeEngine {
     return Promise.race([p, budget]).finally(() => clearTimeout(timer))
   }
 
-  /** The new path hands the request to the legacy, as it was received; counted by reason. */
+  /** The new path hands the request to the legacy, as it was received (but for everywhere rules); counted by reason. */
   #fallBack(x: HttpExchange, verdict: LegacyVerdict): void {
     x.leaveNewPath(verdict.reason)
     this.#fallbackCount(verdict.reason).n++
     x.scope.stats.fallbacks++
     if (verdict === MODULE_ERROR) x.scope.stats.newErrors++
-    this.#forward(x, this.#parts.legacy, 'fallback')
+    this.#toLegacy(x, 'fallback')
   }
 
   /** The terminal step: sends the request on, to an origin (new path) or to the legacy. */
@@ -229,20 +273,23 @@ export class HttpEngine implements ExchangeEngine {
     x.servedBy = path
     const req = x.req
     x.upstreamAt = performance.now()
-    x.call = upstream.request(
-      {
-        method: x.method,
-        target: x.target,
-        headers: forwardRequestHeaders(
-          path === 'new' ? x.headers : x.received,
-          x.client.peer,
-          x.client.proto ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'),
-          viaOf(req.httpVersionMajor, req.httpVersionMinor),
-        ),
-        body: requestBody(req, this.#parts.maxBodySize),
-      },
-      x,
+    const headers = forwardRequestHeaders(
+      x.headers,
+      x.client.peer,
+      x.client.proto ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'),
+      viaOf(req.httpVersionMajor, req.httpVersionMinor),
     )
+    x.call = isUpgrade(req)
+      ? forwardUpgrade(x, upstream, headers, this)
+      : upstream.request(
+          {
+            method: x.method,
+            target: x.target,
+            headers,
+            body: requestBody(req, this.#parts.maxBodySize),
+          },
+          x,
+        )
     x.res.once('close', () => x.clientClosed())
   }
 

@@ -55,7 +55,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   readonly path: string
   readonly target: string
   readonly query: string
-  /** Received headers, then (new path) the modules' copy to change and send on. */
+  /** Received headers, then the modules' copy to change and send on (new path, everywhere rules). */
   headers: string[]
   readonly clientIp: string
   /** The client and the peer this hop heard it from (they differ behind a trusted proxy). */
@@ -68,7 +68,7 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly scope: Scope
-  /** The headers as received (control headers taken off, Host from an absolute target): what the legacy gets. */
+  /** The headers as received (control headers taken off, Host from an absolute target): what the legacy gets, but for everywhere rules' edits. */
   readonly received: readonly string[]
   /** Which path serves it: new, legacy, or fallback once the new path handed it over. */
   servedBy: PathLabel = 'legacy'
@@ -77,9 +77,11 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   readonly trace: TraceRequest | undefined
   /** Collects the response for a live shadow comparison, when this request was sampled. */
   capture: ShadowCapture | undefined = undefined
-  /** The site's modules (new path), and how many of them the request passed. */
+  /** The chain it runs through (the new path's, or the everywhere rules' in front of the legacy), and how many of them it passed. */
   modules: SiteModules = NO_MODULES
   passed = 0
+  /** The site's rules marked `everywhere: true`, which run in front of the legacy too. */
+  everywhere: SiteModules = NO_MODULES
   /** When it arrived, when its upstream was asked and when its head came (performance.now() ms). */
   readonly start: number
   upstreamAt = 0
@@ -134,11 +136,19 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     this.headers = this.received.slice()
   }
 
-  /** The new path hands it to the legacy: no response phase runs on the legacy's answer. */
+  /** The new path hands it to the legacy: the headers as received, and none of its response phases. */
   leaveNewPath(reason: string): void {
     this.reason = reason
     this.modules = NO_MODULES
     this.passed = 0
+    this.headers = this.received.slice()
+  }
+
+  /** In front of the legacy: the everywhere rules get their own copy of the headers as received to change. */
+  enterEverywhere(): void {
+    this.modules = this.everywhere
+    this.passed = this.everywhere.length
+    this.headers = this.received.slice()
   }
 
   /** A module answered itself: response phases of those before it, then the reply. */

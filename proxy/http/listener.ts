@@ -6,14 +6,17 @@
 // Node's parser refuses get a 400 (431 for oversized headers, 408 for too slow)
 // and the connection closes. With the PROXY protocol on, a server in front
 // reads each connection's header first (before TLS), from trusted peers only.
+// HTTP/1.1 upgrades (WebSocket) go to the engine too, and outlive a drain up to
+// a deadline of their own. HTTP/2's extended CONNECT (RFC 8441) is not offered.
 
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import {
   createServer as createHttp2Server,
   type Http2Server,
   type ServerHttp2Session,
 } from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Counter } from 'prom-client'
@@ -62,6 +65,8 @@ export class HttpListener {
   /** Responses not yet finished, so a drain can still make them close their connection. */
   readonly #open = new Set<ServerResponse>()
   readonly #sessions = new Set<ServerHttp2Session>()
+  /** Connections handed to the engine as upgrades (over TLS, the TLS sockets). */
+  readonly #upgraded = new Set<Socket>()
   #draining = false
 
   /** `proxyProtocol`: every connection starts with a PROXY protocol header, from a trusted peer. */
@@ -99,6 +104,9 @@ export class HttpListener {
       }
       socket.end(rawErrorResponse(CLIENT_ERRORS[err.code ?? ''] ?? 400))
     })
+    this.#http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#upgrade(req, socket as Socket, head),
+    )
     this.#http2 = https?.http2 ? this.#http2Server(limits, https) : undefined
     this.#inner = https ? this.#tlsServer(https) : this.#http1
     this.#outer = proxyProtocol ? proxiedServer(this.#inner, proxyProtocol) : this.#inner
@@ -107,6 +115,19 @@ export class HttpListener {
       socket.once('close', () => this.#connections.delete(socket))
     })
     this.#outer.maxConnections = limits.maxConnections
+  }
+
+  /** While draining, an upgrade asked on a kept-alive connection is refused: it would hold the drain. */
+  #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.#draining) {
+      socket.end(rawErrorResponse(503))
+      return
+    }
+    this.#upgraded.add(socket)
+    socket.once('close', () => this.#upgraded.delete(socket))
+    // Node's own handler left with its parser: a reset is the end of this connection, and 'close' follows.
+    socket.on('error', () => {})
+    this.engine.handleUpgrade(req, socket, head)
   }
 
   #http2Server(limits: HttpLimits, https: HttpsOptions): Http2Server {
@@ -167,6 +188,11 @@ export class HttpListener {
     return this.#connections.size
   }
 
+  /** Open connections that are upgrades (counted in `connections` too). */
+  get upgraded(): number {
+    return this.#upgraded.size
+  }
+
   get port(): number {
     const a = this.#outer.address()
     return typeof a === 'object' && a ? a.port : 0
@@ -177,18 +203,31 @@ export class HttpListener {
    * closes after that response (which says Connection: close); an idle one at its
    * keep-alive timeout, which its client was told; an HTTP/2 one gets GOAWAY and
    * closes once its open streams are done. Never under a request on the wire.
-   * Resolves with the number of connections cut at the deadline.
+   * An upgraded connection (a WebSocket) is let run until `upgradeDeadlineMs`
+   * (from the same start; never before `deadlineMs`): it ends when its ends say so.
+   * Resolves with the number of connections cut at either deadline.
    */
-  async drain(deadlineMs: number): Promise<number> {
+  async drain(deadlineMs: number, upgradeDeadlineMs = deadlineMs): Promise<number> {
     this.#draining = true
     for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false
     for (const session of this.#sessions) session.close()
     // net.Server's close stops accepting; http's own would also close idle connections under a next request.
     NetServer.prototype.close.call(this.#outer)
-    const deadline = Date.now() + deadlineMs
-    while (this.#connections.size > 0 && Date.now() < deadline) await delay(20)
-    const cut = this.#connections.size
-    for (const socket of this.#connections) socket.destroy()
+    const start = Date.now()
+    while (this.#connections.size > this.#upgraded.size && Date.now() < start + deadlineMs)
+      await delay(20)
+    const carrying = new Set<Socket>()
+    for (const socket of this.#upgraded) carrying.add(connectionOf(socket))
+    let cut = 0
+    for (const socket of this.#connections) {
+      if (carrying.has(socket)) continue
+      socket.destroy()
+      cut++
+    }
+    const last = start + Math.max(deadlineMs, upgradeDeadlineMs)
+    while (this.#upgraded.size > 0 && Date.now() < last) await delay(20)
+    cut += this.#upgraded.size
+    for (const socket of this.#upgraded) connectionOf(socket).destroy()
     return cut
   }
 
@@ -197,4 +236,12 @@ export class HttpListener {
     for (const socket of this.#connections) socket.destroy()
     return new Promise((resolve) => this.#outer.close(() => resolve()))
   }
+}
+
+/**
+ * The accepted connection under `socket`: over TLS, the TCP socket the TLS one
+ * wraps (Node keeps it as `_parent`, unlisted in its types); otherwise itself.
+ */
+function connectionOf(socket: Socket): Socket {
+  return (socket as Socket & { _parent?: Socket })._parent ?? socket
 }

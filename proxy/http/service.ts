@@ -6,7 +6,12 @@ import { CutoverError } from '../../common/cutover-error.ts'
 import { HttpUpstream } from '../../legacy-adapter/http-upstream.ts'
 import type { ModuleEnv } from '../../modules/env.ts'
 import type { HttpSiteModule } from '../../modules/http-module.ts'
-import { modulesForRules, unsupportedRuleTypes } from '../../modules/http-registry.ts'
+import {
+  type ChainLink,
+  everywhereModulesForRules,
+  modulesForRules,
+  unsupportedRuleTypes,
+} from '../../modules/http-registry.ts'
 import { createHttpRouter, type HttpSiteScopes } from '../../rollout/http-router.ts'
 import type { HttpConfig } from '../config/config.ts'
 
@@ -20,6 +25,7 @@ import { trustedProxies } from '../net/trusted-proxies.ts'
 import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
 import { HttpShadow } from '../shadow/http-shadow.ts'
 import { HttpEngine, type HttpSite } from './engine.ts'
+import type { SiteModules } from './exchange.ts'
 import { HttpListener } from './listener.ts'
 import { upstreamTlsOptions } from './upstream-tls.ts'
 
@@ -33,8 +39,11 @@ export interface HttpService {
   shadow: HttpShadow
   /** Sets the sites up again from `http`, ready to swap in; the old pools finish their requests. */
   prepareReload(http: HttpConfig, deps: ServiceDeps): Promise<PreparedReload>
-  /** Stops accepting; lets requests on the wire finish (Connection: close); resolves with what was cut. */
-  drain(deadlineMs: number): Promise<number>
+  /**
+   * Stops accepting; lets requests on the wire finish (Connection: close) and
+   * upgraded connections run until `upgradeDeadlineMs`; resolves with what was cut.
+   */
+  drain(deadlineMs: number, upgradeDeadlineMs?: number): Promise<number>
   stop(): Promise<void>
 }
 
@@ -58,7 +67,8 @@ export interface HttpSites {
 
 /**
  * Sets each site's modules up from its rules and marks its scopes servable
- * when every rule type has a module and it has an origin.
+ * when every rule type has a module and it has an origin. Its rules marked
+ * `everywhere: true` are set up apart, on every site, servable or not.
  */
 export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv): HttpSites {
   const pool = (upstream: UpstreamConfig, key: string) =>
@@ -75,28 +85,40 @@ export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv):
   const legacy = pool(http.legacy, 'http.legacy')
   const origins = new Map<string, HttpUpstream>()
   const siteModules: HttpSiteModule[] = []
-  /** A site's modules set up from its rules, and its origin's pool (shared by sites with one origin). */
-  const siteSetup = (s: HttpConfig['sites'][number], i: number): HttpSite => {
-    const chain = modulesForRules(s.rules, `http.sites[${i}]`)
-    const modules = chain.map(({ module, rules, where }, slot) => {
-      try {
-        const phases = module.site(rules, where, env, slot)
+  type Site = HttpConfig['sites'][number]
+  /** `chain` set up for site `s`, in request slots from `firstSlot` on; an error names the site. */
+  const setUp = (s: Site, chain: () => ChainLink[], firstSlot: number): SiteModules => {
+    try {
+      return chain().map(({ module, rules, where }, j) => {
+        const phases = module.site(rules, where, env, firstSlot + j)
         siteModules.push(phases)
         return { name: module.name, phases }
-      } catch (err) {
-        throw new CutoverError('CONFIG_INVALID', `site ${s.host}: ${(err as Error).message}`, {
-          cause: err,
-        })
-      }
-    })
+      })
+    } catch (err) {
+      throw new CutoverError('CONFIG_INVALID', `site ${s.host}: ${(err as Error).message}`, {
+        cause: err,
+      })
+    }
+  }
+  /**
+   * A site's new path (its modules and its origin's pool, shared by sites with
+   * one origin) when it can serve it, and its everywhere rules: set up again
+   * from those rules alone, in slots after the new path's (a fallback runs both).
+   */
+  const siteSetup = (s: Site, i: number, servable: boolean): HttpSite | undefined => {
+    const at = `http.sites[${i}]`
+    const modules = servable ? setUp(s, () => modulesForRules(s.rules, at), 0) : []
+    const everywhere = setUp(s, () => everywhereModulesForRules(s.rules, at), modules.length)
+    if (!servable)
+      return everywhere.length > 0 ? { modules, origin: undefined, everywhere } : undefined
     // Sites with the same origin, reached the same way, share its pool.
     const same = JSON.stringify(s.origin)
     let origin = origins.get(same)
     if (!origin) {
-      origin = pool(s.origin!, `http.sites[${i}].origin`)
+      origin = pool(s.origin!, `${at}.origin`)
       origins.set(same, origin)
     }
-    return { modules, origin }
+    return { modules, origin, everywhere }
   }
   const reasons = new Map<number, string>()
   const sites = http.sites.map((s, i): HttpSiteScopes<HttpSite> => {
@@ -105,8 +127,8 @@ export function setUpSites(http: HttpConfig, scopes: ScopeList, env: ModuleEnv):
     if (missing.length > 0)
       reasons.set(i, `it uses rule types the new path does not serve: ${missing.join(', ')}`)
     else if (!s.origin) reasons.set(i, 'it has no origin')
-    const site = reasons.has(i) ? undefined : siteSetup(s, i)
-    markServable(own, site !== undefined)
+    const site = siteSetup(s, i, !reasons.has(i))
+    markServable(own, site?.origin !== undefined)
     return { hosts: [s.host, ...s.aliases], scope: own.scope, paths: own.paths, site }
   })
   return { sites, reasons, legacy, pools: [legacy, ...origins.values()], siteModules }
@@ -233,7 +255,11 @@ export async function startHttp(
     await retire(parts)
     throw err
   }
-  metrics.openConnections.set('http', () => listeners.reduce((n, l) => n + l.connections, 0))
+  // An upgraded connection counts as websocket only, whatever protocol it switched to.
+  metrics.openConnections.set('http', () =>
+    listeners.reduce((n, l) => n + l.connections - l.upgraded, 0),
+  )
+  metrics.openConnections.set('websocket', () => listeners.reduce((n, l) => n + l.upgraded, 0))
 
   const self = `http://${http.listen.host.includes(':') ? `[${http.listen.host}]` : http.listen.host}:${listener.port}`
   parts.shadow.listening(self)
@@ -260,8 +286,8 @@ export async function startHttp(
     setTicketKeys(keys) {
       secure?.setTicketKeys(keys)
     },
-    async drain(deadlineMs) {
-      const cut = await Promise.all(listeners.map((l) => l.drain(deadlineMs)))
+    async drain(deadlineMs, upgradeDeadlineMs) {
+      const cut = await Promise.all(listeners.map((l) => l.drain(deadlineMs, upgradeDeadlineMs)))
       await retire(parts)
       return cut.reduce((a, b) => a + b, 0)
     },

@@ -39,7 +39,7 @@ export interface WorkerState {
 
 export interface GenerationsOptions {
   /** Where a worker reads its config (it reads the file again at each start and reload). */
-  config: Pick<Config, 'file' | 'state' | 'drainDeadline'>
+  config: Pick<Config, 'file' | 'state' | 'drainDeadline' | 'upgradeDrainDeadline'>
   /** Workers per generation. */
   count: number
   log: Logger
@@ -156,7 +156,9 @@ export class Generations {
       w.state = 'draining'
       const kill = setTimeout(
         () => w.worker.process.kill('SIGKILL'),
-        this.#o.config.drainDeadline + DRAIN_GRACE_MS,
+        // Upgraded connections (WebSockets) may run on until their own, longer deadline.
+        Math.max(this.#o.config.drainDeadline, this.#o.config.upgradeDrainDeadline) +
+          DRAIN_GRACE_MS,
       )
       w.worker.once('exit', () => {
         clearTimeout(kill)

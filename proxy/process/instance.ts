@@ -173,7 +173,10 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     },
     reopenLogs: () => accessLogs.reopen(),
     async drain(deadlineMs) {
-      const cut = await Promise.all([dns?.drain(deadlineMs), http?.drain(deadlineMs)])
+      const cut = await Promise.all([
+        dns?.drain(deadlineMs),
+        http?.drain(deadlineMs, current.upgradeDrainDeadline),
+      ])
       await release()
       return cut.reduce<number>((a, b) => a + (b ?? 0), 0)
     },

@@ -45,7 +45,13 @@ export async function startTestProxy(
       ...config,
     }),
   )
-  const proxy = await startProxy(loadConfig(file), options.log ?? pino({ level: 'silent' }))
+  const proxy = await startProxy(loadConfig(file), options.log ?? pino({ level: 'silent' })).catch(
+    (err: unknown) => {
+      // A config the test expects refused leaves nothing behind either.
+      rmSync(dir, { recursive: true, force: true })
+      throw err
+    },
+  )
   const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim()
   return {
     ...proxy,
