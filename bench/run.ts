@@ -3,6 +3,7 @@
 // usage: node bench/run.ts [dns ...]
 
 import { ensureTools, findTool } from '../proxy/e2e/support/tools.ts'
+import { accessLogBench } from './access-log.ts'
 import { diffBench } from './diff.ts'
 import { dnsBench } from './dns.ts'
 import { httpBench } from './http.ts'
@@ -10,6 +11,7 @@ import { recordsBench } from './records.ts'
 import { restartBench } from './restart.ts'
 import { rolloutBench } from './rollout.ts'
 import { tlsBench } from './tls.ts'
+import { websocketBench } from './websocket.ts'
 
 const SUITES: Record<string, () => Promise<string>> = {
   dns: dnsBench,
@@ -19,6 +21,8 @@ const SUITES: Record<string, () => Promise<string>> = {
   diff: diffBench,
   restart: restartBench,
   records: recordsBench,
+  websocket: websocketBench,
+  'access-log': accessLogBench,
 }
 
 const wanted = process.argv.slice(2)

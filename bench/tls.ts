@@ -11,7 +11,13 @@ import { freePort } from '../proxy/e2e/support/free-port.ts'
 import { ensureTools } from '../proxy/e2e/support/tools.ts'
 import { h2load } from './support/h2load.ts'
 import { LOAD_CORE, type LoadResult, measure, SECONDS, SERVER_CORE } from './support/measure.ts'
-import { type Server, startCutover, startNginxHello, startScript } from './support/servers.ts'
+import {
+  type Server,
+  startCutover,
+  startNginxHello,
+  startScript,
+  staticSite,
+} from './support/servers.ts'
 import { wrk } from './support/wrk.ts'
 
 const HOST = 'bench.test'
@@ -97,23 +103,9 @@ export async function tlsBench(): Promise<string> {
 /** cutover answering PATH on HOST from a static rule, over HTTPS (HTTP/1.1 and h2 by ALPN). */
 async function startCutoverTls(dir: string, certificate: IssuedCertificate): Promise<Server> {
   const tlsPort = await freePort()
-  // Nothing listens here: the static rule answers without reaching an upstream.
-  const nowhere = 'http://127.0.0.1:9'
   const cutover = await startCutover(SERVER_CORE, dir, (listen) => ({
     tls: { certificates: [certificate] },
-    http: {
-      listen,
-      tls: { listen: `127.0.0.1:${tlsPort}` },
-      legacy: { url: nowhere },
-      doh: false,
-      sites: [
-        {
-          host: HOST,
-          origin: nowhere,
-          rules: [{ type: 'static', match: { exact: PATH }, body: 'hello\n' }],
-        },
-      ],
-    },
+    http: { ...staticSite(listen, HOST, PATH), tls: { listen: `127.0.0.1:${tlsPort}` } },
   }))
   return { port: tlsPort, stop: cutover.stop }
 }

@@ -54,6 +54,9 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const dns = `@${config.dns.listen.host} -p ${proxy.dnsPort}`
   const http = `${config.http.listen.host}:${proxy.httpPort}`
   const https = `${config.http.tls?.listen.host}:${proxy.httpsPort}`
+  // A one-line WebSocket client (the ws package): says hi to /ws as `host` and prints the echo.
+  const ws = (host: string) =>
+    `node -e "const w=new(require('ws'))('ws://${http}/ws',{headers:{host:'${host}'}});w.on('open',()=>w.send('hi'));w.on('message',m=>{console.log(String(m));w.close()})"`
   process.stdout.write(`
 cutover quickstart: DNS on ${config.dns.listen.host}:${proxy.dnsPort} (UDP and TCP), DNS over TLS on ${config.dns.tls?.listen.host}:${proxy.dotPort}, HTTP on ${http}, HTTPS (HTTP/1.1 and HTTP/2) on ${https}, admin on 127.0.0.1:${proxy.adminPort}
 demo legacy: DNS ${legacyDns.host}:${legacyDns.port}, HTTP ${legacyHttp.host}:${legacyHttp.port}; demo origin ${origin.host}:${origin.port}
@@ -66,6 +69,8 @@ Try it:
   curl -s  -H 'Host: www.example.test' http://${http}/robots.txt   # new path: static answer
   curl -si -H 'Host: www.example.test' http://${http}/             # new path: origin, with header rules
   curl -s  -H 'Host: shop.example.test' http://${http}/cart        # legacy: the site uses a 'waf' rule
+  ${ws('www.example.test')}    # WebSocket, new path: the origin echoes
+  ${ws('shop.example.test')}   # WebSocket, legacy: the demo legacy echoes
   curl -sik --http2 --resolve www.example.test:${proxy.httpsPort}:127.0.0.1 https://www.example.test:${proxy.httpsPort}/   # HTTPS, HTTP/2
   kdig @${config.dns.tls?.listen.host} -p ${proxy.dotPort} +tls www.example.test   # DNS over TLS (or: dig +tls)
   curl -s 127.0.0.1:${proxy.adminPort}/metrics | grep cutover_requests_total

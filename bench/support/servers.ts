@@ -18,8 +18,8 @@ export interface Server {
 
 /**
  * Starts cutover on `core` with one worker; `listener(address)` gives the
- * config's `dns` or `http` section, listening on `address`. Config and state go
- * in `dir`.
+ * config's `dns` or `http` section, listening on `address`, and any other the
+ * bench sets (a `log` of its own replaces the default). Config and state go in `dir`.
  */
 export async function startCutover(
   core: number,
@@ -31,12 +31,12 @@ export async function startCutover(
   writeFileSync(
     config,
     stringify({
-      ...listener(`127.0.0.1:${port}`),
       admin: { listen: '127.0.0.1:0' },
       // One worker on the pinned core, like the single-process peers it is compared with.
       workers: 1,
       state: join(dir, `state-${port}`),
       log: { level: 'info' },
+      ...listener(`127.0.0.1:${port}`),
     }),
   )
   const p = await startPinned(
@@ -90,4 +90,23 @@ export function startNginxHello(
     (port) => `server { listen 127.0.0.1:${port}${secure.flags} backlog=4096; ${secure.certificate}
     keepalive_requests 1000000; location / { default_type text/plain; return 200 "hello\\n"; } }`,
   )
+}
+
+/** Nothing listens here: a bench site whose static rule answers never reaches an upstream. */
+const NOWHERE = 'http://127.0.0.1:9'
+
+/** An `http` section with one site, `host`, whose static rule answers `path` with "hello". */
+export function staticSite(listen: string, host: string, path: string): Record<string, unknown> {
+  return {
+    listen,
+    legacy: { url: NOWHERE },
+    doh: false,
+    sites: [
+      {
+        host,
+        origin: NOWHERE,
+        rules: [{ type: 'static', match: { exact: path }, body: 'hello\n' }],
+      },
+    ],
+  }
 }

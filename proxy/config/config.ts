@@ -13,9 +13,10 @@ import { nameKey } from '../../dns/name.ts'
 import { packetcacheSettings } from '../../modules/packetcache/index.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
 import { redisUrl, rolloutSettings } from '../../rollout/settings.ts'
-import { dnsTlsListener, httpTlsListener, tlsSettings, upstreamTls } from './tls-settings.ts'
+import { dnsTlsListener, httpTlsListener, tlsSettings } from './tls-settings.ts'
 import { trustedProxiesSetting } from './trusted-proxies.ts'
 import { hostPort, isLoopback } from './units.ts'
+import { upstream } from './upstream-settings.ts'
 
 const zoneName = z.string().transform((v, ctx) => {
   try {
@@ -142,42 +143,6 @@ const admin = z.strictObject({
     .prefault('127.0.0.1:9090'),
   tokenFile: z.string().optional(),
 })
-
-const upstreamUrl = z.string().transform((v, ctx) => {
-  let url: URL | undefined
-  try {
-    url = new URL(v)
-  } catch {
-    // reported below
-  }
-  const scheme = url?.protocol === 'http:' || url?.protocol === 'https:'
-  if (!scheme || url?.pathname !== '/' || url.search || url.username) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected an upstream like "http://127.0.0.1:8081" or "https://origin.example:443" (scheme, host, port; no path), got ${JSON.stringify(v)}`,
-    })
-    return z.NEVER
-  }
-  return url.origin
-})
-
-/** An upstream as a URL alone, or with how it is reached: TLS checks, HTTP/2. */
-const upstream = z
-  .preprocess(
-    (v) => (typeof v === 'string' ? { url: v } : v),
-    z.strictObject({
-      url: upstreamUrl,
-      tls: upstreamTls.optional(),
-      /** Send requests as HTTP/2 (h2 by ALPN over https://); off: HTTP/1.1, as nginx does. */
-      http2: z.boolean().default(false),
-    }),
-  )
-  .refine((u) => u.url.startsWith('https:') || u.tls === undefined, {
-    message: 'tls settings apply to an https:// upstream only',
-  })
-  .refine((u) => u.url.startsWith('https:') || !u.http2, {
-    message: 'http2 to an upstream needs https:// (cutover does not send HTTP/2 in clear text)',
-  })
 
 const hostName = z
   .string()

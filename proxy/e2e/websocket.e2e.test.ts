@@ -6,59 +6,21 @@
 // listener. Upstreams are `ws` servers.
 
 import { readFileSync } from 'node:fs'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { Socket } from 'node:net'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type RawData, WebSocket, WebSocketServer } from 'ws'
+import { type RawData, WebSocket } from 'ws'
 import { makeTestCa } from './support/certs.ts'
 import { freePort } from './support/free-port.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 import { until } from './support/until.ts'
 import { within } from './support/upstream.ts'
+import { type EchoServer, startEcho } from './support/ws-echo.ts'
 
 const SITE = 'www.ws.test'
 const PATHS = [
   { path: 'new', host: SITE },
   { path: 'legacy', host: 'nosite.ws.test' },
 ] as const
-
-/** A `ws` server that echoes every message; it keeps each handshake's headers and its open sockets. */
-interface EchoServer {
-  url: string
-  handshakes: IncomingHttpHeaders[]
-  sockets: Set<WebSocket>
-  stop(): Promise<void>
-}
-
-async function startEcho(): Promise<EchoServer> {
-  const server: Server = createServer((_req, res) => res.writeHead(426).end())
-  const connections = new Set<Socket>()
-  server.on('connection', (s: Socket) => {
-    connections.add(s)
-    s.once('close', () => connections.delete(s))
-  })
-  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024 })
-  const echo: EchoServer = {
-    url: '',
-    handshakes: [],
-    sockets: new Set(),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const s of connections) s.destroy()
-        wss.close()
-        server.close(() => resolve())
-      }),
-  }
-  wss.on('connection', (ws, req) => {
-    echo.handshakes.push(req.headers)
-    echo.sockets.add(ws)
-    ws.once('close', () => echo.sockets.delete(ws))
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  echo.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  return echo
-}
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
