@@ -36,8 +36,11 @@ afterEach(async () => {
   ca = undefined
 })
 
-/** Upgrades every upgrade request to an echo of what the client sends after it. */
+/** Upgrades every upgrade request to an echo of what the client sends after it; answers others "ok". */
 const echoEngine = {
+  handle(_req: IncomingMessage, res: { end(body: string): void }) {
+    res.end('ok')
+  },
   handleUpgrade(_req: IncomingMessage, socket: Socket, head: Buffer) {
     socket.write(SWITCHED)
     if (head.length > 0) socket.write(head)
@@ -159,9 +162,23 @@ describe.each([
 it('answers an upgrade asked for on a kept-alive connection while draining with a 503, and closes', async () => {
   const listener = await listen()
   const c = await client(listener.port)
+  c.socket.write('GET / HTTP/1.1\r\nHost: a.test\r\n\r\n')
+  await c.receivedEnd('ok')
   const drained = listener.drain(10_000, 10_000)
   c.socket.write(UPGRADE)
   await within(c.closed, 5000, 'the connection closing')
-  expect(c.received()).toMatch(/^HTTP\/1\.1 503 /)
+  expect(c.received()).toMatch(/\r\n\r\nokHTTP\/1\.1 503 /)
+  expect(await within(drained, 5000, 'the drain')).toBe(0)
+})
+
+it('serves an upgrade that is the first request of a connection accepted before the drain', async () => {
+  const listener = await listen()
+  const c = await client(listener.port)
+  const drained = listener.drain(10_000, 10_000)
+  c.socket.write(UPGRADE)
+  await c.receivedEnd(SWITCHED)
+  c.socket.write('still here')
+  await c.receivedEnd('still here')
+  c.socket.end()
   expect(await within(drained, 5000, 'the drain')).toBe(0)
 })

@@ -67,6 +67,8 @@ export class HttpListener {
   readonly #sessions = new Set<ServerHttp2Session>()
   /** Connections handed to the engine as upgrades (over TLS, the TLS sockets). */
   readonly #upgraded = new Set<Socket>()
+  /** Connections that carried a request already: an upgrade on one during a drain is refused. */
+  readonly #served = new WeakSet<Socket>()
   #draining = false
 
   /** `proxyProtocol`: every connection starts with a PROXY protocol header, from a trusted peer. */
@@ -90,6 +92,7 @@ export class HttpListener {
       (req, res) => {
         // While draining, every response says Connection: close and ends its connection.
         if (this.#draining) res.shouldKeepAlive = false
+        this.#served.add(req.socket)
         this.#open.add(res)
         res.once('close', () => this.#open.delete(res))
         this.engine.handle(req, res)
@@ -117,9 +120,13 @@ export class HttpListener {
     this.#outer.maxConnections = limits.maxConnections
   }
 
-  /** While draining, an upgrade asked on a kept-alive connection is refused: it would hold the drain. */
+  /**
+   * While draining, an upgrade asked on a kept-alive connection is refused: it
+   * would hold the drain. One that is its connection's first request (accepted
+   * just before the drain) is served, as a plain request would be.
+   */
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.#draining) {
+    if (this.#draining && this.#served.has(socket)) {
       socket.end(rawErrorResponse(503))
       return
     }
