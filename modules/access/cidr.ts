@@ -1,6 +1,7 @@
 // Client address matching against CIDR blocks, IPv4 and IPv6 (an IPv4-mapped
 // IPv6 address is matched as IPv4). Blocks are parsed once at config time.
 
+import { z } from 'zod'
 import { addressInto, parseIPv4, parseIPv6 } from '../../dns/ip.ts'
 
 export interface Cidr {
@@ -36,3 +37,16 @@ export function cidrContains(c: Cidr, addr: Uint8Array): boolean {
   const mask = (0xff << (8 - rest)) & 0xff
   return (addr[whole] & mask) === (c.bytes[whole] & mask)
 }
+
+/** A config value that is an address or CIDR block, parsed; anything else is an issue naming the form. */
+export const cidrSchema = z.string().transform((v, ctx) => {
+  const c = parseCidr(v)
+  if (!c) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected an address or CIDR block like "10.0.0.0/8" or "2001:db8::/32", got ${JSON.stringify(v)}`,
+    })
+    return z.NEVER
+  }
+  return c
+})

@@ -11,27 +11,15 @@ import { headerNameSchema } from '../shared/header-schema.ts'
 import { compilePathMatch, pathMatchSchema } from '../shared/path-match.ts'
 import { parseRule } from '../shared/rule-schema.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
-import { addressBytes, cidrContains, parseCidr } from './cidr.ts'
+import { addressBytes, cidrContains, cidrSchema } from './cidr.ts'
 import { accessMetrics } from './metrics.ts'
 
 export const NAME = 'access'
 
-const cidr = z.string().transform((v, ctx) => {
-  const c = parseCidr(v)
-  if (!c) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected an address or CIDR block like "10.0.0.0/8" or "2001:db8::/32", got ${JSON.stringify(v)}`,
-    })
-    return z.NEVER
-  }
-  return c
-})
-
 const schema = z.strictObject({
   type: z.literal(NAME),
   action: z.enum(['allow', 'deny']),
-  ip: z.array(cidr).min(1).optional(),
+  ip: z.array(cidrSchema).min(1).optional(),
   methods: z.array(z.string().toUpperCase()).min(1).optional(),
   path: pathMatchSchema.optional(),
   header: z
