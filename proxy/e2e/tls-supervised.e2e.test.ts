@@ -80,10 +80,27 @@ interface Ports {
   https: number
 }
 
-/** `cutover start` with two workers, DNS over TLS and HTTPS presenting `certificates`. */
+/**
+ * `cutover start` with two workers, DNS over TLS and HTTPS presenting
+ * `certificates`. A free port can be taken by another test file between being
+ * picked and bound: then it starts again on new ones.
+ */
 async function start(
   certificates: Served[],
   tls: Record<string, unknown> = {},
+): Promise<{ p: SupervisedProxy; ports: Ports }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(certificates, tls)
+    } catch (err) {
+      if (attempt === 3 || !(err as Error).message.includes('EADDRINUSE')) throw err
+    }
+  }
+}
+
+async function startOnFreePorts(
+  certificates: Served[],
+  tls: Record<string, unknown>,
 ): Promise<{ p: SupervisedProxy; ports: Ports }> {
   const [dns, dot, http, https] = [
     await freePort(),
