@@ -44,3 +44,32 @@ export async function measure(
     await server.stop()
   }
 }
+
+/**
+ * Measures servers that differ in one setting, started side by side and loaded
+ * in turn for `rounds` rounds, each row's median round kept: a drift of the
+ * machine during the run then weighs on every row alike.
+ */
+export async function measureInterleaved(
+  rows: readonly { name: string; start: () => Promise<Server> }[],
+  load: Load,
+  rounds = 3,
+): Promise<LoadResult[]> {
+  const servers: Server[] = []
+  try {
+    for (const row of rows) servers.push(await row.start())
+    for (const server of servers) await load(server.port, 1)
+    const runs: LoadResult[][] = rows.map(() => [])
+    for (let round = 0; round < rounds; round++)
+      for (const [i, server] of servers.entries()) runs[i].push(await load(server.port, SECONDS))
+    return runs.map((results, i) => {
+      const median = [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)]
+      process.stderr.write(
+        `  ${rows[i].name}: ${median.rps.toFixed(0)} req/s, p99 ${median.p99Ms.toFixed(2)} ms (median of ${rounds})\n`,
+      )
+      return median
+    })
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()))
+  }
+}

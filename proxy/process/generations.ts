@@ -39,7 +39,7 @@ export interface WorkerState {
 
 export interface GenerationsOptions {
   /** Where a worker reads its config (it reads the file again at each start and reload). */
-  config: Pick<Config, 'file' | 'state' | 'drainDeadline' | 'upgradeDrainDeadline'>
+  config: Pick<Config, 'file' | 'state' | 'drainDeadline' | 'upgradeDrainDeadline' | 'workerAccept'>
   /** Workers per generation. */
   count: number
   log: Logger
@@ -74,6 +74,9 @@ export class Generations {
 
   constructor(o: GenerationsOptions) {
     this.#o = o
+    // node:cluster reads the policy once, at the first setup, for the life of this process.
+    cluster.schedulingPolicy =
+      o.config.workerAccept === 'roundRobin' ? cluster.SCHED_RR : cluster.SCHED_NONE
     cluster.setupPrimary({ exec: WORKER, args: [] })
   }
 

@@ -169,6 +169,7 @@ export class Supervisor {
 
   async #restart(): Promise<void> {
     const old = this.#gens.current
+    this.#warnStartOnly()
     try {
       await this.#gens.start()
     } catch (err) {
@@ -180,6 +181,22 @@ export class Supervisor {
     }
     await this.#gens.drain(old)
     this.#log.info({ generation: this.#gens.current }, 'restart done')
+  }
+
+  /** Says so when the config file changes what the supervisor took at start: a restart keeps it. */
+  #warnStartOnly(): void {
+    let next: Config
+    try {
+      next = loadConfig(this.#config.file)
+    } catch {
+      return // the new workers read it too, and their failure says why
+    }
+    for (const key of ['workers', 'workerAccept'] as const)
+      if (next[key] !== this.#config[key])
+        this.#log.warn(
+          { key, serving: this.#config[key], file: next[key] },
+          `${key} is taken at \`cutover start\`: this restart keeps ${this.#config[key]}; stop and start to change it`,
+        )
   }
 
   async #reload(): Promise<void> {
