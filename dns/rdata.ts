@@ -2,10 +2,21 @@
 // (reports, comparisons), driven by one field list per type. Types without a
 // field list use the RFC 3597 generic form `\# length hex`.
 
-import { CutoverError } from '../common/cutover-error.ts'
 import { Type, typeName } from './constants.ts'
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.ts'
 import { expandName, nameToWire, wireLength, wireToText } from './name.ts'
+import { refusedRdata } from './rdata-forms/checks.ts'
+import { CODECS } from './rdata-forms/codecs.ts'
+import {
+  base64,
+  EXTRA_WHAT,
+  type ExtraField,
+  extraEnd,
+  extraFromText,
+  extraToText,
+} from './rdata-forms/extra-fields.ts'
+import { rdataError as bad } from './rdata-forms/rdata-error.ts'
+import { bitmapFromText, bitmapToText, bitmapToTypes } from './rdata-forms/type-bitmap.ts'
 import { parseTtl } from './ttl.ts'
 
 /** A token of a zone file line: its raw text (escapes kept) and whether it was quoted. */
@@ -37,6 +48,27 @@ type Field =
   | 'tag' // CAA tag: a length-prefixed token
   | 'rest' // CAA value: raw bytes to the end, quoted in text
   | 'hex' // hex bytes to the end
+  | ExtraField
+  | 'base64-or-dash' // base64 to the end, `-` for none (DOA)
+  | 'bitmap' // NSEC type bitmap to the end, as type mnemonics
+  | 'nsap' // bytes to the end written 0x<hex>, dots allowed
+  | 'uri' // bytes to the end written as one quoted string (URI target)
+  | 'string-opt' // an optional last character-string (ISDN subaddress)
+
+const KEY: readonly Field[] = ['u16', 'u8', 'alg', 'base64']
+const DIGEST: readonly Field[] = ['u16', 'alg', 'u8', 'hex']
+const SIGNATURE: readonly Field[] = [
+  'type',
+  'alg',
+  'u8',
+  'u32',
+  'time',
+  'time',
+  'u16',
+  'plain-name',
+  'base64',
+]
+const CERTIFICATE_ASSOCIATION: readonly Field[] = ['u8', 'u8', 'u8', 'hex']
 
 const FIELDS = new Map<number, readonly Field[]>([
   [Type.A, ['ipv4']],
@@ -44,27 +76,71 @@ const FIELDS = new Map<number, readonly Field[]>([
   [Type.NS, ['name']],
   [Type.CNAME, ['name']],
   [Type.PTR, ['name']],
+  // MD and MF parse only to be refused as BIND refuses them (rdata-forms/checks.ts).
+  [Type.MD, ['name']],
+  [Type.MF, ['name']],
+  [Type.MB, ['name']],
+  [Type.MG, ['name']],
+  [Type.MR, ['name']],
+  [Type.MINFO, ['name', 'name']],
   [Type.DNAME, ['plain-name']],
   [Type.MX, ['u16', 'name']],
   [Type.SOA, ['name', 'name', 'u32', 'ttl', 'ttl', 'ttl', 'ttl']],
   [Type.TXT, ['strings']],
+  [Type.SPF, ['strings']],
+  [Type.NINFO, ['strings']],
+  [Type.AVC, ['strings']],
   [Type.HINFO, ['string', 'string']],
+  [Type.RP, ['plain-name', 'plain-name']],
+  [Type.AFSDB, ['u16', 'plain-name']],
+  [Type.RT, ['u16', 'plain-name']],
+  [Type.KX, ['u16', 'plain-name']],
+  [Type.LP, ['u16', 'plain-name']],
+  [Type.PX, ['u16', 'plain-name', 'plain-name']],
+  [Type.TALINK, ['plain-name', 'plain-name']],
+  [Type['NSAP-PTR'], ['plain-name']],
+  [Type.X25, ['string']],
+  [Type.ISDN, ['string', 'string-opt']],
+  [Type.GPOS, ['string', 'string', 'string']],
+  [Type.NSAP, ['nsap']],
+  [Type.EID, ['hex']],
+  [Type.NIMLOC, ['hex']],
   [Type.SRV, ['u16', 'u16', 'u16', 'plain-name']],
   [Type.NAPTR, ['u16', 'u16', 'string', 'string', 'string', 'plain-name']],
   [Type.CAA, ['u8', 'tag', 'rest']],
+  [Type.URI, ['u16', 'u16', 'uri']],
   [Type.SSHFP, ['u8', 'u8', 'hex']],
-  [Type.TLSA, ['u8', 'u8', 'u8', 'hex']],
-  [Type.DS, ['u16', 'u8', 'u8', 'hex']],
+  [Type.TLSA, CERTIFICATE_ASSOCIATION],
+  [Type.SMIMEA, CERTIFICATE_ASSOCIATION],
+  [Type.DS, DIGEST],
+  [Type.CDS, DIGEST],
+  [Type.TA, DIGEST],
+  [Type.DLV, DIGEST],
+  [Type.DNSKEY, KEY],
+  [Type.CDNSKEY, KEY],
+  [Type.KEY, KEY],
+  [Type.RRSIG, SIGNATURE],
+  [Type.SIG, SIGNATURE],
+  [Type.NSEC, ['plain-name', 'bitmap']],
+  [Type.NSEC3, ['u8', 'u8', 'u16', 'salt', 'b32hex', 'bitmap']],
+  [Type.NSEC3PARAM, ['u8', 'u8', 'u16', 'salt']],
+  [Type.CSYNC, ['u32', 'u16', 'bitmap']],
+  [Type.ZONEMD, ['u32', 'u8', 'u8', 'hex']],
+  [Type.CERT, ['cert-type', 'u16', 'cert-alg', 'base64']],
+  [Type.DHCID, ['base64']],
+  [Type.OPENPGPKEY, ['base64']],
+  [Type.SINK, ['u8', 'u8', 'u8', 'base64']],
+  [Type.DOA, ['u32', 'u32', 'u8', 'string', 'base64-or-dash']],
+  [Type.EUI48, ['eui48']],
+  [Type.EUI64, ['eui64']],
+  [Type.L32, ['u16', 'ipv4']],
+  [Type.L64, ['u16', 'l64']],
+  [Type.NID, ['u16', 'l64']],
 ])
 
 /** Types whose zone-file form this parser knows (others need `\#`). */
 export function hasTextForm(type: number): boolean {
-  return FIELDS.has(type)
-}
-
-function bad(type: number, token: string | undefined, why: string): CutoverError {
-  const at = token === undefined ? 'end of record' : `'${token}'`
-  return new CutoverError('RDATA_INVALID', `${typeName(type)} rdata at ${at}: ${why}`)
+  return FIELDS.has(type) || CODECS.has(type)
 }
 
 /** Parses a record's data tokens; relative names get `origin`. */
@@ -72,6 +148,8 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
   if (tokens.length > 0 && tokens[0].text === '\\#' && !tokens[0].quoted) {
     return rdataFromWire(type, genericWire(type, tokens))
   }
+  const codec = CODECS.get(type)
+  if (codec) return checked(type, codec.fromText(tokens, origin), NO_NAMES, tokens[0]?.text)
   const fields = FIELDS.get(type)
   if (!fields) {
     throw bad(
@@ -92,6 +170,15 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
     const tok = tokens[t++]
     if (tok === undefined) throw bad(type, undefined, `expected ${what}`)
     return tok
+  }
+  /** The tokens left, joined (hex and base64 may be split over several). */
+  const rest = (): string => {
+    const text = tokens
+      .slice(t)
+      .map((x) => x.text)
+      .join('')
+    t = tokens.length
+    return text
   }
   for (const field of fields) {
     switch (field) {
@@ -154,21 +241,61 @@ export function rdataFromText(type: number, tokens: readonly Token[], origin: Bu
         push(unescapeBytes(type, next('a value')))
         break
       case 'hex': {
-        const text = tokens
-          .slice(t)
-          .map((x) => x.text)
-          .join('')
-        t = tokens.length
+        const text = rest()
         if (!/^([0-9a-fA-F]{2})+$/.test(text)) throw bad(type, text, 'expected hexadecimal digits')
         push(Buffer.from(text, 'hex'))
         break
       }
+      case 'base64-or-dash':
+        if (tokens[t]?.text === '-' && t === tokens.length - 1) {
+          t++
+          break
+        }
+        push(base64(type, rest()))
+        break
+      case 'bitmap':
+        push(
+          bitmapFromText(
+            tokens.slice(t).map((x) => x.text),
+            (m) => bad(type, m, 'expected a record type'),
+          ),
+        )
+        t = tokens.length
+        break
+      case 'nsap': {
+        const tok = next('an NSAP address (0x...)')
+        const hex = tok.text.slice(2).replaceAll('.', '')
+        if (!/^0x/i.test(tok.text) || !/^([0-9a-fA-F]{2})+$/.test(hex))
+          throw bad(type, tok.text, 'expected 0x and an even number of hexadecimal digits')
+        push(Buffer.from(hex, 'hex'))
+        break
+      }
+      case 'uri':
+        push(unescapeBytes(type, next('a quoted target URI')))
+        break
+      case 'string-opt':
+        if (t < tokens.length) push(characterString(type, tokens[t++]))
+        break
+      default:
+        push(extraFromText(type, field, next(EXTRA_WHAT[field]), rest))
     }
   }
   if (t < tokens.length) throw bad(type, tokens[t].text, 'unexpected extra data')
   const wire = Buffer.concat(parts, size)
+  return checked(type, wire, names.length > 0 ? names : NO_NAMES, tokens[0]?.text)
+}
+
+/** `wire` as Rdata once it passes what BIND checks of parsed data; else throws naming `token`. */
+function checked(
+  type: number,
+  wire: Buffer,
+  names: readonly number[],
+  token: string | undefined,
+): Rdata {
   if (wire.length > 0xffff) throw bad(type, undefined, 'rdata longer than 65535 octets')
-  return { wire, names: names.length > 0 ? names : NO_NAMES }
+  const refused = refusedRdata(type, wire)
+  if (refused !== undefined) throw bad(type, token, refused)
+  return { wire, names }
 }
 
 function genericWire(type: number, tokens: readonly Token[]): Buffer {
@@ -193,6 +320,9 @@ function genericWire(type: number, tokens: readonly Token[]): Buffer {
 
 /** Validates uncompressed rdata of `type` and finds its compressible names. */
 export function rdataFromWire(type: number, wire: Buffer): Rdata {
+  const codec = CODECS.get(type)
+  if (codec && codec.toText(wire, 0, wire.length) === undefined)
+    throw bad(type, wire.toString('hex'), `not valid ${typeName(type)} data`)
   const fields = FIELDS.get(type)
   if (!fields) return { wire, names: NO_NAMES }
   const names: number[] = []
@@ -208,6 +338,8 @@ export function rdataFromWire(type: number, wire: Buffer): Rdata {
   )
 
   if (!ok) throw bad(type, wire.toString('hex'), `not valid ${typeName(type)} data`)
+  const refused = refusedRdata(type, wire)
+  if (refused !== undefined) throw bad(type, wire.toString('hex'), refused)
   return { wire, names: names.length > 0 ? names : NO_NAMES }
 }
 
@@ -292,8 +424,20 @@ function walk(
         break
       case 'rest':
       case 'hex':
+      case 'base64-or-dash':
+      case 'nsap':
+      case 'uri':
         next = end
         break
+      case 'bitmap':
+        if (bitmapToTypes(msg, pos, end) === undefined) return false
+        next = end
+        break
+      case 'string-opt':
+        next = pos === end ? end : pos + 1 + msg[pos]
+        break
+      default:
+        next = extraEnd(field, msg, pos, end)
     }
     if (next > end) return false
     visit(field, pos, next)
@@ -304,12 +448,16 @@ function walk(
 
 /** Presentation form of rdata found at msg[start..end) of a message. */
 export function rdataToText(type: number, msg: Uint8Array, start: number, end: number): string {
+  const byCodec = CODECS.get(type)?.toText(msg, start, end)
+  if (byCodec !== undefined) return byCodec
   const fields = FIELDS.get(type)
   const parts: string[] = []
   const ok =
     fields !== undefined &&
     walk(fields, msg, start, end, (field, at, next) => {
-      parts.push(fieldText(field, msg, at, next))
+      // An empty optional string or type bitmap prints as nothing.
+      const text = fieldText(field, msg, at, next)
+      if (text !== '') parts.push(text)
     })
   if (ok) return parts.join(' ')
   const hex = Buffer.from(msg.subarray(start, end)).toString('hex')
@@ -346,6 +494,18 @@ function fieldText(field: Field, msg: Uint8Array, at: number, next: number): str
     }
     case 'hex':
       return Buffer.from(msg.subarray(at, next)).toString('hex').toUpperCase()
+    case 'base64-or-dash':
+      return next === at ? '-' : Buffer.from(msg.subarray(at, next)).toString('base64')
+    case 'bitmap':
+      return bitmapToText(msg, at, next) ?? ''
+    case 'nsap':
+      return `0x${Buffer.from(msg.subarray(at, next)).toString('hex')}`
+    case 'uri':
+      return quote(msg, at, next)
+    case 'string-opt':
+      return next === at ? '' : quote(msg, at + 1, next)
+    default:
+      return extraToText(field, msg, at, next)
   }
 }
 
@@ -360,15 +520,22 @@ function quote(msg: Uint8Array, from: number, to: number): string {
   return `${s}"`
 }
 
-/** Offset of the name a record points at (CNAME, NS, PTR, DNAME, MX, SRV target), or -1. */
+/** Offset of the name a record points at (CNAME, NS, PTR, DNAME, MB, MX and kin, SRV target), or -1. */
 export function targetOffset(type: number): number {
   switch (type) {
     case Type.CNAME:
     case Type.NS:
     case Type.PTR:
     case Type.DNAME:
+    case Type.MB:
+    case Type.MD:
+    case Type.MF:
       return 0
     case Type.MX:
+    case Type.KX:
+    case Type.AFSDB:
+    case Type.RT:
+    case Type.LP:
       return 2
     case Type.SRV:
       return 6

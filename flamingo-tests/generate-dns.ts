@@ -1,7 +1,7 @@
 // Writes a DNS suite from a zone file: every name and type in it, a type each
 // name lacks (NODATA), names that do not exist next to ones that do, wildcard
 // probes, empty non-terminals, delegations (and DS at the cut), mixed case, both
-// transports and several EDNS sizes.
+// transports, several EDNS sizes, and RD 0 and 1.
 
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -116,5 +116,7 @@ export function generateDnsCases(origin: string, file: string): DnsCase[] {
     dnsCase(`nx-${Date.now().toString(36)}.${wireToText(apex.wire)}`, Type.A),
     dnsCase(wireToText(apex.wire), Type.SOA, { transport: 'tcp', edns: false }),
   )
-  return cases
+  // Each case as a resolver asks an authoritative server (RD=0) and as a stub does (RD=1):
+  // a default BIND answers the two differently.
+  return cases.flatMap((c) => [{ ...c, rd: false }, c])
 }

@@ -18,6 +18,8 @@ export interface Sections {
   authoritative: boolean
   answer: AnswerRecord[]
   authority: AnswerRecord[]
+  /** Authority records a small UDP reply leaves out (the zone's NS RRset), after `authority`. */
+  optionalAuthority: AnswerRecord[]
   additional: AnswerRecord[]
 }
 
@@ -29,6 +31,9 @@ export interface Answer {
   ar: number
   /** Answer, authority and additional sections. */
   body: Buffer
+  /** Where the optional authority records start in `body`, and how many authority records come before. */
+  optionalStart: number
+  nsRequired: number
   /** Where the additional section starts in `body` (it may be dropped to fit). */
   arStart: number
   /** Pairs (position in body, target): see WireWriter.fixups. */
@@ -43,7 +48,7 @@ export interface Answer {
 export type QuestionShape = { kind: 'exact'; name: Buffer } | { kind: 'below'; name: Buffer }
 
 export function emptySections(rcode = 0, authoritative = true): Sections {
-  return { rcode, authoritative, answer: [], authority: [], additional: [] }
+  return { rcode, authoritative, answer: [], authority: [], optionalAuthority: [], additional: [] }
 }
 
 // Answers are encoded one at a time, synchronously, and copied out: one buffer
@@ -66,14 +71,18 @@ export function encodeAnswer(s: Sections, shape: QuestionShape): Answer {
   const write = (r: AnswerRecord) => w.record(r.owner, r.type, 1, r.ttl, r.rdata)
   s.answer.forEach(write)
   s.authority.forEach(write)
+  const optionalStart = w.pos
+  s.optionalAuthority.forEach(write)
   const arStart = w.pos
   s.additional.forEach(write)
   return {
     flags: (s.authoritative ? Flag.AA : 0) | s.rcode,
     an: s.answer.length,
-    ns: s.authority.length,
+    ns: s.authority.length + s.optionalAuthority.length,
     ar: s.additional.length,
     body: w.take(),
+    optionalStart,
+    nsRequired: s.authority.length,
     arStart,
     fixups: w.fixups(),
   }

@@ -1,7 +1,7 @@
 // authoritative: answers queries for the zones migrated to the new path from
 // their master files, as BIND would, by copying precomputed answers.
 
-import { Opcode, Rcode, Type } from '../../dns/constants.ts'
+import { Flag, Opcode, Rcode, Type } from '../../dns/constants.ts'
 import { fqdnWire, nameKey } from '../../dns/name.ts'
 import { NameTable } from '../../dns/name-table.ts'
 import type { DnsContext, DnsModule } from '../dns-module.ts'
@@ -183,21 +183,22 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
       const zone = zones.enclosing(buf, v)
       if (zone === undefined) return NEXT
       locate(zone, buf, v, v.labels - zone.labels, at)
+      const form = zone.extras.length > 1 && (v.flags & Flag.RD) === 0 ? 1 : 0
       switch (at.kind) {
         case Found.NODE:
-          writeAnswer(ctx, nodeAnswer(zone, at.node, qtype))
+          writeAnswer(ctx, nodeAnswer(zone, at.node, qtype, form))
           break
         case Found.CUT:
           // DS lives on the parent side of a delegation (RFC 4035 section 2.4).
           writeAnswer(
             ctx,
             at.label === 0 && qtype === Type.DS
-              ? nodeAnswer(zone, at.node, qtype)
+              ? nodeAnswer(zone, at.node, qtype, form)
               : referralAnswer(zone, at.node),
           )
           break
         case Found.WILDCARD:
-          writeAnswer(ctx, wildcardAnswer(zone, at.node, qtype))
+          writeAnswer(ctx, wildcardAnswer(zone, at.node, qtype, form))
           break
         default:
           writeAnswer(ctx, negativeAnswer(zone, Rcode.NXDOMAIN, qtype))

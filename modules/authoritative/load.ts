@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseMasterFile } from '../../dns/master-file.ts'
+import { DEFAULT_MINIMAL_RESPONSES, extrasOf, type MinimalResponses } from './minimal-responses.ts'
 import { precomputeZone } from './resolve.ts'
 import { fingerprint, readSnapshot, type SnapshotPlace } from './snapshot.ts'
 import { type BuiltZone, buildZone } from './zone.ts'
@@ -14,6 +15,8 @@ export interface ZoneSource {
   name: string
   /** Path of its master file. */
   file: string
+  /** Which optional records its answers carry; BIND's default when not given. */
+  minimalResponses?: MinimalResponses
 }
 
 /**
@@ -59,6 +62,7 @@ function buildFrom(
   )
   const built = buildZone(source.name, parsed.records, file)
   built.zone.sequence = sequenceOf(text)
+  built.zone.extras = extrasOf(source.minimalResponses ?? DEFAULT_MINIMAL_RESPONSES)
   built.warnings.unshift(...parsed.warnings)
   precomputeZone(built.zone)
   return { ...built, from: file }

@@ -15,12 +15,20 @@ import {
   type Sections,
 } from './answer.ts'
 import { Found, locateName } from './locate.ts'
+import type { Extras } from './minimal-responses.ts'
 import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
 const MAX_CHAIN = 16
 /** Memo key for "any type that exists nowhere in the zone": all such answers are equal. */
 const ABSENT_TYPE = -1
+/** Query types whose answers BIND never adds optional records to. */
+const NO_EXTRAS = new Set<number>([Type.DS, Type.DNSKEY, Type.CDS, Type.CDNSKEY])
+/** Added to a memo key for an answer's second form (past every type and ABSENT_TYPE). */
+const SECOND_FORM = 0x20000
+
+/** Which form of a positive answer a query gets: an index into `Zone.extras`. */
+export type Form = 0 | 1
 
 /**
  * What an answer being computed read besides its own node: the names whose
@@ -66,11 +74,34 @@ function negativeSoa(zone: Zone, qtype: number, rcode: number, reads?: Reads): A
 }
 
 /**
- * Addresses of the names that NS, MX and SRV records point at, when this zone
- * holds them. Under `cut` (a referral) only glue counts: names at or below it.
+ * What BIND adds to the additional section for the names records of a type
+ * point at (each rdata type's additionaldata): addresses for NS, MX, SRV and
+ * their kin, X25 and ISDN too for RT (RFC 1183), L32 and L64 for LP (RFC 6742).
  */
-function addAdditional(zone: Zone, rrset: RRset, s: Sections, reads: Reads, cut?: ZoneNode): void {
-  if (rrset.type !== Type.NS && rrset.type !== Type.MX && rrset.type !== Type.SRV) return
+const ADDITIONAL = new Map<number, readonly number[]>([
+  ...[Type.NS, Type.MD, Type.MF, Type.MB, Type.MX, Type.KX, Type.AFSDB, Type.SRV].map(
+    (t) => [t, [Type.A, Type.AAAA]] as const,
+  ),
+  [Type.RT, [Type.X25, Type.ISDN, Type.A, Type.AAAA]],
+  [Type.LP, [Type.L32, Type.L64]],
+])
+
+/**
+ * The additional records for the names `rrset` points at, when this zone holds
+ * them and no section has them yet. Under `cut` (a referral) only glue counts:
+ * names at or below it. `asked`: the node the question names, the owner of
+ * answer records written without one.
+ */
+function addAdditional(
+  zone: Zone,
+  rrset: RRset,
+  s: Sections,
+  reads: Reads,
+  asked: ZoneNode | undefined,
+  cut?: ZoneNode,
+): void {
+  const types = ADDITIONAL.get(rrset.type)
+  if (types === undefined) return
   for (const rdata of rrset.rdatas) {
     const target = targetName(rrset.type, rdata.wire)!
     if (!isSubdomain(target, cut ? cut.wire : zone.origin)) continue
@@ -79,12 +110,31 @@ function addAdditional(zone: Zone, rrset: RRset, s: Sections, reads: Reads, cut?
     const node =
       rrset.type === Type.NS ? zone.nodes.get(target) : authoritativeNode(zone, target, reads)
     if (!node) continue
-    for (const type of [Type.A, Type.AAAA]) {
-      const addresses = node.rrsets.get(type)
-      if (!addresses || s.additional.some((r) => r.owner === node.wire && r.type === type)) continue
-      s.additional.push(...records(node.wire, addresses))
+    const present = (r: AnswerRecord, type: number) =>
+      r.type === type && (r.owner === node.wire || (r.owner === undefined && node === asked))
+    for (const type of types) {
+      const data = node.rrsets.get(type)
+      if (
+        !data ||
+        s.answer.some((r) => present(r, type)) ||
+        s.additional.some((r) => present(r, type))
+      )
+        continue
+      s.additional.push(...records(node.wire, data))
     }
   }
+}
+
+/** The zone's NS RRset in the authority section of a positive answer, and their addresses. */
+function addAuthorityNs(zone: Zone, s: Sections, reads: Reads, asked: ZoneNode): void {
+  const ns = zone.apex.rrsets.get(Type.NS)
+  if (ns === undefined) return
+  reads.names.push(zone.apex.wire)
+  const owner = asked === zone.apex ? undefined : zone.apex.wire
+  // An NS question at the apex has them in the answer already.
+  if (s.answer.some((r) => r.type === Type.NS && r.owner === owner)) return
+  s.optionalAuthority.push(...records(zone.apex.wire, ns))
+  addAdditional(zone, ns, s, reads, asked)
 }
 
 function authoritativeNode(zone: Zone, name: Buffer, reads: Reads): ZoneNode | undefined {
@@ -96,16 +146,19 @@ function authoritativeNode(zone: Zone, name: Buffer, reads: Reads): ZoneNode | u
 
 /**
  * Fills `s` with the answer for `qtype` at `node`, whose records are owned by
- * `owner` (undefined: the question name), following CNAMEs inside the zone.
+ * `owner` (undefined: the question name), following CNAMEs inside the zone,
+ * with the optional records `extras` asks for.
  */
 function answerAt(
   zone: Zone,
   node: ZoneNode,
   owner: Buffer | undefined,
   qtype: number,
+  extras: Extras,
   s: Sections,
   reads: Reads,
 ): void {
+  const asked = node
   const seen = new Set<ZoneNode>()
   for (let step = 0; ; step++) {
     seen.add(node)
@@ -117,7 +170,10 @@ function answerAt(
         return
       }
       s.answer.push(...records(owner, rrset))
-      addAdditional(zone, rrset, s, reads)
+      // As BIND: DS and DNSKEY answers and their child-side copies carry nothing optional.
+      if (NO_EXTRAS.has(qtype)) return
+      if (extras.additional || rrset.type === Type.NS) addAdditional(zone, rrset, s, reads, asked)
+      if (extras.authorityNs) addAuthorityNs(zone, s, reads, asked)
       return
     }
     s.answer.push(...records(owner, cname))
@@ -145,40 +201,58 @@ function answerAt(
   }
 }
 
-/** The answer for `qtype` at an existing node, precomputed on first use. */
-export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
+/** The answer for `qtype` at an existing node in `form`, precomputed on first use. */
+export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number, form: Form = 0): Answer {
   const rrset = node.rrsets.get(qtype)
+  const shape: QuestionShape = { kind: 'exact', name: node.wire }
   if (!node.rrsets.has(Type.CNAME) || qtype === Type.CNAME) {
     if (!rrset) return negativeAnswer(zone, Rcode.NOERROR, qtype)
-    rrset.answer ??= computeAnswer(zone, node, qtype, { kind: 'exact', name: node.wire })
-    return rrset.answer
+    if (form === 0) {
+      rrset.answer ??= computeAnswer(zone, node, qtype, shape, 0)
+      return rrset.answer
+    }
+    rrset.nonRecursiveAnswer ??= computeAnswer(zone, node, qtype, shape, 1)
+    return rrset.nonRecursiveAnswer
   }
-  const key = zone.types.has(qtype) ? qtype : ABSENT_TYPE
   node.chained ??= new Map()
-  let answer = node.chained.get(key)
-  if (!answer) {
-    answer = computeAnswer(zone, node, qtype, { kind: 'exact', name: node.wire })
-    node.chained.set(key, answer)
-  }
-  return answer
+  return memo(node.chained, zone, qtype, form, () => computeAnswer(zone, node, qtype, shape, form))
 }
 
-/** The answer synthesised from wildcard `node` for a name under its parent. */
-export function wildcardAnswer(zone: Zone, node: ZoneNode, qtype: number): Answer {
-  const key = zone.types.has(qtype) ? qtype : ABSENT_TYPE
+/** The answer in `form` synthesised from wildcard `node` for a name under its parent. */
+export function wildcardAnswer(zone: Zone, node: ZoneNode, qtype: number, form: Form = 0): Answer {
   node.synthesized ??= new Map()
-  let answer = node.synthesized.get(key)
+  return memo(node.synthesized, zone, qtype, form, () =>
+    computeAnswer(zone, node, qtype, { kind: 'below', name: node.wire.subarray(2) }, form),
+  )
+}
+
+/** `answers`' entry for `qtype` in `form`, made by `make` when missing. */
+function memo(
+  answers: Map<number, Answer>,
+  zone: Zone,
+  qtype: number,
+  form: Form,
+  make: () => Answer,
+): Answer {
+  const key = (zone.types.has(qtype) ? qtype : ABSENT_TYPE) + form * SECOND_FORM
+  let answer = answers.get(key)
   if (!answer) {
-    answer = computeAnswer(zone, node, qtype, { kind: 'below', name: node.wire.subarray(2) })
-    node.synthesized.set(key, answer)
+    answer = make()
+    answers.set(key, answer)
   }
   return answer
 }
 
-function computeAnswer(zone: Zone, node: ZoneNode, qtype: number, shape: QuestionShape): Answer {
+function computeAnswer(
+  zone: Zone,
+  node: ZoneNode,
+  qtype: number,
+  shape: QuestionShape,
+  form: Form,
+): Answer {
   const s = emptySections()
   const reads = newReads()
-  answerAt(zone, node, undefined, qtype, s, reads)
+  answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
   dependOn(zone, node, reads)
   return encodeAnswer(s, shape)
 }
@@ -190,7 +264,7 @@ export function referralAnswer(zone: Zone, cut: ZoneNode): Answer {
   const ns = cut.rrsets.get(Type.NS)!
   s.authority.push(...records(cut.wire, ns))
   const reads = newReads()
-  addAdditional(zone, ns, s, reads, cut)
+  addAdditional(zone, ns, s, reads, undefined, cut)
   cut.referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
   dependOn(zone, cut, reads)
   return cut.referral
@@ -232,15 +306,20 @@ export function precomputeNode(zone: Zone, node: ZoneNode): void {
     referralAnswer(zone, node)
     return
   }
-  for (const type of node.rrsets.types()) nodeAnswer(zone, node, type)
-  if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
-    for (const type of node.rrsets.types()) wildcardAnswer(zone, node, type)
+  for (const [form] of zone.extras.entries()) {
+    for (const type of node.rrsets.types()) nodeAnswer(zone, node, type, form as Form)
+    if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
+      for (const type of node.rrsets.types()) wildcardAnswer(zone, node, type, form as Form)
+    }
   }
 }
 
 /** Drops a node's precomputed answers; they are made again when next asked for. */
 export function forgetAnswers(node: ZoneNode): void {
-  for (const rrset of node.rrsets.values()) rrset.answer = undefined
+  for (const rrset of node.rrsets.values()) {
+    rrset.answer = undefined
+    rrset.nonRecursiveAnswer = undefined
+  }
   node.chained = undefined
   node.synthesized = undefined
   node.referral = undefined

@@ -3,6 +3,7 @@
 // at this question, an OPT record when the query had one, truncation to fit.
 
 import { CLASSIC_UDP_LIMIT, Flag, Type } from '../../dns/constants.ts'
+import { skipName } from '../../dns/query-view.ts'
 import { ECHOED_FLAGS } from '../../dns/reply.ts'
 import type { DnsContext } from '../dns-module.ts'
 import type { Answer } from './answer.ts'
@@ -37,17 +38,31 @@ export function writeAnswer(ctx: DnsContext, answer: Answer): void {
     view.ednsUdpSize <= CLASSIC_UDP_LIMIT &&
     (answer.flags & Flag.AA) !== 0
   ) {
-    // As BIND does: an EDNS client offering no more than 512 octets over UDP gets no extra addresses.
-
-    end = base + answer.arStart
+    // As BIND does: an EDNS client offering no more than 512 octets over UDP
+    // gets a minimal answer, without the zone's NS RRset or extra addresses.
+    end = base + answer.optionalStart
+    ns = answer.nsRequired
     ar = 0
   }
   if (end + opt > ctx.sizeLimit) {
-    // Extra addresses may go; a referral's glue may not (RFC 9471), nor the answer.
+    // Extra addresses may go; a referral's glue may not (RFC 9471), nor the
+    // answer or the authority section (BIND sets TC when they do not fit).
     const withoutAdditional = base + answer.arStart
-    if (withoutAdditional + opt <= ctx.sizeLimit && (answer.flags & Flag.AA) !== 0) {
+    if (
+      end > withoutAdditional &&
+      withoutAdditional + opt <= ctx.sizeLimit &&
+      (answer.flags & Flag.AA) !== 0
+    ) {
+      // As BIND renders it: the additional records that fit, in order, up to the first that does not.
       end = withoutAdditional
-      ar = 0
+      let kept = 0
+      for (; kept < ar; kept++) {
+        const next = skipName(out, end, out.length) + 10
+        const after = next + ((out[next - 2] << 8) | out[next - 1])
+        if (after + opt > ctx.sizeLimit) break
+        end = after
+      }
+      ar = kept
     } else {
       flags |= Flag.TC
       end = base

@@ -101,9 +101,13 @@ const NAMES = [
 ].map((n) => (n === '@' ? 'p.test' : `${n}.p.test`))
 const TYPES = [Type.A, Type.AAAA, Type.TXT, Type.MX, Type.CNAME, Type.NS, Type.SOA, Type.PTR]
 
+// RD=1 and RD=0: under BIND's default minimal-responses the two get answers of their own.
+const RD = [true, false]
 const QUERIES = new Map(
   NAMES.flatMap((name) =>
-    TYPES.map((type) => [`${name}/${type}`, buildQuery({ name, type, id: 7 })]),
+    TYPES.flatMap((type) =>
+      RD.map((rd) => [`${name}/${type}/${rd}`, buildQuery({ name, type, id: 7, rd })]),
+    ),
   ),
 )
 const ctx: DnsContext = {
@@ -117,8 +121,8 @@ const ctx: DnsContext = {
   responseLength: 0,
 }
 
-function answer(module: AuthoritativeModule, name: string, type: number): Buffer {
-  ctx.query = QUERIES.get(`${name}/${type}`) ?? buildQuery({ name, type, id: 7 })
+function answer(module: AuthoritativeModule, name: string, type: number, rd = true): Buffer {
+  ctx.query = QUERIES.get(`${name}/${type}/${rd}`) ?? buildQuery({ name, type, id: 7, rd })
 
   expect(readQuery(ctx.query, ctx.query.length, ctx.view)).toBe(Parse.OK)
   module.query!(ctx)
@@ -131,23 +135,26 @@ function answer(module: AuthoritativeModule, name: string, type: number): Buffer
  * every change (the serial moves), which would hide what a change must forget.
  */
 function askSome(module: AuthoritativeModule): void {
-  for (const name of NAMES) for (const type of [Type.A, Type.MX]) answer(module, name, type)
+  for (const name of NAMES)
+    for (const type of [Type.A, Type.MX]) for (const rd of RD) answer(module, name, type, rd)
 }
 
 /** Every name and type answered by `edited` and by a fresh full build of its records. */
 function expectSameAsFullBuild(edited: AuthoritativeModule): void {
   const full = load(zoneText(edited.zone('p.test')!))
   for (const name of NAMES)
-    for (const type of TYPES) {
-      const got = answer(edited, name, type)
-      const want = answer(full, name, type)
-      if (!got.equals(want))
-        expect({ name, type, reply: decodeMessage(got) }).toEqual({
-          name,
-          type,
-          reply: decodeMessage(want),
-        })
-    }
+    for (const type of TYPES)
+      for (const rd of RD) {
+        const got = answer(edited, name, type, rd)
+        const want = answer(full, name, type, rd)
+        if (!got.equals(want))
+          expect({ name, type, rd, reply: decodeMessage(got) }).toEqual({
+            name,
+            type,
+            rd,
+            reply: decodeMessage(want),
+          })
+      }
 }
 
 const event = (op: 'create' | 'delete', i: number, ttl = 300): RecordEventBody => {

@@ -16,6 +16,7 @@ import {
 import { NameTable } from '../../dns/name-table.ts'
 import { type Rdata, targetName } from '../../dns/rdata.ts'
 import type { Answer } from './answer.ts'
+import { DEFAULT_MINIMAL_RESPONSES, type Extras, extrasOf } from './minimal-responses.ts'
 import { RRsets } from './rrsets.ts'
 
 export interface RRset {
@@ -24,6 +25,8 @@ export interface RRset {
   rdatas: Rdata[]
   /** The precomputed answer to a question for this type at this node (no CNAME beside it). */
   answer: Answer | undefined
+  /** Its form for RD=0 queries, when the zone's minimal-responses setting makes them differ. */
+  nonRecursiveAnswer?: Answer
 }
 
 export interface ZoneNode {
@@ -56,6 +59,8 @@ export interface Zone {
   soa: RRset
   /** Every type present, so answers can be precomputed for types that exist. */
   types: Set<number>
+  /** The forms of positive answers (minimal-responses.ts): one, or for RD=1 and RD=0. */
+  extras: readonly Extras[]
   /** Negative answers, shared by every name: NODATA, NODATA to SOA, NXDOMAIN, NXDOMAIN to SOA. */
   negative: (Answer | undefined)[]
   /** Nodes whose precomputed answers read a name's data, by the name's `nameId`. */
@@ -120,6 +125,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     nodes,
     soa: { type: Type.SOA, ttl: 0, rdatas: [], answer: undefined },
     types: new Set(),
+    extras: extrasOf(DEFAULT_MINIMAL_RESPONSES),
     negative: [],
     dependents: new Map(),
     structureDependents: new Set(),

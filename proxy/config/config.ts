@@ -10,6 +10,10 @@ import { issueText } from '../../common/issue-text.ts'
 import { duration, size } from '../../common/units.ts'
 import { typeCode } from '../../dns/constants.ts'
 import { nameKey } from '../../dns/name.ts'
+import {
+  DEFAULT_MINIMAL_RESPONSES,
+  MINIMAL_RESPONSES,
+} from '../../modules/authoritative/minimal-responses.ts'
 import { packetcacheSettings } from '../../modules/packetcache/index.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
 import { redisUrl, rolloutSettings } from '../../rollout/settings.ts'
@@ -63,9 +67,14 @@ const qtypeName = z
   .string()
   .refine((t) => typeCode(t) !== undefined, { message: 'expected a record type like AAAA' })
 
+/** BIND's setting of the same name, with its meaning (modules/authoritative/minimal-responses.ts). */
+const minimalResponses = z.enum(MINIMAL_RESPONSES)
+
 const dnsZone = z.strictObject({
   name: zoneName,
   file: z.string().min(1),
+  /** This zone's answers' optional records; dns.minimalResponses by default. */
+  minimalResponses: minimalResponses.optional(),
   ...scopeSettings,
   /** Narrower scopes: one query type of the zone, with its own starting percentage. */
   qtypes: z.record(qtypeName, percent).default({}),
@@ -109,6 +118,8 @@ const dns = z.strictObject({
   /** DNS over TLS (RFC 7858), with the certificates in `tls`. */
   tls: dnsTlsListener.extend({ proxyProtocol }).optional(),
   zones: z.array(dnsZone).default([]),
+  /** Which optional records answers carry, as BIND's `minimal-responses` (its 9.18 default). */
+  minimalResponses: minimalResponses.default(DEFAULT_MINIMAL_RESPONSES),
   legacy: dnsLegacy,
   packetcache: packetcacheSettings.prefault({}),
   /** Where record events for the zones come from; a journal in the state folder by default. */

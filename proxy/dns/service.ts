@@ -72,7 +72,11 @@ export function dnsChains(
   // Every zone is loaded, whatever its percentage: a percentage changes without a reload.
   const auth = authoritative(
     {
-      zones: dns.zones.map((z) => ({ name: z.name, file: z.file })),
+      zones: dns.zones.map((z) => ({
+        name: z.name,
+        file: z.file,
+        minimalResponses: z.minimalResponses ?? dns.minimalResponses,
+      })),
       snapshots: dns.records.snapshots
         ? { dir: dns.records.snapshots, log: recordLogName(dns.records) }
         : undefined,

@@ -3,11 +3,15 @@
 // UDP and TCP, with and without EDNS, in any letter case. Everything else goes
 // through the proxy to BIND.
 
+import assert from 'node:assert'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Flag, Rcode, Type } from '../../dns/constants.ts'
+import { parseMasterFile } from '../../dns/master-file.ts'
 import { buildQuery, decodeMessage, type QueryOptions } from '../../dns/message.ts'
+import { wireToText } from '../../dns/name.ts'
 import { compareDns, describeDns } from '../../flamingo-tests/dns-compare.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { type BindServer, startBind } from './support/bind.ts'
@@ -109,6 +113,8 @@ const NAMES = [
   'generic.e2e.test',
   'host.inc.e2e.test',
   'big.e2e.test',
+  'nearfull.e2e.test',
+  'fits-ns.e2e.test',
   'nx.e2e.test',
   'deep.nx.e2e.test',
 ]
@@ -130,42 +136,56 @@ const TYPES = [
 ]
 const EDNS = [undefined, { udpSize: 1232 }, { udpSize: 4096 }, { udpSize: 512 }]
 
-describe('new path against BIND 9 for the same zone file', () => {
+/** Every name and type of NAMES and TYPES, in mixed case, with `edns` and RD 1 and 0 (resolvers ask with RD=0). */
+function casesOf(edns: readonly (QueryOptions['edns'] | undefined)[]): QueryOptions[] {
+  const cases: QueryOptions[] = []
+  let seed = 1
+  for (const name of NAMES)
+    for (const type of TYPES)
+      for (const e of edns)
+        for (const rd of [true, false])
+          cases.push({ name: mixCase(name, seed++), type, edns: e, rd })
+  return cases
+}
+
+/** Asks `cases` of BIND and the proxy over `transport`; describes each answer that differs. */
+async function mismatchesOf(
+  pair: { bind: BindServer; proxy: TestProxy },
+  cases: readonly QueryOptions[],
+  transport: 'udp' | 'tcp',
+): Promise<string[]> {
+  const mismatches: string[] = []
+  await inBatches(cases, transport === 'udp' ? 32 : 8, async (q) => {
+    const query = buildQuery(q)
+    const [fromBind, fromProxy] = await Promise.all([
+      exchange(pair.bind, query, transport),
+      exchange({ host: '127.0.0.1', port: pair.proxy.dnsPort }, query, transport),
+    ])
+    // The question comes back exactly as asked: same ID, same letter case.
+    expect(fromProxy.subarray(12, query.length - (q.edns ? 11 : 0))).toEqual(
+      query.subarray(12, query.length - (q.edns ? 11 : 0)),
+    )
+    const diffs = compareDns(decodeMessage(fromBind), decodeMessage(fromProxy))
+    if (diffs.length > 0) {
+      mismatches.push(
+        `${q.name} ${q.type} edns=${q.edns?.udpSize ?? '-'} rd=${q.rd}:\n${JSON.stringify(diffs, null, 1)}\nBIND:\n${describeDns(decodeMessage(fromBind))}\nproxy:\n${describeDns(decodeMessage(fromProxy))}`,
+      )
+    }
+  })
+  if (process.env.DUMP)
+    (await import('node:fs')).writeFileSync(process.env.DUMP + transport, mismatches.join('\n\n'))
+  return mismatches
+}
+
+describe('new path against a default BIND 9 for the same zone file', () => {
   for (const transport of ['udp', 'tcp'] as const) {
-    it(`answers every name and type as BIND does over ${transport}`, async () => {
-      const cases: QueryOptions[] = []
-      let seed = 1
-      for (const name of NAMES) {
-        for (const type of TYPES) {
-          for (const edns of EDNS) {
-            cases.push({ name: mixCase(name, seed++), type, edns })
-            if (type === Type.A) cases.push({ name, type, edns, rd: false })
-          }
-        }
-      }
+    it(`answers every name and type as BIND does over ${transport}, RD 1 and 0`, async () => {
+      const cases = casesOf(EDNS)
       const newBefore = await proxy.metric('cutover_requests_total', {
         protocol: 'dns',
         path: 'new',
       })
-      const mismatches: string[] = []
-      await inBatches(cases, transport === 'udp' ? 32 : 8, async (q) => {
-        const { query, fromBind, fromProxy } = await both(q, transport)
-        // The question comes back exactly as asked: same ID, same letter case.
-        expect(fromProxy.subarray(12, query.length - (q.edns ? 11 : 0))).toEqual(
-          query.subarray(12, query.length - (q.edns ? 11 : 0)),
-        )
-        const diffs = compareDns(decodeMessage(fromBind), decodeMessage(fromProxy))
-        if (diffs.length > 0) {
-          mismatches.push(
-            `${q.name} ${q.type} edns=${q.edns?.udpSize ?? '-'} rd=${q.rd ?? true}:\n${JSON.stringify(diffs, null, 1)}\nBIND:\n${describeDns(decodeMessage(fromBind))}\nproxy:\n${describeDns(decodeMessage(fromProxy))}`,
-          )
-        }
-      })
-      if (process.env.DUMP)
-        (await import('node:fs')).writeFileSync(
-          process.env.DUMP + transport,
-          mismatches.join('\n\n'),
-        )
+      const mismatches = await mismatchesOf({ bind, proxy }, cases, transport)
       expect(mismatches.slice(0, 5).join('\n\n')).toBe('')
       const newAfter = await proxy.metric('cutover_requests_total', {
         protocol: 'dns',
@@ -175,6 +195,14 @@ describe('new path against BIND 9 for the same zone file', () => {
     })
   }
 
+  it('answers a resolver (RD=0) with the zone NS RRset and their addresses, a stub (RD=1) without', async () => {
+    const q = { name: 'www.e2e.test', type: Type.A, edns: { udpSize: 1232 } }
+    const resolver = decodeMessage((await both({ ...q, rd: false }, 'udp')).fromProxy)
+    expect(resolver.authority.map((r) => r.type)).toEqual([Type.NS, Type.NS])
+    expect(resolver.additional.some((r) => r.type === Type.A)).toBe(true)
+    const stub = decodeMessage((await both({ ...q, rd: true }, 'udp')).fromProxy)
+    expect(stub.authority).toEqual([])
+  })
   it('truncates an answer too large for a UDP client and serves it whole over TCP', async () => {
     const q = { name: 'big.e2e.test', type: Type.A }
     const udp = decodeMessage((await both(q, 'udp')).fromProxy)
@@ -184,6 +212,89 @@ describe('new path against BIND 9 for the same zone file', () => {
     expect(tcp.answer).toHaveLength(40)
     const large = decodeMessage((await both({ ...q, edns: { udpSize: 1232 } }, 'udp')).fromProxy)
     expect(large.answer).toHaveLength(40)
+  })
+})
+
+describe('minimalResponses, each value against BIND set the same way', () => {
+  for (const setting of ['no', 'no-auth', 'no-auth-recursive', 'yes'] as const) {
+    it(`answers as BIND with minimal-responses ${setting}`, async () => {
+      const pair = {
+        bind: await startBind(
+          [{ name: 'e2e.test', file: E2E_ZONE }],
+          ZONES,
+          `minimal-responses ${setting};`,
+        ),
+        proxy: undefined as TestProxy | undefined,
+      }
+      try {
+        pair.proxy = await startTestProxy({
+          dns: {
+            listen: '127.0.0.1:0',
+            minimalResponses: setting === 'no' ? 'no-auth' : 'no-auth-recursive',
+            zones: [{ name: 'e2e.test', file: E2E_ZONE, minimalResponses: setting }],
+            legacy: { servers: [`127.0.0.1:${pair.bind.port}`], timeout: '1s' },
+          },
+        })
+        const mismatches = await mismatchesOf(
+          { bind: pair.bind, proxy: pair.proxy },
+          casesOf([undefined, { udpSize: 1232 }]),
+          'udp',
+        )
+        expect(mismatches.slice(0, 5).join('\n\n')).toBe('')
+      } finally {
+        await pair.proxy?.stop()
+        await pair.bind.stop()
+      }
+    })
+  }
+})
+
+describe('every record type BIND reads from a master file', () => {
+  it('serves each as BIND serves it from the same file, RD 1 and 0, UDP and TCP', async () => {
+    const file = join(ZONES, 'types.test.zone')
+    const pair = {
+      bind: await startBind([{ name: 'types.test', file }], ZONES),
+      proxy: undefined as TestProxy | undefined,
+    }
+    try {
+      pair.proxy = await startTestProxy({
+        dns: {
+          listen: '127.0.0.1:0',
+          zones: [{ name: 'types.test', file }],
+          legacy: { servers: [`127.0.0.1:${pair.bind.port}`], timeout: '1s' },
+        },
+      })
+      const records = parseMasterFile(
+        { text: readFileSync(file, 'utf8'), file },
+        { origin: 'types.test', include: () => assert.fail('no $INCLUDE here') },
+      ).records
+      const cases = [...new Set(records.map((r) => `${wireToText(r.owner)} ${r.type}`))].flatMap(
+        (key) => {
+          const [name, type] = key.split(' ')
+          return [true, false].map((rd) => ({
+            name,
+            type: Number(type),
+            rd,
+            edns: { udpSize: 1232 },
+          }))
+        },
+      )
+      expect(cases.length).toBeGreaterThan(100)
+      for (const transport of ['udp', 'tcp'] as const) {
+        const mismatches = await mismatchesOf(
+          { bind: pair.bind, proxy: pair.proxy },
+          cases,
+          transport,
+        )
+        expect(mismatches.slice(0, 5).join('\n\n')).toBe('')
+      }
+      expect(
+        await pair.proxy.metric('cutover_requests_total', { protocol: 'dns', path: 'new' }),
+      ).toBe(cases.length * 2)
+    } finally {
+      await pair.proxy?.stop()
+      await pair.bind.stop()
+    }
   })
 })
 
