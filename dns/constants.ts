@@ -95,6 +95,7 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  YXDOMAIN: 6,
   BADVERS: 16,
 } as const
 

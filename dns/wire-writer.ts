@@ -11,7 +11,7 @@
 
 import { MAX_NAME_LENGTH } from './constants.ts'
 import { lowerWire, wireLength } from './name.ts'
-import type { Rdata } from './rdata.ts'
+import { type Rdata, targetOffset } from './rdata.ts'
 
 export type PointerTarget = { kind: 'abs'; offset: number } | { kind: 'tail'; length: number }
 
@@ -98,8 +98,19 @@ export class WireWriter {
       this.name(rdata.wire.subarray(at, end))
       from = end
     }
+    if (from === 0) {
+      // A name that may not be compressed (a DNAME's or SRV's target) may still
+      // be pointed at by later names, as BIND does: it keeps large DNAME answers in 512 octets.
+      const target = targetOffset(type)
+      if (target >= 0) this.#rememberName(rdata.wire, target, this.pos + target)
+    }
     this.bytes(rdata.wire.subarray(from))
     this.buf.writeUInt16BE(this.pos - lengthAt - 2, lengthAt)
+  }
+
+  /** Makes the name at `wire[from]` and its suffixes known as written at position `at`. */
+  #rememberName(wire: Buffer, from: number, at: number): void {
+    for (let i = from; wire[i] > 0; i += wire[i] + 1) this.#remember(keyOf(wire, i), at + i - from)
   }
 
   /** The bytes written, copied out. */
@@ -115,10 +126,10 @@ export class WireWriter {
     return this.#fixups.length > 0 ? Int32Array.from(this.#fixups) : NO_FIXUPS
   }
 
-  #remember(key: string): void {
+  #remember(key: string, at = this.pos): void {
     if (this.#dict.has(key)) return
-    const limit = this.#base === undefined ? this.pos + MAX_QUESTION_END : this.#base + this.pos
-    if (limit < 0x4000) this.#dict.set(key, { kind: 'blob', at: this.pos })
+    const limit = this.#base === undefined ? at + MAX_QUESTION_END : this.#base + at
+    if (limit < 0x4000) this.#dict.set(key, { kind: 'blob', at })
   }
 
   #pointer(t: PointerTarget | { kind: 'blob'; at: number }): void {

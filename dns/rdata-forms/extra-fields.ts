@@ -47,9 +47,11 @@ const counted = (bytes: Buffer): Buffer => Buffer.concat([Buffer.of(bytes.length
 
 /** Decodes base64 `text`; throws naming it when it is not base64. */
 export function base64(type: number, text: string): Buffer {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0)
+  const bytes = Buffer.from(text, 'base64')
+  // Canonical only, as BIND reads it: padding where due and no stray bits (`AB==` is refused).
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || bytes.toString('base64') !== text)
     throw rdataError(type, text, 'expected base64 data')
-  return Buffer.from(text, 'base64')
+  return bytes
 }
 
 /** `field` of a `type` record from its token `tok`; `rest` gives the tokens after it, joined. */

@@ -622,10 +622,55 @@ describe('authoritative: the legacy path', () => {
   })
 })
 
+describe('authoritative: DNAME (RFC 6672)', () => {
+  const m = load([
+    {
+      name: 'dn.test',
+      text: `${apex('dn.test', 300, 300)}old IN DNAME new.dn.test.
+www.new IN A 192.0.2.80
+out IN DNAME ${Array.from({ length: 3 }, () => 'l'.repeat(60)).join('.')}.example.
+`,
+    },
+  ])
+
+  it('answers a name below a DNAME with it, the CNAME it makes, and where that leads', () => {
+    const r = ask('WWW.old.dn.test', Type.A, {}, m)
+    expect(r.rcode).toBe(Rcode.NOERROR)
+    expect(rrs(r.answer)).toEqual([
+      ['old.dn.test.', Type.DNAME, 'new.dn.test.'],
+      ['www.old.dn.test.', Type.CNAME, 'www.new.dn.test.'],
+      ['www.new.dn.test.', Type.A, '192.0.2.80'],
+    ])
+    // The CNAME is owned by the name as asked, and takes the DNAME's TTL.
+    expect(r.answer[1].name).toBe('WWW.old.dn.test.')
+    expect(r.answer[1].ttl).toBe(r.answer[0].ttl)
+    const nx = ask('nx.old.dn.test', Type.A, {}, m)
+    expect(nx.rcode).toBe(Rcode.NXDOMAIN)
+    expect(rrs(nx.answer).map(([, type]) => type)).toEqual([Type.DNAME, Type.CNAME])
+  })
+
+  it('stops at the CNAME when a CNAME is asked, and answers the DNAME owner itself as any name', () => {
+    expect(rrs(ask('www.old.dn.test', Type.CNAME, {}, m).answer).map(([, t]) => t)).toEqual([
+      Type.DNAME,
+      Type.CNAME,
+    ])
+    expect(rrs(ask('old.dn.test', Type.DNAME, {}, m).answer)).toEqual([
+      ['old.dn.test.', Type.DNAME, 'new.dn.test.'],
+    ])
+    expect(ask('old.dn.test', Type.A, {}, m).answer).toEqual([])
+  })
+
+  it('answers YXDOMAIN when the name it makes would be over 255 octets', () => {
+    const r = ask(`${'x'.repeat(60)}.${'y'.repeat(30)}.out.dn.test`, Type.A, {}, m)
+    expect(r.rcode).toBe(Rcode.YXDOMAIN)
+    expect(rrs(r.answer).map(([, t]) => t)).toEqual([Type.DNAME])
+  })
+})
+
 describe('authoritative: zones it cannot serve', () => {
   const base = (origin: string) => `${apex(origin, 300, 300)}www IN A   192.0.2.2\n`
 
-  it('reports DNAME and RRSIG zones as unsupported, leaves them out, and logs why', () => {
+  it('reports signed zones as unsupported, leaves them out, and logs why', () => {
     const warnings: [object, string | undefined][] = []
     const log: ModuleLog = {
       info() {},
@@ -636,7 +681,6 @@ describe('authoritative: zones it cannot serve', () => {
     }
     const m = load(
       [
-        { name: 'dname.test', text: `${base('dname.test')}old IN DNAME www.dname.test.\n` },
         {
           name: 'rrsig.test',
           text: `${base('rrsig.test')}www IN RRSIG A 13 3 300 20270101000000 20261201000000 12345 rrsig.test. AQID\n`,
@@ -645,17 +689,16 @@ describe('authoritative: zones it cannot serve', () => {
       ],
       log,
     )
-    expect(m.unsupported('dname.test')).toMatch(/DNAME records \(.*:8\)/)
-    expect(m.unsupported('DNAME.test.')).toMatch(/DNAME/)
-    expect(m.unsupported('rrsig.test')).toMatch(/RRSIG records/)
+    expect(m.unsupported('rrsig.test')).toMatch(/RRSIG records \(.*:8\)/)
+    expect(m.unsupported('RRSIG.test.')).toMatch(/RRSIG/)
     expect(m.unsupported('plain.test')).toBeUndefined()
     expect(m.unsupported('Plain.Test.')).toBeUndefined()
-    expect(m.zone('dname.test')).toBeUndefined()
+    expect(m.zone('rrsig.test')).toBeUndefined()
     expect(m.zone('plain.test')?.name).toBe('plain.test.')
-    expect(run(buildQuery({ name: 'www.dname.test', type: Type.A }), {}, m).verdict).toBe(NEXT)
+    expect(run(buildQuery({ name: 'www.rrsig.test', type: Type.A }), {}, m).verdict).toBe(NEXT)
     expect(run(buildQuery({ name: 'www.plain.test', type: Type.A }), {}, m).verdict).toBe(ANSWER)
     const reasons = warnings.map(([o]) => (o as { zone?: string }).zone)
-    expect(reasons).toEqual(['dname.test.', 'rrsig.test.'])
+    expect(reasons).toEqual(['rrsig.test.'])
   })
 
   it('reports a zone it has no data for as unsupported', () => {

@@ -1,7 +1,7 @@
 // authoritative: answers queries for the zones migrated to the new path from
 // their master files, as BIND would, by copying precomputed answers.
 
-import { Flag, Opcode, Rcode, Type } from '../../dns/constants.ts'
+import { Flag, HEADER_LENGTH, Opcode, Rcode, Type } from '../../dns/constants.ts'
 import { fqdnWire, nameKey } from '../../dns/name.ts'
 import { NameTable } from '../../dns/name-table.ts'
 import type { DnsContext, DnsModule } from '../dns-module.ts'
@@ -10,7 +10,13 @@ import { ANSWER, legacy, NEXT, type Verdict } from '../verdict.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
-import { negativeAnswer, nodeAnswer, referralAnswer, wildcardAnswer } from './resolve.ts'
+import {
+  dnameAnswer,
+  negativeAnswer,
+  nodeAnswer,
+  referralAnswer,
+  wildcardAnswer,
+} from './resolve.ts'
 import { writeAnswer } from './respond.ts'
 import { type SnapshotPlace, writeSnapshot } from './snapshot.ts'
 import type { Zone } from './zone.ts'
@@ -199,6 +205,19 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
           break
         case Found.WILDCARD:
           writeAnswer(ctx, wildcardAnswer(zone, at.node, qtype, form))
+          break
+        case Found.DNAME:
+          writeAnswer(
+            ctx,
+            dnameAnswer(
+              zone,
+              at.node,
+              Buffer.from(buf.subarray(HEADER_LENGTH, v.qnameEnd)),
+              buf.subarray(HEADER_LENGTH, v.labelStart[at.label]),
+              qtype,
+              form,
+            ),
+          )
           break
         default:
           writeAnswer(ctx, negativeAnswer(zone, Rcode.NXDOMAIN, qtype))

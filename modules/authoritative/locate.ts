@@ -6,21 +6,24 @@ import { Type } from '../../dns/constants.ts'
 import { type LabeledName, labelName } from '../../dns/name.ts'
 import type { Zone, ZoneNode } from './zone.ts'
 
-export const Found = { NODE: 0, CUT: 1, WILDCARD: 2, NXDOMAIN: 3 } as const
+export const Found = { NODE: 0, CUT: 1, WILDCARD: 2, NXDOMAIN: 3, DNAME: 4 } as const
 export type FoundKind = (typeof Found)[keyof typeof Found]
 
 /** Reused result of `locate`: what was found and at which label of the name. */
 export interface Location {
   kind: FoundKind
-  /** NODE: the node; CUT: the delegation point; WILDCARD: the `*` node; NXDOMAIN: the closest encloser. */
+  /**
+   * NODE: the node; CUT: the delegation point; WILDCARD: the `*` node;
+   * NXDOMAIN: the closest encloser; DNAME: the DNAME's owner, above the name.
+   */
   node: ZoneNode
-  /** Label index of the closest encloser (NODE and CUT: of the node itself). */
+  /** Label index of the closest encloser (NODE, CUT and DNAME: of the node itself). */
   label: number
 }
 
 /**
  * Locates the name in `buf` below `zone`, whose apex is the suffix at `apexLabel`.
- * Delegations are found before anything under them, as BIND does.
+ * Delegations, and DNAMEs (RFC 6672), are found before anything under them, as BIND does.
  */
 export function locate(
   zone: Zone,
@@ -30,7 +33,14 @@ export function locate(
   at: Location,
 ): void {
   let node = zone.apex
+  const dnames = zone.types.has(Type.DNAME)
   for (let i = apexLabel - 1; i >= 0; i--) {
+    if (dnames && node.rrsets.has(Type.DNAME)) {
+      at.kind = Found.DNAME
+      at.node = node
+      at.label = i + 1
+      return
+    }
     const next = zone.nodes.lookup(buf, name.labelStart[i], name.suffixHash[i])
     if (next === undefined) {
       at.label = i + 1

@@ -3,8 +3,8 @@
 // addresses, CNAME chains inside the zone, wildcard synthesis (RFC 4592),
 // referrals with glue, and negative answers with the SOA (RFC 2308).
 
-import { Rcode, Type } from '../../dns/constants.ts'
-import { isSubdomain } from '../../dns/name.ts'
+import { MAX_NAME_LENGTH, Rcode, Type } from '../../dns/constants.ts'
+import { isSubdomain, labelName } from '../../dns/name.ts'
 import { targetName } from '../../dns/rdata.ts'
 import {
   type Answer,
@@ -126,7 +126,7 @@ function addAdditional(
 }
 
 /** The zone's NS RRset in the authority section of a positive answer, and their addresses. */
-function addAuthorityNs(zone: Zone, s: Sections, reads: Reads, asked: ZoneNode): void {
+function addAuthorityNs(zone: Zone, s: Sections, reads: Reads, asked: ZoneNode | undefined): void {
   const ns = zone.apex.rrsets.get(Type.NS)
   if (ns === undefined) return
   reads.names.push(zone.apex.wire)
@@ -146,8 +146,8 @@ function authoritativeNode(zone: Zone, name: Buffer, reads: Reads): ZoneNode | u
 
 /**
  * Fills `s` with the answer for `qtype` at `node`, whose records are owned by
- * `owner` (undefined: the question name), following CNAMEs inside the zone,
- * with the optional records `extras` asks for.
+ * `owner` (undefined: the question name), following CNAMEs and DNAMEs inside
+ * the zone, with the optional records `extras` asks for.
  */
 function answerAt(
   zone: Zone,
@@ -157,11 +157,11 @@ function answerAt(
   extras: Extras,
   s: Sections,
   reads: Reads,
+  chain: Chain = { seen: new Set(), steps: 0 },
 ): void {
   const asked = node
-  const seen = new Set<ZoneNode>()
-  for (let step = 0; ; step++) {
-    seen.add(node)
+  for (;;) {
+    chain.seen.add(node)
     const cname = node.rrsets.get(Type.CNAME)
     if (cname === undefined || qtype === Type.CNAME) {
       const rrset = node.rrsets.get(qtype)
@@ -177,28 +177,109 @@ function answerAt(
       return
     }
     s.answer.push(...records(owner, cname))
-    const target = targetName(Type.CNAME, cname.rdatas[0].wire)!
-    if (step + 1 >= MAX_CHAIN || !isSubdomain(target, zone.origin)) return
+    const next = chase(zone, targetName(Type.CNAME, cname.rdatas[0].wire)!, qtype, s, reads, chain)
+    if (next === undefined) return
+    node = next.node
+    owner = next.owner
+  }
+}
+
+/** The nodes a chain of CNAMEs and DNAMEs went through, and its length. */
+interface Chain {
+  seen: Set<ZoneNode>
+  steps: number
+}
+
+/**
+ * Where a chain goes on from `target`: the node to answer at and the owner of
+ * its records, or undefined when `s` is complete (the target is outside the
+ * zone or delegated, does not exist, loops, or the chain is too long).
+ */
+function chase(
+  zone: Zone,
+  target: Buffer,
+  qtype: number,
+  s: Sections,
+  reads: Reads,
+  chain: Chain,
+): { node: ZoneNode; owner: Buffer } | undefined {
+  for (;;) {
+    if (++chain.steps >= MAX_CHAIN || !isSubdomain(target, zone.origin)) return undefined
     reads.names.push(target)
     const at = locateName(zone, target)
     if (at.kind !== Found.NODE) reads.structure = true
-    if (at.kind === Found.CUT) return
+    if (at.kind === Found.CUT) return undefined
     if (at.kind === Found.NXDOMAIN) {
       s.rcode = Rcode.NXDOMAIN
       s.authority.push(...negativeSoa(zone, qtype, Rcode.NXDOMAIN, reads))
-      return
+      return undefined
     }
-    if (seen.has(at.node)) {
+    if (at.kind === Found.DNAME) {
+      const prefix = target.subarray(0, labelName(target).labelStart[at.label])
+      const next = synthesize(at.node, target, prefix, s)
+      if (next === undefined) return undefined
+      target = next
+      continue
+    }
+    if (chain.seen.has(at.node)) {
       // A loop: BIND answers SERVFAIL with the chain so far.
       s.rcode = Rcode.SERVFAIL
-      return
+      return undefined
     }
     // A synthesised record is owned by the name asked for, not by the `*` node.
     if (at.kind === Found.WILDCARD) reads.names.push(at.node.wire)
-    owner = at.kind === Found.WILDCARD ? target : at.node.wire
-
-    node = at.node
+    return { node: at.node, owner: at.kind === Found.WILDCARD ? target : at.node.wire }
   }
+}
+
+/**
+ * Adds the DNAME at `node` and the CNAME it synthesises for the name `prefix`
+ * labels below it (RFC 6672 section 3.3), owned by `owner` (undefined: the
+ * question name). Returns the CNAME's target; undefined, with YXDOMAIN, when
+ * that name would be too long.
+ */
+function synthesize(
+  node: ZoneNode,
+  owner: Buffer | undefined,
+  prefix: Uint8Array,
+  s: Sections,
+): Buffer | undefined {
+  const dname = node.rrsets.get(Type.DNAME)!
+  s.answer.push(...records(node.wire, dname))
+  const target = Buffer.concat([prefix, dname.rdatas[0].wire])
+  if (target.length > MAX_NAME_LENGTH) {
+    s.rcode = Rcode.YXDOMAIN
+    return undefined
+  }
+  s.answer.push({ owner, type: Type.CNAME, ttl: dname.ttl, rdata: { wire: target, names: [0] } })
+  return target
+}
+
+/**
+ * The answer for a name `prefix` labels below the DNAME at `node`, asked as
+ * `qname`. Made per query (it holds the name asked), never kept: DNAME names are few.
+ */
+export function dnameAnswer(
+  zone: Zone,
+  node: ZoneNode,
+  qname: Buffer,
+  prefix: Uint8Array,
+  qtype: number,
+  form: Form,
+): Answer {
+  const s = emptySections()
+  const reads = newReads()
+  const chain: Chain = { seen: new Set(), steps: 0 }
+  const extras = zone.extras[form]
+  const target = synthesize(node, undefined, prefix, s)
+  if (target && qtype === Type.CNAME) {
+    // The synthesised CNAME is what was asked for.
+    if (extras.authorityNs) addAuthorityNs(zone, s, reads, undefined)
+  } else {
+    const next = target && chase(zone, target, qtype, s, reads, chain)
+    if (next) answerAt(zone, next.node, next.owner, qtype, extras, s, reads, chain)
+  }
+  return encodeAnswer(s, { kind: 'exact', name: qname })
 }
 
 /** The answer for `qtype` at an existing node in `form`, precomputed on first use. */

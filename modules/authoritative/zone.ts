@@ -80,7 +80,6 @@ export function nameId(wire: Buffer): string {
 
 /** Record types whose presence means the zone needs features the new path lacks. */
 export const UNSUPPORTED_TYPES = new Set<number>([
-  Type.DNAME,
   Type.RRSIG,
   Type.NSEC,
   Type.NSEC3,
@@ -142,7 +141,7 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     if (!isSubdomain(r.owner, origin))
       throw zoneError(`${where(r)}: ${wireToText(r.owner)} is outside ${zone.name}`)
     if (UNSUPPORTED_TYPES.has(r.type) && !unsupported) {
-      unsupported = `${typeName(r.type)} records (${where(r)}): the new path does not serve DNSSEC or DNAME`
+      unsupported = `${typeName(r.type)} records (${where(r)}): the new path does not serve signed zones yet`
     }
     const node = ensureNode(zone, r.owner)
     if (!firstSeen.has(node)) firstSeen.set(node, where(r))

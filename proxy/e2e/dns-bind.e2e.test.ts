@@ -114,6 +114,16 @@ const NAMES = [
   'host.inc.e2e.test',
   'big.e2e.test',
   'nearfull.e2e.test',
+  'olddept.e2e.test',
+  'www.olddept.e2e.test',
+  'nx.olddept.e2e.test',
+  'a.b.olddept.e2e.test',
+  'www.outside.e2e.test',
+  'to-dname.e2e.test',
+  'newdept.e2e.test',
+  `${'x'.repeat(60)}.long.e2e.test`,
+  // Renamed, it would be longer than 255 octets: YXDOMAIN.
+  `${'x'.repeat(60)}.${'y'.repeat(30)}.long.e2e.test`,
   'fits-ns.e2e.test',
   'nx.e2e.test',
   'deep.nx.e2e.test',
@@ -133,6 +143,7 @@ const TYPES = [
   Type.DS,
   65280,
   Type.HTTPS,
+  Type.DNAME,
 ]
 const EDNS = [undefined, { udpSize: 1232 }, { udpSize: 4096 }, { udpSize: 512 }]
 
