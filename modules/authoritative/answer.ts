@@ -21,6 +21,10 @@ export interface Sections {
   /** Authority records a small UDP reply leaves out (the zone's NS RRset), after `authority`. */
   optionalAuthority: AnswerRecord[]
   additional: AnswerRecord[]
+  /** Signatures wanted (a DO query to a signed zone): each RRset is followed by its RRSIGs. */
+  dnssec: boolean
+  /** The answer needs a proof of absence (NSEC or NSEC3), which the new path does not build. */
+  needsProof: boolean
 }
 
 export interface Answer {
@@ -47,8 +51,17 @@ export interface Answer {
  */
 export type QuestionShape = { kind: 'exact'; name: Buffer } | { kind: 'below'; name: Buffer }
 
-export function emptySections(rcode = 0, authoritative = true): Sections {
-  return { rcode, authoritative, answer: [], authority: [], optionalAuthority: [], additional: [] }
+export function emptySections(rcode = 0, authoritative = true, dnssec = false): Sections {
+  return {
+    rcode,
+    authoritative,
+    answer: [],
+    authority: [],
+    optionalAuthority: [],
+    additional: [],
+    dnssec,
+    needsProof: false,
+  }
 }
 
 // Answers are encoded one at a time, synchronously, and copied out: one buffer

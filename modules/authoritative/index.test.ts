@@ -550,7 +550,7 @@ describe('authoritative: the legacy path', () => {
     ['any', Fallback.any, 'qtype-any'],
     ['transfer', Fallback.transfer, 'zone-transfer'],
     ['metaType', Fallback.metaType, 'qtype-meta'],
-    ['dnssecOk', Fallback.dnssecOk, 'dnssec-ok'],
+    ['proof', Fallback.proof, 'dnssec-proof'],
     ['ednsVersion', Fallback.ednsVersion, 'edns-version'],
     ['extraRecords', Fallback.extraRecords, 'extra-records'],
   ] as const)('Fallback.%s is legacy(%s)', (_key, verdict, reason) => {
@@ -585,10 +585,15 @@ describe('authoritative: the legacy path', () => {
     expect(v(256)).toBe(ANSWER)
   })
 
-  it('sends DO queries and EDNS versions above 0 to the legacy path', () => {
+  it('answers DO queries to an unsigned zone as others, echoing DO; sends EDNS versions above 0 to the legacy path', () => {
     const q = (edns: QueryOptions['edns']) =>
       buildQuery({ name: 'www.auth.test', type: Type.A, edns })
-    expect(verdictOf(q({ do: true }))).toBe(Fallback.dnssecOk)
+    const withDo = run(q({ do: true }))
+    expect(withDo.verdict).toBe(ANSWER)
+    const reply = decodeMessage(withDo.reply)
+    expect(reply.edns?.do).toBe(true)
+    expect(reply.answer.map((r) => r.type)).toEqual([Type.A, Type.A])
+    expect(decodeMessage(run(q({})).reply).edns?.do).toBe(false)
     expect(verdictOf(q({ version: 1 }))).toBe(Fallback.ednsVersion)
     expect(verdictOf(q({ version: 0 }))).toBe(ANSWER)
   })
@@ -667,39 +672,111 @@ out IN DNAME ${Array.from({ length: 3 }, () => 'l'.repeat(60)).join('.')}.exampl
   })
 })
 
+describe('authoritative: a signed zone', () => {
+  const sig = (covered: string, tag = 12345) =>
+    `RRSIG ${covered} 13 3 300 20270101000000 20261201000000 ${tag} rrsig.test. AQID`
+  const m = load([
+    {
+      name: 'rrsig.test',
+      text: `${apex('rrsig.test', 300, 300)}@ 300 IN ${sig('SOA')}
+@ 300 IN ${sig('NS')}
+ns1 300 IN ${sig('A')}
+www IN A 192.0.2.2
+www 250 IN ${sig('A')}
+www 250 IN ${sig('A', 54321)}
+alias IN CNAME www
+alias IN ${sig('CNAME')}
+out IN CNAME elsewhere.example.
+out IN ${sig('CNAME')}
+*.wild IN A 192.0.2.3
+*.wild IN ${sig('A')}
+sec IN NS ns.elsewhere.example.
+sec IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+sec IN ${sig('DS')}
+insec IN NS ns.elsewhere.example.
+`,
+    },
+  ])
+  const withDo = (name: string, type: number) =>
+    ask(name, type, { edns: { udpSize: 1232, do: true } }, m)
+  const verdict = (name: string, type: number, edns?: QueryOptions['edns']) =>
+    run(buildQuery({ name, type, edns }), {}, m).verdict
+  const types = (records: Message['answer']) => rrs(records).map(([owner, t]) => `${owner} ${t}`)
+
+  it('answers without DO as an unsigned zone; with DO, each RRset followed by its signatures at their own TTL', () => {
+    expect(m.zone('rrsig.test')?.signed).toBe(true)
+    expect(rrs(ask('www.rrsig.test', Type.A, {}, m).answer)).toEqual([
+      ['www.rrsig.test.', Type.A, '192.0.2.2'],
+    ])
+    const r = withDo('www.rrsig.test', Type.A)
+    expect(r.edns?.do).toBe(true)
+    expect(r.answer.map((x) => [x.type, x.ttl])).toEqual([
+      [Type.A, 300],
+      [Type.RRSIG, 250],
+      [Type.RRSIG, 250],
+    ])
+  })
+
+  it('signs each step of a CNAME chain, and the additional addresses', () => {
+    expect(types(withDo('alias.rrsig.test', Type.A).answer)).toEqual([
+      `alias.rrsig.test. ${Type.CNAME}`,
+      `alias.rrsig.test. ${Type.RRSIG}`,
+      `www.rrsig.test. ${Type.A}`,
+      `www.rrsig.test. ${Type.RRSIG}`,
+      `www.rrsig.test. ${Type.RRSIG}`,
+    ])
+    expect(types(withDo('out.rrsig.test', Type.A).answer)).toEqual([
+      `out.rrsig.test. ${Type.CNAME}`,
+      `out.rrsig.test. ${Type.RRSIG}`,
+    ])
+    const ns = withDo('rrsig.test', Type.NS)
+    expect(types(ns.answer)).toEqual([`rrsig.test. ${Type.NS}`, `rrsig.test. ${Type.RRSIG}`])
+    expect(types(ns.additional.filter((x) => x.type !== Type.OPT))).toEqual([
+      `ns1.rrsig.test. ${Type.A}`,
+      `ns1.rrsig.test. ${Type.RRSIG}`,
+    ])
+  })
+
+  it('refers to a secure delegation with its DS and their signatures', () => {
+    const r = withDo('www.sec.rrsig.test', Type.A)
+    expect(r.flags & Flag.AA).toBe(0)
+    expect(r.answer).toEqual([])
+    expect(types(r.authority)).toEqual([
+      `sec.rrsig.test. ${Type.NS}`,
+      `sec.rrsig.test. ${Type.DS}`,
+      `sec.rrsig.test. ${Type.RRSIG}`,
+    ])
+    expect(types(ask('www.sec.rrsig.test', Type.A, {}, m).authority)).toEqual([
+      `sec.rrsig.test. ${Type.NS}`,
+    ])
+  })
+
+  it('sends DO queries whose answer needs an NSEC or NSEC3 proof to the legacy path', () => {
+    const dnssec = { udpSize: 1232, do: true }
+    expect(verdict('nx.rrsig.test', Type.A, dnssec)).toBe(Fallback.proof)
+    expect(verdict('www.rrsig.test', Type.TXT, dnssec)).toBe(Fallback.proof)
+    expect(verdict('a.wild.rrsig.test', Type.A, dnssec)).toBe(Fallback.proof)
+    expect(verdict('www.insec.rrsig.test', Type.A, dnssec)).toBe(Fallback.proof)
+    expect(verdict('nx.rrsig.test', Type.A, { udpSize: 1232 })).toBe(ANSWER)
+    expect(verdict('a.wild.rrsig.test', Type.A, { udpSize: 1232 })).toBe(ANSWER)
+  })
+
+  it('sends RRSIG queries on, and refuses its record events', () => {
+    expect(verdict('www.rrsig.test', Type.RRSIG)).toBe(Fallback.signatures)
+    const refused = m.apply({
+      zone: 'rrsig.test',
+      sequence: '1-0',
+      op: 'create',
+      name: 'new',
+      type: 'A',
+      data: '192.0.2.9',
+    } as never)
+    expect(refused).toEqual({ result: 'refused', reason: expect.stringContaining('is signed') })
+  })
+})
+
 describe('authoritative: zones it cannot serve', () => {
   const base = (origin: string) => `${apex(origin, 300, 300)}www IN A   192.0.2.2\n`
-
-  it('reports signed zones as unsupported, leaves them out, and logs why', () => {
-    const warnings: [object, string | undefined][] = []
-    const log: ModuleLog = {
-      info() {},
-      error() {},
-      warn: (o, m) => {
-        warnings.push([o, m])
-      },
-    }
-    const m = load(
-      [
-        {
-          name: 'rrsig.test',
-          text: `${base('rrsig.test')}www IN RRSIG A 13 3 300 20270101000000 20261201000000 12345 rrsig.test. AQID\n`,
-        },
-        { name: 'plain.test', text: base('plain.test') },
-      ],
-      log,
-    )
-    expect(m.unsupported('rrsig.test')).toMatch(/RRSIG records \(.*:8\)/)
-    expect(m.unsupported('RRSIG.test.')).toMatch(/RRSIG/)
-    expect(m.unsupported('plain.test')).toBeUndefined()
-    expect(m.unsupported('Plain.Test.')).toBeUndefined()
-    expect(m.zone('rrsig.test')).toBeUndefined()
-    expect(m.zone('plain.test')?.name).toBe('plain.test.')
-    expect(run(buildQuery({ name: 'www.rrsig.test', type: Type.A }), {}, m).verdict).toBe(NEXT)
-    expect(run(buildQuery({ name: 'www.plain.test', type: Type.A }), {}, m).verdict).toBe(ANSWER)
-    const reasons = warnings.map(([o]) => (o as { zone?: string }).zone)
-    expect(reasons).toEqual(['rrsig.test.'])
-  })
 
   it('reports a zone it has no data for as unsupported', () => {
     expect(auth.unsupported('nope.test')).toBe('no zone data for nope.test.')

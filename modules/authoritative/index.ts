@@ -7,6 +7,7 @@ import { NameTable } from '../../dns/name-table.ts'
 import type { DnsContext, DnsModule } from '../dns-module.ts'
 import type { ModuleEnv } from '../env.ts'
 import { ANSWER, legacy, NEXT, type Verdict } from '../verdict.ts'
+import type { Answer } from './answer.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
@@ -37,7 +38,8 @@ export const Fallback = {
   any: legacy('qtype-any'),
   transfer: legacy('zone-transfer'),
   metaType: legacy('qtype-meta'),
-  dnssecOk: legacy('dnssec-ok'),
+  proof: legacy('dnssec-proof'),
+  signatures: legacy('qtype-rrsig'),
   ednsVersion: legacy('edns-version'),
   extraRecords: legacy('extra-records'),
 } as const
@@ -67,19 +69,10 @@ export type EventOutcome = { result: 'applied' | 'skipped' } | { result: 'refuse
 export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): AuthoritativeModule {
   const zones = new NameTable<Zone>()
   const snapshotAt = new Map<Zone, Sequence>()
-  const unsupported = new Map<string, string>()
   for (const source of options.zones) {
     const built = loadZone(source, options.snapshots)
     for (const warning of built.warnings)
       env.log.warn({ module: NAME, zone: built.zone.name }, warning)
-    if (built.unsupported) {
-      unsupported.set(built.zone.name, built.unsupported)
-      env.log.warn(
-        { module: NAME, zone: built.zone.name, reason: built.unsupported },
-        'zone stays on the legacy path',
-      )
-      continue
-    }
     zones.set(built.zone.origin, built.zone)
     snapshotAt.set(built.zone, built.zone.sequence)
     env.log.info(
@@ -89,6 +82,7 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
         names: built.zone.nodes.size,
         from: built.from,
         sequence: built.zone.sequence,
+        signed: built.zone.signed,
       },
       'zone loaded',
     )
@@ -100,9 +94,7 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
 
     unsupported(zone) {
       const key = nameKey(zone)
-      return (
-        unsupported.get(key) ?? (zones.get(fqdnWire(key)) ? undefined : `no zone data for ${key}`)
-      )
+      return zones.get(fqdnWire(key)) ? undefined : `no zone data for ${key}`
     },
 
     zone(name) {
@@ -111,10 +103,12 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
 
     apply(event) {
       const zone = zones.get(fqdnWire(event.zone))
-      if (!zone) {
-        const why = unsupported.get(nameKey(event.zone))
-        return { result: 'refused', reason: why ?? `no zone ${event.zone} on the new path` }
-      }
+      if (!zone) return { result: 'refused', reason: `no zone ${event.zone} on the new path` }
+      if (zone.signed)
+        return {
+          result: 'refused',
+          reason: `${zone.name} is signed: a change needs its keys to sign it again, which the new path does not hold; change it where it is signed and reload`,
+        }
       if (compareSequence(event.sequence, zone.sequence) <= 0) return { result: 'skipped' }
       zone.sequence = event.sequence
       let changes: RecordChange[]
@@ -161,6 +155,8 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
       if (options.snapshots === undefined) return 0
       let written = 0
       for (const zone of zones.values()) {
+        // A signed zone takes no record events, and a snapshot would not hold its NSEC3 chain.
+        if (zone.signed) continue
         if (compareSequence(at, snapshotAt.get(zone) ?? '0-0') <= 0) continue
         if (!writeSnapshot(options.snapshots, zone, at)) continue
         snapshotAt.set(zone, at)
@@ -179,49 +175,50 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
         return qtype === Type.AXFR || qtype === Type.IXFR ? Fallback.transfer : Fallback.metaType
       }
       if (qtype === 0 || qtype === Type.OPT) return Fallback.metaType
-      if (v.edns) {
-        if (v.ednsDo) return Fallback.dnssecOk
-        if (v.ednsVersion !== 0) return Fallback.ednsVersion
-      }
+      if (v.edns && v.ednsVersion !== 0) return Fallback.ednsVersion
       if (v.extraRecords) return Fallback.extraRecords
 
       const buf = ctx.query
       const zone = zones.enclosing(buf, v)
       if (zone === undefined) return NEXT
+      // Signatures carry the TTL of what they cover, which an RRset here does not keep apart.
+      if (zone.signed && qtype === Type.RRSIG) return Fallback.signatures
       locate(zone, buf, v, v.labels - zone.labels, at)
       const form = zone.extras.length > 1 && (v.flags & Flag.RD) === 0 ? 1 : 0
+      // An unsigned zone's answers are the same with DO; only the OPT record says it was seen.
+      const dnssec = v.ednsDo && zone.signed
+      let answer: Answer | null
       switch (at.kind) {
         case Found.NODE:
-          writeAnswer(ctx, nodeAnswer(zone, at.node, qtype, form))
+          answer = nodeAnswer(zone, at.node, qtype, form, dnssec)
           break
         case Found.CUT:
-          // DS lives on the parent side of a delegation (RFC 4035 section 2.4).
-          writeAnswer(
-            ctx,
-            at.label === 0 && qtype === Type.DS
-              ? nodeAnswer(zone, at.node, qtype, form)
-              : referralAnswer(zone, at.node),
-          )
+          // DS, and the NSEC that proves what the cut holds, live on the parent side (RFC 4035 section 2.4).
+          answer =
+            at.label === 0 &&
+            (qtype === Type.DS || (qtype === Type.NSEC && at.node.rrsets.has(Type.NSEC)))
+              ? nodeAnswer(zone, at.node, qtype, form, dnssec)
+              : referralAnswer(zone, at.node, dnssec)
           break
         case Found.WILDCARD:
-          writeAnswer(ctx, wildcardAnswer(zone, at.node, qtype, form))
+          answer = wildcardAnswer(zone, at.node, qtype, form, dnssec)
           break
         case Found.DNAME:
-          writeAnswer(
-            ctx,
-            dnameAnswer(
-              zone,
-              at.node,
-              Buffer.from(buf.subarray(HEADER_LENGTH, v.qnameEnd)),
-              buf.subarray(HEADER_LENGTH, v.labelStart[at.label]),
-              qtype,
-              form,
-            ),
+          answer = dnameAnswer(
+            zone,
+            at.node,
+            Buffer.from(buf.subarray(HEADER_LENGTH, v.qnameEnd)),
+            buf.subarray(HEADER_LENGTH, v.labelStart[at.label]),
+            qtype,
+            form,
+            dnssec,
           )
           break
         default:
-          writeAnswer(ctx, negativeAnswer(zone, Rcode.NXDOMAIN, qtype))
+          answer = negativeAnswer(zone, Rcode.NXDOMAIN, qtype, dnssec)
       }
+      if (answer === null) return Fallback.proof
+      writeAnswer(ctx, answer)
       return ANSWER
     },
   }

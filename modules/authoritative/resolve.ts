@@ -20,12 +20,14 @@ import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
 const MAX_CHAIN = 16
-/** Memo key for "any type that exists nowhere in the zone": all such answers are equal. */
+/** Memo key for "any type that exists nowhere in the zone" (and is chased): all such answers are equal. */
 const ABSENT_TYPE = -1
+/** Query types a CNAME is not followed for: what is asked is the CNAME owner's own DNSSEC data. */
+const NOT_CHASED = new Set<number>([Type.RRSIG, Type.NSEC])
 /** Query types whose answers BIND never adds optional records to. */
 const NO_EXTRAS = new Set<number>([Type.DS, Type.DNSKEY, Type.CDS, Type.CDNSKEY])
-/** Added to a memo key for an answer's second form (past every type and ABSENT_TYPE). */
-const SECOND_FORM = 0x20000
+/** A memo key is offset by this for each other variant of an answer (past every type and ABSENT_TYPE). */
+const VARIANT_STRIDE = 0x20000
 
 /** Which form of a positive answer a query gets: an index into `Zone.extras`. */
 export type Form = 0 | 1
@@ -57,20 +59,28 @@ function dependOn(zone: Zone, node: ZoneNode, reads: Reads): void {
   if (reads.structure) zone.structureDependents.add(node)
 }
 
-function records(owner: Buffer | undefined, rrset: RRset): AnswerRecord[] {
-  return rrset.rdatas.map((rdata) => ({ owner, type: rrset.type, ttl: rrset.ttl, rdata }))
+/** An RRset's records, followed by the RRSIGs over it when `s` wants signatures. */
+function records(owner: Buffer | undefined, rrset: RRset, s: Sections): AnswerRecord[] {
+  const out = rrset.rdatas.map((rdata) => ({ owner, type: rrset.type, ttl: rrset.ttl, rdata }))
+  const signatures = rrset.signatures
+  if (s.dnssec && signatures)
+    for (const rdata of signatures.rdatas)
+      out.push({ owner, type: Type.RRSIG, ttl: signatures.ttl, rdata })
+  return out
 }
 
 /**
- * The SOA for a negative answer: its TTL is the lesser of its own and its minimum
- * (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA question (BIND's zero-no-soa-ttl).
+ * The SOA of a negative answer, in the authority section: its TTL is the lesser of
+ * its own and its minimum (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA
+ * question (BIND's zero-no-soa-ttl). Signed, it would need the NSEC proof.
  */
-function negativeSoa(zone: Zone, qtype: number, rcode: number, reads?: Reads): AnswerRecord[] {
+function addNegativeSoa(zone: Zone, qtype: number, s: Sections, reads?: Reads): void {
   reads?.names.push(zone.apex.wire)
+  if (s.dnssec) s.needsProof = true
   const rdata = zone.soa.rdatas[0]
   const minimum = rdata.wire.readUInt32BE(rdata.wire.length - 4)
-  const ttl = qtype === Type.SOA && rcode === Rcode.NXDOMAIN ? 0 : Math.min(zone.soa.ttl, minimum)
-  return [{ owner: zone.apex.wire, type: Type.SOA, ttl, rdata }]
+  const ttl = qtype === Type.SOA && s.rcode === Rcode.NXDOMAIN ? 0 : Math.min(zone.soa.ttl, minimum)
+  s.authority.push({ owner: zone.apex.wire, type: Type.SOA, ttl, rdata })
 }
 
 /**
@@ -120,7 +130,7 @@ function addAdditional(
         s.additional.some((r) => present(r, type))
       )
         continue
-      s.additional.push(...records(node.wire, data))
+      s.additional.push(...records(node.wire, data, s))
     }
   }
 }
@@ -133,7 +143,7 @@ function addAuthorityNs(zone: Zone, s: Sections, reads: Reads, asked: ZoneNode |
   const owner = asked === zone.apex ? undefined : zone.apex.wire
   // An NS question at the apex has them in the answer already.
   if (s.answer.some((r) => r.type === Type.NS && r.owner === owner)) return
-  s.optionalAuthority.push(...records(zone.apex.wire, ns))
+  s.optionalAuthority.push(...records(zone.apex.wire, ns, s))
   addAdditional(zone, ns, s, reads, asked)
 }
 
@@ -163,20 +173,20 @@ function answerAt(
   for (;;) {
     chain.seen.add(node)
     const cname = node.rrsets.get(Type.CNAME)
-    if (cname === undefined || qtype === Type.CNAME) {
+    if (cname === undefined || qtype === Type.CNAME || NOT_CHASED.has(qtype)) {
       const rrset = node.rrsets.get(qtype)
       if (rrset === undefined) {
-        s.authority.push(...negativeSoa(zone, qtype, s.rcode, reads))
+        addNegativeSoa(zone, qtype, s, reads)
         return
       }
-      s.answer.push(...records(owner, rrset))
+      s.answer.push(...records(owner, rrset, s))
       // As BIND: DS and DNSKEY answers and their child-side copies carry nothing optional.
       if (NO_EXTRAS.has(qtype)) return
       if (extras.additional || rrset.type === Type.NS) addAdditional(zone, rrset, s, reads, asked)
       if (extras.authorityNs) addAuthorityNs(zone, s, reads, asked)
       return
     }
-    s.answer.push(...records(owner, cname))
+    s.answer.push(...records(owner, cname, s))
     const next = chase(zone, targetName(Type.CNAME, cname.rdatas[0].wire)!, qtype, s, reads, chain)
     if (next === undefined) return
     node = next.node
@@ -211,7 +221,7 @@ function chase(
     if (at.kind === Found.CUT) return undefined
     if (at.kind === Found.NXDOMAIN) {
       s.rcode = Rcode.NXDOMAIN
-      s.authority.push(...negativeSoa(zone, qtype, Rcode.NXDOMAIN, reads))
+      addNegativeSoa(zone, qtype, s, reads)
       return undefined
     }
     if (at.kind === Found.DNAME) {
@@ -226,8 +236,12 @@ function chase(
       s.rcode = Rcode.SERVFAIL
       return undefined
     }
+    if (at.kind === Found.WILDCARD) {
+      reads.names.push(at.node.wire)
+      // Signed, a synthesised answer proves no closer name exists (RFC 4035 section 3.1.3.3).
+      if (s.dnssec) s.needsProof = true
+    }
     // A synthesised record is owned by the name asked for, not by the `*` node.
-    if (at.kind === Found.WILDCARD) reads.names.push(at.node.wire)
     return { node: at.node, owner: at.kind === Found.WILDCARD ? target : at.node.wire }
   }
 }
@@ -245,7 +259,7 @@ function synthesize(
   s: Sections,
 ): Buffer | undefined {
   const dname = node.rrsets.get(Type.DNAME)!
-  s.answer.push(...records(node.wire, dname))
+  s.answer.push(...records(node.wire, dname, s))
   const target = Buffer.concat([prefix, dname.rdatas[0].wire])
   if (target.length > MAX_NAME_LENGTH) {
     s.rcode = Rcode.YXDOMAIN
@@ -266,8 +280,9 @@ export function dnameAnswer(
   prefix: Uint8Array,
   qtype: number,
   form: Form,
-): Answer {
-  const s = emptySections()
+  dnssec: boolean,
+): Answer | null {
+  const s = emptySections(Rcode.NOERROR, true, dnssec)
   const reads = newReads()
   const chain: Chain = { seen: new Set(), steps: 0 }
   const extras = zone.extras[form]
@@ -279,45 +294,79 @@ export function dnameAnswer(
     const next = target && chase(zone, target, qtype, s, reads, chain)
     if (next) answerAt(zone, next.node, next.owner, qtype, extras, s, reads, chain)
   }
-  return encodeAnswer(s, { kind: 'exact', name: qname })
+  return encodeProven(s, { kind: 'exact', name: qname })
 }
 
-/** The answer for `qtype` at an existing node in `form`, precomputed on first use. */
-export function nodeAnswer(zone: Zone, node: ZoneNode, qtype: number, form: Form = 0): Answer {
+/** `s` encoded, or null when it needs a proof of absence. */
+function encodeProven(s: Sections, shape: QuestionShape): Answer | null {
+  return s.needsProof ? null : encodeAnswer(s, shape)
+}
+
+/**
+ * The answer for `qtype` at an existing node in `form`, with signatures when
+ * `dnssec`, precomputed on first use; null when it needs a proof of absence.
+ */
+export function nodeAnswer(
+  zone: Zone,
+  node: ZoneNode,
+  qtype: number,
+  form: Form = 0,
+  dnssec = false,
+): Answer | null {
   const rrset = node.rrsets.get(qtype)
   const shape: QuestionShape = { kind: 'exact', name: node.wire }
   if (!node.rrsets.has(Type.CNAME) || qtype === Type.CNAME) {
-    if (!rrset) return negativeAnswer(zone, Rcode.NOERROR, qtype)
+    if (!rrset) return negativeAnswer(zone, Rcode.NOERROR, qtype, dnssec)
+    if (dnssec) {
+      rrset.signedAnswers ??= []
+      if (rrset.signedAnswers[form] === undefined)
+        rrset.signedAnswers[form] = computeAnswer(zone, node, qtype, shape, form, true)
+      return rrset.signedAnswers[form]
+    }
+    // Unsigned, nothing needs a proof: never null.
     if (form === 0) {
-      rrset.answer ??= computeAnswer(zone, node, qtype, shape, 0)
+      rrset.answer ??= computeAnswer(zone, node, qtype, shape, 0, false)!
       return rrset.answer
     }
-    rrset.nonRecursiveAnswer ??= computeAnswer(zone, node, qtype, shape, 1)
+    rrset.nonRecursiveAnswer ??= computeAnswer(zone, node, qtype, shape, 1, false)!
     return rrset.nonRecursiveAnswer
   }
   node.chained ??= new Map()
-  return memo(node.chained, zone, qtype, form, () => computeAnswer(zone, node, qtype, shape, form))
-}
-
-/** The answer in `form` synthesised from wildcard `node` for a name under its parent. */
-export function wildcardAnswer(zone: Zone, node: ZoneNode, qtype: number, form: Form = 0): Answer {
-  node.synthesized ??= new Map()
-  return memo(node.synthesized, zone, qtype, form, () =>
-    computeAnswer(zone, node, qtype, { kind: 'below', name: node.wire.subarray(2) }, form),
+  return memo(node.chained, zone, qtype, form, dnssec, () =>
+    computeAnswer(zone, node, qtype, shape, form, dnssec),
   )
 }
 
-/** `answers`' entry for `qtype` in `form`, made by `make` when missing. */
+/** The answer in `form` synthesised from wildcard `node` for a name under its parent. */
+export function wildcardAnswer(
+  zone: Zone,
+  node: ZoneNode,
+  qtype: number,
+  form: Form = 0,
+  dnssec = false,
+): Answer | null {
+  // Signed, it proves that no closer name exists (RFC 4035 section 3.1.3.3).
+  if (dnssec) return null
+  node.synthesized ??= new Map()
+  return memo(node.synthesized, zone, qtype, form, false, () =>
+    computeAnswer(zone, node, qtype, { kind: 'below', name: node.wire.subarray(2) }, form, false),
+  )
+}
+
+/** `answers`' entry for `qtype` in `form` (signed or not), made by `make` when missing. */
 function memo(
-  answers: Map<number, Answer>,
+  answers: Map<number, Answer | null>,
   zone: Zone,
   qtype: number,
   form: Form,
-  make: () => Answer,
-): Answer {
-  const key = (zone.types.has(qtype) ? qtype : ABSENT_TYPE) + form * SECOND_FORM
+  dnssec: boolean,
+  make: () => Answer | null,
+): Answer | null {
+  const key =
+    (zone.types.has(qtype) || NOT_CHASED.has(qtype) ? qtype : ABSENT_TYPE) +
+    (form + (dnssec ? 2 : 0)) * VARIANT_STRIDE
   let answer = answers.get(key)
-  if (!answer) {
+  if (answer === undefined) {
     answer = make()
     answers.set(key, answer)
   }
@@ -330,38 +379,55 @@ function computeAnswer(
   qtype: number,
   shape: QuestionShape,
   form: Form,
-): Answer {
-  const s = emptySections()
+  dnssec: boolean,
+): Answer | null {
+  const s = emptySections(Rcode.NOERROR, true, dnssec)
   const reads = newReads()
   answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
   dependOn(zone, node, reads)
-  return encodeAnswer(s, shape)
+  return encodeProven(s, shape)
 }
 
-/** The referral to the delegation at `cut`: its NS records and their addresses, not authoritative. */
-export function referralAnswer(zone: Zone, cut: ZoneNode): Answer {
-  if (cut.referral) return cut.referral
-  const s = emptySections(Rcode.NOERROR, false)
+/**
+ * The referral to the delegation at `cut`: its NS records and their addresses,
+ * not authoritative. Signed (`dnssec`), with its DS RRset and their RRSIGs;
+ * null for a delegation without DS, whose absence needs a proof.
+ */
+export function referralAnswer(zone: Zone, cut: ZoneNode, dnssec = false): Answer | null {
+  const ds = dnssec ? cut.rrsets.get(Type.DS) : undefined
+  if (dnssec && ds === undefined) return null
+  const cached = ds ? ds.signedReferral : cut.referral
+  if (cached) return cached
+  const s = emptySections(Rcode.NOERROR, false, dnssec)
   const ns = cut.rrsets.get(Type.NS)!
-  s.authority.push(...records(cut.wire, ns))
+  // The NS RRset at a cut is the child's: never signed here.
+  s.authority.push(...records(cut.wire, ns, emptySections()))
+  if (ds) s.authority.push(...records(cut.wire, ds, s))
   const reads = newReads()
   addAdditional(zone, ns, s, reads, undefined, cut)
-  cut.referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
+  const referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
+  if (ds) ds.signedReferral = referral
+  else cut.referral = referral
   dependOn(zone, cut, reads)
-  return cut.referral
+  return referral
 }
 
-/** NXDOMAIN, or NODATA (NOERROR with no answer): the SOA in the authority section. */
+/**
+ * NXDOMAIN, or NODATA (NOERROR with no answer): the SOA in the authority
+ * section; null when `dnssec`, as it needs the NSEC or NSEC3 proof.
+ */
 export function negativeAnswer(
   zone: Zone,
   rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR,
   qtype: number,
-): Answer {
+  dnssec = false,
+): Answer | null {
+  if (dnssec) return null
   const slot = (rcode === Rcode.NXDOMAIN ? 2 : 0) + (qtype === Type.SOA ? 1 : 0)
   const cached = zone.negative[slot]
   if (cached) return cached
   const s = emptySections(rcode)
-  s.authority.push(...negativeSoa(zone, qtype, rcode))
+  addNegativeSoa(zone, qtype, s)
 
   const answer = encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
   zone.negative[slot] = answer
@@ -381,14 +447,21 @@ export function precomputeNegative(zone: Zone): void {
   }
 }
 
-/** The answers of one node's own RRsets (a referral at a delegation). */
+/**
+ * The answers of one node's own RRsets (a referral at a delegation), and in a
+ * signed zone their signed forms too: a validating resolver sets DO on every query.
+ */
 export function precomputeNode(zone: Zone, node: ZoneNode): void {
+  const signedToo = zone.signed ? [false, true] : [false]
   if (node !== zone.apex && node.rrsets.has(Type.NS)) {
-    referralAnswer(zone, node)
+    for (const dnssec of signedToo) referralAnswer(zone, node, dnssec)
     return
   }
   for (const [form] of zone.extras.entries()) {
-    for (const type of node.rrsets.types()) nodeAnswer(zone, node, type, form as Form)
+    // RRSIG questions to a signed zone are the legacy's (index.ts).
+    for (const dnssec of signedToo)
+      for (const type of node.rrsets.types())
+        if (type !== Type.RRSIG) nodeAnswer(zone, node, type, form as Form, dnssec)
     if (node.wire[0] === 1 && node.wire[1] === 0x2a) {
       for (const type of node.rrsets.types()) wildcardAnswer(zone, node, type, form as Form)
     }
@@ -400,6 +473,8 @@ export function forgetAnswers(node: ZoneNode): void {
   for (const rrset of node.rrsets.values()) {
     rrset.answer = undefined
     rrset.nonRecursiveAnswer = undefined
+    rrset.signedAnswers = undefined
+    rrset.signedReferral = undefined
   }
   node.chained = undefined
   node.synthesized = undefined

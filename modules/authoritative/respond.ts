@@ -73,7 +73,8 @@ export function writeAnswer(ctx: DnsContext, answer: Answer): void {
     out[end] = 0
     out.writeUInt16BE(Type.OPT, end + 1)
     out.writeUInt16BE(ctx.ednsPayload, end + 3)
-    out.writeUInt32BE(0, end + 5)
+    // Extended RCODE and version 0; DO echoed (RFC 3225).
+    out.writeUInt32BE(view.ednsDo ? 0x8000 : 0, end + 5)
     out.writeUInt16BE(0, end + 9)
     end += OPT_LENGTH
     ar++

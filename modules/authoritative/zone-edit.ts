@@ -10,14 +10,7 @@ import { Type, typeName } from '../../dns/constants.ts'
 import { isSubdomain, parentWire, wireToText } from '../../dns/name.ts'
 import { type Rdata, rdataFromWire, targetName } from '../../dns/rdata.ts'
 import { forgetAnswers, precomputeNegative, precomputeNode } from './resolve.ts'
-import {
-  ensureNode,
-  nameId,
-  type RRset,
-  UNSUPPORTED_TYPES,
-  type Zone,
-  type ZoneNode,
-} from './zone.ts'
+import { DNSSEC_TYPES, ensureNode, nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 export interface RecordChange {
   op: 'create' | 'delete'
@@ -30,9 +23,7 @@ export interface RecordChange {
 
 /** Types a change may not carry: meta types, and what the new path does not serve. */
 function unchangeable(type: number): boolean {
-  return (
-    type === 0 || type === Type.OPT || (type >= 128 && type <= 255) || UNSUPPORTED_TYPES.has(type)
-  )
+  return type === 0 || type === Type.OPT || (type >= 128 && type <= 255) || DNSSEC_TYPES.has(type)
 }
 
 const hasAddress = (node: ZoneNode | undefined) =>

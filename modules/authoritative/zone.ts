@@ -27,6 +27,18 @@ export interface RRset {
   answer: Answer | undefined
   /** Its form for RD=0 queries, when the zone's minimal-responses setting makes them differ. */
   nonRecursiveAnswer?: Answer
+  /** The RRSIGs covering it, in a signed zone: served after it to DO queries. */
+  signatures?: Signatures
+  /** Its answers to DO queries by form, made when first asked; null: the answer needs a proof of absence. */
+  signedAnswers?: (Answer | null)[]
+  /** A DS RRset's: the referral to its delegation for DO queries, with the DS and its signatures. */
+  signedReferral?: Answer
+}
+
+/** The signatures over one RRset, with the TTL the first of them was given, as BIND keeps them. */
+export interface Signatures {
+  ttl: number
+  rdatas: Rdata[]
 }
 
 export interface ZoneNode {
@@ -69,6 +81,12 @@ export interface Zone {
   structureDependents: Set<ZoneNode>
   /** The last record event applied (`0-0` after a build from a master file alone). */
   sequence: string
+  /**
+   * Holds DNSSEC records (signed offline). DO queries get the signatures of
+   * what they are answered with; answers that need a proof of absence, and
+   * record events, go to the legacy path.
+   */
+  signed: boolean
   /** The master file and its fingerprint, which a snapshot of this zone carries (see snapshot.ts); none for one with $INCLUDEs. */
   source: { file: string; fingerprint: string } | undefined
 }
@@ -78,8 +96,8 @@ export function nameId(wire: Buffer): string {
   return lowerWire(wire).toString('latin1')
 }
 
-/** Record types whose presence means the zone needs features the new path lacks. */
-export const UNSUPPORTED_TYPES = new Set<number>([
+/** Record types a DNSSEC signer makes: a zone holding them is signed. */
+export const DNSSEC_TYPES = new Set<number>([
   Type.RRSIG,
   Type.NSEC,
   Type.NSEC3,
@@ -103,8 +121,6 @@ export interface BuiltZone {
   zone: Zone
   /** Load-time notes BIND would log (RRset TTL mismatches, duplicates). */
   warnings: string[]
-  /** Why the new path cannot serve this zone, if it cannot. */
-  unsupported: string | undefined
 }
 
 /**
@@ -130,21 +146,27 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
     structureDependents: new Set(),
     sequence: '0-0',
     source: undefined,
+    signed: false,
   }
   const warnings: string[] = []
-  let unsupported: string | undefined
   const where = (r: ZoneRecord) => `${r.file}:${r.line}`
   // Where each name was first written, so a check on a whole name can point at it.
   const firstSeen = new Map<ZoneNode, string>()
+  const signatures: { node: ZoneNode; record: ZoneRecord }[] = []
 
   for (const r of records) {
     if (!isSubdomain(r.owner, origin))
       throw zoneError(`${where(r)}: ${wireToText(r.owner)} is outside ${zone.name}`)
-    if (UNSUPPORTED_TYPES.has(r.type) && !unsupported) {
-      unsupported = `${typeName(r.type)} records (${where(r)}): the new path does not serve signed zones yet`
-    }
+    if (DNSSEC_TYPES.has(r.type)) zone.signed = true
+    // An NSEC3 chain lives beside the zone's names, as in BIND: its hashed owners are no names of the zone.
+    if (
+      r.type === Type.NSEC3 ||
+      (r.type === Type.RRSIG && r.rdata.wire.readUInt16BE(0) === Type.NSEC3)
+    )
+      continue
     const node = ensureNode(zone, r.owner)
     if (!firstSeen.has(node)) firstSeen.set(node, where(r))
+    if (r.type === Type.RRSIG) signatures.push({ node, record: r })
     const rrset = node.rrsets.get(r.type)
     if (!rrset) {
       node.rrsets.set({ type: r.type, ttl: r.ttl, rdatas: [r.rdata], answer: undefined })
@@ -155,12 +177,24 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
       warnings.push(`${where(r)}: duplicate ${typeName(r.type)} record ignored`)
       continue
     }
-    if (r.ttl !== rrset.ttl) warnings.push(`${where(r)}: TTL set to prior TTL (${rrset.ttl})`)
+    // Each signature has the TTL of the RRset it covers: they differ by design.
+    if (r.ttl !== rrset.ttl && r.type !== Type.RRSIG)
+      warnings.push(`${where(r)}: TTL set to prior TTL (${rrset.ttl})`)
     rrset.rdatas.push(r.rdata)
   }
   checkZone(zone, file, firstSeen)
   zone.soa = apex.rrsets.get(Type.SOA)!
-  return { zone, warnings, unsupported }
+  for (const { node, record } of signatures) attachSignature(node, record)
+  return { zone, warnings }
+}
+
+/** Files an RRSIG with the RRset it covers; one covering nothing here is only an RRSIG record. */
+function attachSignature(node: ZoneNode, r: ZoneRecord): void {
+  const covered = node.rrsets.get(r.rdata.wire.readUInt16BE(0))
+  if (covered === undefined) return
+  covered.signatures ??= { ttl: r.ttl, rdatas: [] }
+  if (!covered.signatures.rdatas.some((x) => x.wire.equals(r.rdata.wire)))
+    covered.signatures.rdatas.push(r.rdata)
 }
 
 /** The node for `owner`, created with any missing ancestors up to the apex. */
@@ -188,7 +222,9 @@ function checkZone(zone: Zone, file: string, firstSeen: Map<ZoneNode, string>): 
     if (!cname) continue
     const at = `${firstSeen.get(node)}: ${wireToText(node.wire)}`
     if (cname.rdatas.length > 1) throw zoneError(`${at} has more than one CNAME record`)
-    if (node.rrsets.size > 1) throw zoneError(`${at} has a CNAME beside other data`)
+    // A signed zone's CNAME has its signatures and NSEC beside it (RFC 4035 section 2.5).
+    const beside = [...node.rrsets.types()].filter((t) => t !== Type.RRSIG && t !== Type.NSEC)
+    if (beside.length > 1) throw zoneError(`${at} has a CNAME beside other data`)
     if (node === apex) throw zoneError(`${at} is the apex and cannot be a CNAME`)
   }
   for (const rdata of ns.rdatas) {

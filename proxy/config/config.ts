@@ -250,14 +250,14 @@ const schema = z.strictObject({
   /** Worker processes serving the listeners; `auto`: one per core. 0: serve in the one process (no supervisor). */
   workers: z.union([z.literal('auto'), z.int().min(0).max(256)]).default('auto'),
   /**
-   * How the workers share the TCP listeners. `shared`: every worker accepts from
-   * the one socket and the kernel picks which (nginx's default; no cost per
-   * connection, the spread can be uneven at low load). `roundRobin`: the
-   * supervisor accepts each connection and deals them out in turn (an even
-   * spread, at an IPC hop per connection that halves new TLS connections per
-   * second). Taken at `cutover start`.
+   * How the workers share the TCP listeners. `roundRobin`: the supervisor
+   * accepts each connection and deals them out in turn (node:cluster's default;
+   * an even spread, at an IPC hop per connection that halves new TLS
+   * connections per second). `shared`: every worker accepts from the one socket
+   * and the kernel picks which (nginx's default; no cost per connection, the
+   * spread can be uneven at low load). Taken at `cutover start`.
    */
-  workerAccept: z.enum(['shared', 'roundRobin']).default('shared'),
+  workerAccept: z.enum(['roundRobin', 'shared']).default('roundRobin'),
   /** How long a drain (restart, stop) waits for requests in flight before cutting them. */
   drainDeadline: duration.default(30_000),
   /**

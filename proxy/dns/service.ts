@@ -342,16 +342,24 @@ async function listenDns(
   force?: Path,
   proxyProtocol: { udp?: ProxyProtocolIntake; tcp?: ProxyProtocolIntake } = {},
 ): Promise<DnsListeners> {
+  // The last try's UDP socket is closed only once the next one is bound: in a
+  // worker, node:cluster would hand a key just freed to the next listen (and
+  // assert that it is gone); held, the next try gets a key, and a port, of its own.
+  let previous: DnsUdpListener | undefined
   for (let attempt = 1; ; attempt++) {
     const udp = new DnsUdpListener(engine, listen.host.includes(':'), force, proxyProtocol.udp)
     const tcp = new DnsTcpListener(engine, tcpLimits(dns), force, undefined, proxyProtocol.tcp)
     await udp.listen(listen)
+    await previous?.close()
     try {
       await tcp.listen({ host: listen.host, port: udp.port })
       return { udp, tcp }
     } catch (err) {
-      await udp.close()
-      if (listen.port !== 0 || attempt === 10) throw err
+      previous = udp
+      if (listen.port !== 0 || attempt === 10) {
+        await udp.close()
+        throw err
+      }
     }
   }
 }

@@ -48,6 +48,8 @@ async function startTlsProxy(b: Backends, issuer: TestCa) {
   const c = proxyConfig(b, dns, http)
   proxy = await startSupervised({
     ...c,
+    // The workers accept from the shared sockets themselves: restarts lose nothing that way too.
+    workerAccept: 'shared',
     tls: { certificates: [issuer.issue('restart', [NEW_HOST, LEGACY_HOST, DOT_NAME])] },
     dns: { ...c.dns, tls: { listen: `127.0.0.1:${dot}` } },
     http: { ...c.http, tls: { listen: `127.0.0.1:${https}` } },

@@ -332,7 +332,7 @@ describe('reload', () => {
 describe('settings taken at start', () => {
   it('a restart keeps what the supervisor took at start (workers, workerAccept) and says so', async () => {
     const p = await start()
-    writeConfig(p, { ...config(), workers: 3, workerAccept: 'roundRobin' })
+    writeConfig(p, { ...config(), workers: 3, workerAccept: 'shared' })
     expect((await p.command('restart')).code).toBe(0)
     await until(
       async () => (await p.status()).workers.every((w) => w.state === 'ready'),
@@ -342,7 +342,9 @@ describe('settings taken at start', () => {
     expect((await p.status()).workers).toHaveLength(2)
     const said = p.run.output()
     expect(said).toContain('workers is taken at `cutover start`: this restart keeps 2')
-    expect(said).toContain('workerAccept is taken at `cutover start`: this restart keeps shared')
+    expect(said).toContain(
+      'workerAccept is taken at `cutover start`: this restart keeps roundRobin',
+    )
     expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
   }, 60_000)
 })

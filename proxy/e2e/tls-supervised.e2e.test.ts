@@ -110,8 +110,6 @@ async function startOnFreePorts(
   ]
   proxy = await startSupervised({
     workers: 2,
-    // Dealt in turn, a few connections reach both workers, as the ticket tests need.
-    workerAccept: 'roundRobin',
     tls: { certificates, ...tls },
     dns: {
       listen: `127.0.0.1:${dns}`,

@@ -8,7 +8,12 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs'
 /** Binary name -> the Debian package that provides it. */
 const PACKAGES: Record<string, string> = {
   named: 'bind9',
+  'named-compilezone': 'bind9-utils',
+  'named-checkzone': 'bind9-utils',
+  'dnssec-keygen': 'bind9-utils',
+  'dnssec-signzone': 'bind9-utils',
   dig: 'bind9-dnsutils',
+  delv: 'bind9-dnsutils',
   nsupdate: 'bind9-dnsutils',
   openssl: 'openssl',
   h2load: 'nghttp2-client',
