@@ -1,6 +1,7 @@
 // DNS benchmark: dnsperf on core 0 against each server pinned to core 1, in one
-// run: the raw-Node ceiling, cutover's new path, dns2, BIND 9, a raw forwarder
-// and cutover's legacy path (both forwarding to BIND on core 0). Throughput at
+// run: the raw-Node ceiling, cutover's new path, dns2, BIND 9, DO queries to a
+// signed copy of the zone (cutover and BIND), a raw forwarder and cutover's
+// legacy path (both forwarding to BIND on core 0). Throughput at
 // saturation and latency at a fixed rate, each as a ratio to its baseline.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,6 +11,7 @@ import { typeCode } from '../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../dns/message.ts'
 import { exchange } from '../legacy-adapter/dns-client.ts'
 import { startBind } from '../proxy/e2e/support/bind.ts'
+import { signZone } from '../proxy/e2e/support/sign-zone.ts'
 import { type DnsperfResult, dnsperf } from './support/dnsperf.ts'
 import { type Server, startCutover, startScript } from './support/servers.ts'
 
@@ -39,16 +41,17 @@ async function measure(
   name: string,
   queries: string,
   start: () => Promise<Server>,
+  flags: readonly string[] = [],
 ): Promise<DnsRow> {
   const server = await start()
   const port = server.port
   try {
-    await dnsperf(LOAD_CORE, port, queries, 1)
-    const result = await dnsperf(LOAD_CORE, port, queries, SECONDS)
+    await dnsperf(LOAD_CORE, port, queries, 1, undefined, flags)
+    const result = await dnsperf(LOAD_CORE, port, queries, SECONDS, undefined, flags)
     // Tail latency on a shared 2-core machine is noisy: the median of three runs.
     const runs: DnsperfResult[] = []
     for (let i = 0; i < 3; i++)
-      runs.push(await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE))
+      runs.push(await dnsperf(LOAD_CORE, port, queries, SECONDS, FIXED_RATE, flags))
     const fixed = runs.sort((a, b) => a.p99Ms - b.p99Ms)[1]
 
     process.stderr.write(
@@ -105,16 +108,23 @@ export async function dnsBench(): Promise<string> {
     writeFileSync(ceilingFile, JSON.stringify(ceiling))
     writeFileSync(dns2File, JSON.stringify(records))
 
-    const cutover = () =>
+    const cutoverServing = (file: string) => () =>
       startCutover(SERVER_CORE, dir, (listen) => ({
         dns: {
           listen,
-          zones: [{ name: 'example.test', file: zones[0].file }],
+          zones: [{ name: 'example.test', file }],
           legacy: { servers: [`127.0.0.1:${legacy.port}`] },
           packetcache: { enabled: false },
         },
       }))
-    const servers: [name: string, queries: string, start: () => Promise<Server>][] = [
+    const cutover = cutoverServing(zones[0].file)
+    const signed = signZone('example.test', zones[0].file, mkdtempSync(join(dir, 'signed-')), false)
+    const servers: [
+      name: string,
+      queries: string,
+      start: () => Promise<Server>,
+      flags?: readonly string[],
+    ][] = [
       ['raw Node dgram responder (ceiling)', newQueries, script('dns-ceiling.ts', ceilingFile)],
       [
         'raw dgram responder, literal-address send',
@@ -124,6 +134,14 @@ export async function dnsBench(): Promise<string> {
       ['cutover new path', newQueries, cutover],
       ['dns2', newQueries, script('dns2-server.ts', dns2File)],
       ['BIND 9 (named -n 1)', newQueries, () => startBind(zones, ZONES, '', SERVER_CORE)],
+      ['cutover new path, EDNS', newQueries, cutover, ['-e']],
+      ['cutover new path, signed zone, DO', newQueries, cutoverServing(signed.file), ['-D']],
+      [
+        'BIND 9, signed zone, DO',
+        newQueries,
+        () => startBind([{ name: 'example.test', file: signed.file }], ZONES, '', SERVER_CORE),
+        ['-D'],
+      ],
       [
         'raw Node forwarder (ceiling)',
         legacyQueries,
@@ -132,7 +150,8 @@ export async function dnsBench(): Promise<string> {
       ['cutover legacy path', legacyQueries, cutover],
     ]
     const rows: DnsRow[] = []
-    for (const [name, queries, start] of servers) rows.push(await measure(name, queries, start))
+    for (const [name, queries, start, flags] of servers)
+      rows.push(await measure(name, queries, start, flags))
     return report(rows)
   } finally {
     await legacy.stop()
@@ -159,9 +178,12 @@ function report(rows: DnsRow[]): string {
   }
   const newPath = by('cutover new path')
   const dns2 = by('dns2')
+  const edns = by('cutover new path, EDNS')
+  const signed = by('cutover new path, signed zone')
   lines.push(
     '',
     `cutover new path vs dns2: ${(newPath.result.qps / dns2.result.qps).toFixed(1)}× the throughput`,
+    `DO=1 on a signed zone vs EDNS on the same names unsigned: ${(signed.result.qps / edns.result.qps).toFixed(2)}× the throughput (target ≥ 0.8×), p99 ${(signed.fixed.p99Ms / edns.fixed.p99Ms).toFixed(2)}×`,
   )
   return lines.join('\n')
 }

@@ -29,13 +29,9 @@ const wanted = process.argv.slice(2)
 for (const name of wanted)
   if (!SUITES[name])
     throw new Error(`unknown suite '${name}'; suites: ${Object.keys(SUITES).join(', ')}`)
-ensureTools(['named', 'nginx'])
-for (const tool of ['dnsperf', 'wrk', 'taskset']) {
-  if (!findTool(tool))
-    throw new Error(
-      `the benchmarks need ${tool}: apt-get install -y ${tool === 'taskset' ? 'util-linux' : tool}`,
-    )
-}
+ensureTools(['named', 'nginx', 'dnsperf', 'wrk'])
+if (!findTool('taskset'))
+  throw new Error('the benchmarks need taskset: apt-get install -y util-linux')
 for (const name of wanted.length ? wanted : Object.keys(SUITES)) {
   process.stderr.write(`${name}:\n`)
   process.stdout.write(`\n${await SUITES[name]()}\n`)

@@ -18,6 +18,8 @@ export async function dnsperf(
   queryFile: string,
   seconds: number,
   rate?: number,
+  /** More dnsperf flags: `-e` for EDNS, `-D` for the DO bit. */
+  flags: readonly string[] = [],
 ): Promise<DnsperfResult> {
   const args = [
     '-s',
@@ -34,6 +36,7 @@ export async function dnsperf(
     '200',
     '-t',
     '2',
+    ...flags,
   ]
   if (rate) args.push('-Q', String(rate), '-v')
   const out = await runPinned(core, 'dnsperf', args)

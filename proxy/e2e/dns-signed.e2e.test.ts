@@ -3,15 +3,8 @@
 // BIND answers them, with DO and without; what needs a proof of absence goes to
 // BIND; delv, trusting the zone's key, validates what the proxy answers.
 
-import { execFile, execFileSync } from 'node:child_process'
-import {
-  appendFileSync,
-  copyFileSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -24,73 +17,12 @@ import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { startBind } from './support/bind.ts'
 import { mismatchesOf } from './support/dns-against-bind.ts'
 import { startTestProxy } from './support/proxy.ts'
-import { findTool } from './support/tools.ts'
+import { bindTool, signZone } from './support/sign-zone.ts'
 
 const execFileAsync = promisify(execFile)
 const ZONES = join(dirname(fileURLToPath(import.meta.url)), 'zones')
 const dir = mkdtempSync(join(tmpdir(), 'cutover-signed-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-const tool = (name: string) => {
-  const found = findTool(name)
-  if (!found) throw new Error(`${name} is not installed: apt-get install -y bind9-utils`)
-  return found
-}
-
-/**
- * Signs signed.test with a fresh KSK and ZSK; `nsec3`: NSEC3 with opt-out.
- * Returns the signed file and a delv trust anchor file for its KSK.
- */
-function signZone(nsec3: boolean): { file: string; anchor: string } {
-  const work = mkdtempSync(join(dir, nsec3 ? 'nsec3-' : 'nsec-'))
-  const unsigned = join(work, 'signed.test.zone')
-  copyFileSync(join(ZONES, 'signed.test.zone'), unsigned)
-  let anchor = ''
-  for (const ksk of [true, false]) {
-    const args = [
-      '-q',
-      '-K',
-      work,
-      '-a',
-      'ECDSAP256SHA256',
-      ...(ksk ? ['-f', 'KSK'] : []),
-      'signed.test',
-    ]
-    const key = execFileSync(tool('dnssec-keygen'), args, { encoding: 'utf8' }).trim()
-    appendFileSync(unsigned, `$INCLUDE ${join(work, `${key}.key`)}\n`)
-    if (ksk) {
-      // "signed.test. IN DNSKEY 257 3 13 <key in words>" after the comment lines.
-      const fields = readFileSync(join(work, `${key}.key`), 'utf8')
-        .split('\n')
-        .filter((l) => l !== '' && !l.startsWith(';'))[0]
-        .split(/\s+/)
-      anchor = join(work, 'anchor.conf')
-      writeFileSync(
-        anchor,
-        `trust-anchors { signed.test. static-key ${fields.slice(3, 6).join(' ')} "${fields.slice(6).join('')}"; };\n`,
-      )
-    }
-  }
-  const signed = join(work, 'signed.zone')
-  execFileSync(
-    tool('dnssec-signzone'),
-    [
-      '-q',
-      '-K',
-      work,
-      '-d',
-      work,
-      '-o',
-      'signed.test',
-      '-f',
-      signed,
-      ...(nsec3 ? ['-3', 'aabbccdd', '-A'] : []),
-      unsigned,
-    ],
-    { cwd: work },
-  )
-  return { file: signed, anchor }
-}
 
 /** Every owner in the signed file (hashed NSEC3 names too) and names it does not hold. */
 function namesOf(file: string): string[] {
@@ -135,7 +67,12 @@ for (const nsec3 of [false, true])
     let proxy: Awaited<ReturnType<typeof startTestProxy>>
 
     beforeAll(async () => {
-      ;({ file, anchor } = signZone(nsec3))
+      ;({ file, anchor } = signZone(
+        'signed.test',
+        join(ZONES, 'signed.test.zone'),
+        mkdtempSync(join(dir, nsec3 ? 'nsec3-' : 'nsec-')),
+        nsec3,
+      ))
       bind = await startBind([{ name: 'signed.test', file }], dirname(file))
       proxy = await startTestProxy({
         dns: {
@@ -227,7 +164,7 @@ for (const nsec3 of [false, true])
       const delv = async (port: number, name: string, type: string) =>
         (
           await execFileAsync(
-            tool('delv'),
+            bindTool('delv'),
             ['@127.0.0.1', '-p', String(port), '-a', anchor, '+root=signed.test', name, type],
             { encoding: 'utf8', timeout: 10_000 },
           )

@@ -24,6 +24,9 @@ const PACKAGES: Record<string, string> = {
   chromium: 'chromium',
 }
 
+/** The load generators only the benchmarks run. */
+const BENCH_PACKAGES: Record<string, string> = { dnsperf: 'dnsperf', wrk: 'wrk' }
+
 const DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin']
 
 /** Absolute path of a tool's binary, or undefined. */
@@ -38,8 +41,8 @@ export function findTool(name: string): string | undefined {
 export function ensureTools(names: readonly string[] = Object.keys(PACKAGES)): void {
   const missing = names.filter((n) => findTool(n) === undefined)
   if (missing.length === 0) return
-  const packages = [...new Set(missing.map((n) => PACKAGES[n]))]
-  aptInstall(packages, `end-to-end tests need ${missing.join(', ')}`)
+  const packages = [...new Set(missing.map((n) => PACKAGES[n] ?? BENCH_PACKAGES[n]))]
+  aptInstall(packages, `${missing.join(', ')} needed and not installed`)
   const still = names.filter((n) => findTool(n) === undefined)
   if (still.length > 0)
     throw new Error(
