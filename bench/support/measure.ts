@@ -14,6 +14,8 @@ export interface LoadResult {
   p50Ms: number
   p99Ms: number
   errors: number
+  /** CPU microseconds the server spent per request, where it could be read. */
+  cpuUsPerRequest?: number
 }
 
 /** The `p` quantile (0..1) of ascending `sorted`; NaN when there is none. */
@@ -61,15 +63,28 @@ export async function measureInterleaved(
     for (const server of servers) await load(server.port, 1)
     const runs: LoadResult[][] = rows.map(() => [])
     for (let round = 0; round < rounds; round++)
-      for (const [i, server] of servers.entries()) runs[i].push(await load(server.port, SECONDS))
+      for (const [i, server] of servers.entries()) runs[i].push(await loadCounted(server, load))
     return runs.map((results, i) => {
-      const median = [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)]
+      const median = (key: (r: LoadResult) => number) =>
+        [...results].sort((a, b) => key(a) - key(b))[Math.floor(results.length / 2)]
+      const kept = median((r) => r.rps)
+      // CPU per request varies less than throughput on a shared machine: its own median.
+      const cpu = median((r) => r.cpuUsPerRequest ?? 0).cpuUsPerRequest
       process.stderr.write(
-        `  ${rows[i].name}: ${median.rps.toFixed(0)} req/s, p99 ${median.p99Ms.toFixed(2)} ms (median of ${rounds})\n`,
+        `  ${rows[i].name}: ${kept.rps.toFixed(0)} req/s, p99 ${kept.p99Ms.toFixed(2)} ms, ${cpu?.toFixed(1) ?? '?'} CPU µs/request (medians of ${rounds})\n`,
       )
-      return median
+      return { ...kept, cpuUsPerRequest: cpu }
     })
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
   }
+}
+
+/** One measured run of `load` against `server`, with the CPU it spent per request when readable. */
+async function loadCounted(server: Server, load: Load): Promise<LoadResult> {
+  const before = server.cpuSeconds?.()
+  const result = await load(server.port, SECONDS)
+  const after = server.cpuSeconds?.()
+  if (before === undefined || after === undefined || result.rps === 0) return result
+  return { ...result, cpuUsPerRequest: ((after - before) * 1e6) / (result.rps * SECONDS) }
 }

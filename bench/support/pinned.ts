@@ -2,6 +2,7 @@
 // the server under test never share a core; started, awaited and always stopped.
 
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 
 export interface Pinned {
@@ -69,4 +70,31 @@ export function runPinned(core: number, command: string, args: string[]): Promis
         : reject(new Error(`${command} exited with ${code}:\n${output.slice(-2000)}`)),
     )
   })
+}
+
+/** Clock ticks per second in /proc's times: USER_HZ, 100 on every Linux build we run on. */
+const CLOCK_TICKS = 100
+
+/**
+ * CPU seconds (user and system, all threads) used so far by process `pid` and
+ * its descendants, from /proc: what a server spent, whatever else ran beside it.
+ */
+export function cpuSecondsOf(pid: number): number {
+  let ticks = 0
+  const pending = [pid]
+  for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
+    let stat: string
+    let children: string
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      children = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')
+    } catch {
+      continue // it has exited
+    }
+    // Fields after the command's closing parenthesis start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+    for (const child of children.split(' ')) if (child.trim() !== '') pending.push(Number(child))
+  }
+  return ticks / CLOCK_TICKS
 }

@@ -7,13 +7,15 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { freePort } from '../../proxy/e2e/support/free-port.ts'
 import { startNginx } from '../../proxy/e2e/support/nginx.ts'
-import { startPinned } from './pinned.ts'
+import { cpuSecondsOf, startPinned } from './pinned.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
 export interface Server {
   port: number
   stop(): Promise<void>
+  /** CPU seconds its processes have used so far, where the bench can read them. */
+  cpuSeconds?(): number
 }
 
 /**
@@ -45,7 +47,12 @@ export async function startCutover(
     [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
     (o) => o.includes('cutover is serving'),
   )
-  return { port, stop: p.stop }
+  const pid = p.child.pid
+  return {
+    port,
+    stop: p.stop,
+    cpuSeconds: pid === undefined ? undefined : () => cpuSecondsOf(pid),
+  }
 }
 
 /** Starts `bench/servers/<script> <port> ...args` on `core`; it prints `ready` once it serves. */

@@ -15,6 +15,7 @@ import {
   dnameAnswer,
   negativeAnswer,
   nodeAnswer,
+  provenNxdomain,
   referralAnswer,
   wildcardAnswer,
 } from './resolve.ts'
@@ -215,7 +216,9 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
           )
           break
         default:
-          answer = negativeAnswer(zone, Rcode.NXDOMAIN, qtype, dnssec)
+          answer = dnssec
+            ? provenNxdomain(zone, buf, v, at.node, qtype)
+            : negativeAnswer(zone, Rcode.NXDOMAIN, qtype)
       }
       if (answer === null) return Fallback.proof
       writeAnswer(ctx, answer)

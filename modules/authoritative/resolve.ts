@@ -4,7 +4,7 @@
 // referrals with glue, and negative answers with the SOA (RFC 2308).
 
 import { MAX_NAME_LENGTH, Rcode, Type } from '../../dns/constants.ts'
-import { isSubdomain, labelName } from '../../dns/name.ts'
+import { isSubdomain, type LabeledName, labelName } from '../../dns/name.ts'
 import { targetName } from '../../dns/rdata.ts'
 import {
   type Answer,
@@ -16,6 +16,7 @@ import {
 } from './answer.ts'
 import { Found, locateName } from './locate.ts'
 import type { Extras } from './minimal-responses.ts'
+import { coveringNode, nsecChain } from './nsec-chain.ts'
 import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
@@ -72,15 +73,33 @@ function records(owner: Buffer | undefined, rrset: RRset, s: Sections): AnswerRe
 /**
  * The SOA of a negative answer, in the authority section: its TTL is the lesser of
  * its own and its minimum (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA
- * question (BIND's zero-no-soa-ttl). Signed, it would need the NSEC proof.
+ * question (BIND's zero-no-soa-ttl). Signed, with its signatures (at that TTL
+ * too, as BIND) and the proof: for NODATA at `nodata`, its NSEC (RFC 4035
+ * section 3.1.3.1); any other proof is not made here (`needsProof`).
  */
-function addNegativeSoa(zone: Zone, qtype: number, s: Sections, reads?: Reads): void {
+function addNegativeSoa(
+  zone: Zone,
+  qtype: number,
+  s: Sections,
+  reads?: Reads,
+  nodata?: ZoneNode,
+): void {
   reads?.names.push(zone.apex.wire)
-  if (s.dnssec) s.needsProof = true
   const rdata = zone.soa.rdatas[0]
   const minimum = rdata.wire.readUInt32BE(rdata.wire.length - 4)
   const ttl = qtype === Type.SOA && s.rcode === Rcode.NXDOMAIN ? 0 : Math.min(zone.soa.ttl, minimum)
   s.authority.push({ owner: zone.apex.wire, type: Type.SOA, ttl, rdata })
+  if (!s.dnssec) return
+  for (const sig of zone.soa.signatures?.rdatas ?? [])
+    s.authority.push({
+      owner: zone.apex.wire,
+      type: Type.RRSIG,
+      ttl: Math.min(ttl, zone.soa.signatures!.ttl),
+      rdata: sig,
+    })
+  const nsec = s.rcode === Rcode.NOERROR ? nodata?.rrsets.get(Type.NSEC) : undefined
+  if (nsec === undefined) s.needsProof = true
+  else s.authority.push(...records(nodata!.wire, nsec, s))
 }
 
 /**
@@ -176,7 +195,7 @@ function answerAt(
     if (cname === undefined || qtype === Type.CNAME || NOT_CHASED.has(qtype)) {
       const rrset = node.rrsets.get(qtype)
       if (rrset === undefined) {
-        addNegativeSoa(zone, qtype, s, reads)
+        addNegativeSoa(zone, qtype, s, reads, node)
         return
       }
       s.answer.push(...records(owner, rrset, s))
@@ -316,7 +335,8 @@ export function nodeAnswer(
   const rrset = node.rrsets.get(qtype)
   const shape: QuestionShape = { kind: 'exact', name: node.wire }
   if (!node.rrsets.has(Type.CNAME) || qtype === Type.CNAME) {
-    if (!rrset) return negativeAnswer(zone, Rcode.NOERROR, qtype, dnssec)
+    if (!rrset)
+      return dnssec ? signedNodata(zone, node) : negativeAnswer(zone, Rcode.NOERROR, qtype)
     if (dnssec) {
       rrset.signedAnswers ??= []
       if (rrset.signedAnswers[form] === undefined)
@@ -335,6 +355,21 @@ export function nodeAnswer(
   return memo(node.chained, zone, qtype, form, dnssec, () =>
     computeAnswer(zone, node, qtype, shape, form, dnssec),
   )
+}
+
+/**
+ * NODATA at `node` for DO queries: the signed SOA and the node's NSEC, the same
+ * for every type it lacks; null where no NSEC is at the node (an empty
+ * non-terminal, an NSEC3 chain), whose proof is the legacy's.
+ */
+function signedNodata(zone: Zone, node: ZoneNode): Answer | null {
+  if (node.signedNodata !== undefined) return node.signedNodata
+  const s = emptySections(Rcode.NOERROR, true, true)
+  const reads = newReads()
+  addNegativeSoa(zone, Type.A, s, reads, node)
+  dependOn(zone, node, reads)
+  node.signedNodata = encodeProven(s, { kind: 'exact', name: node.wire })
+  return node.signedNodata
 }
 
 /** The answer in `form` synthesised from wildcard `node` for a name under its parent. */
@@ -390,39 +425,38 @@ function computeAnswer(
 
 /**
  * The referral to the delegation at `cut`: its NS records and their addresses,
- * not authoritative. Signed (`dnssec`), with its DS RRset and their RRSIGs;
- * null for a delegation without DS, whose absence needs a proof.
+ * not authoritative. Signed (`dnssec`), with its DS RRset, or the NSEC that
+ * proves there is none (RFC 4035 section 3.1.4), and their RRSIGs; null when
+ * the proof is not at the cut (an NSEC3 chain).
  */
 export function referralAnswer(zone: Zone, cut: ZoneNode, dnssec = false): Answer | null {
-  const ds = dnssec ? cut.rrsets.get(Type.DS) : undefined
-  if (dnssec && ds === undefined) return null
-  const cached = ds ? ds.signedReferral : cut.referral
+  const secured = dnssec ? (cut.rrsets.get(Type.DS) ?? cut.rrsets.get(Type.NSEC)) : undefined
+  if (dnssec && secured === undefined) return null
+  const cached = secured ? secured.signedReferral : cut.referral
   if (cached) return cached
   const s = emptySections(Rcode.NOERROR, false, dnssec)
   const ns = cut.rrsets.get(Type.NS)!
   // The NS RRset at a cut is the child's: never signed here.
   s.authority.push(...records(cut.wire, ns, emptySections()))
-  if (ds) s.authority.push(...records(cut.wire, ds, s))
+  if (secured) s.authority.push(...records(cut.wire, secured, s))
   const reads = newReads()
   addAdditional(zone, ns, s, reads, undefined, cut)
   const referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
-  if (ds) ds.signedReferral = referral
+  if (secured) secured.signedReferral = referral
   else cut.referral = referral
   dependOn(zone, cut, reads)
   return referral
 }
 
 /**
- * NXDOMAIN, or NODATA (NOERROR with no answer): the SOA in the authority
- * section; null when `dnssec`, as it needs the NSEC or NSEC3 proof.
+ * NXDOMAIN, or NODATA (NOERROR with no answer), without signatures: the SOA in
+ * the authority section, the same for every name.
  */
 export function negativeAnswer(
   zone: Zone,
   rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR,
   qtype: number,
-  dnssec = false,
-): Answer | null {
-  if (dnssec) return null
+): Answer {
   const slot = (rcode === Rcode.NXDOMAIN ? 2 : 0) + (qtype === Type.SOA ? 1 : 0)
   const cached = zone.negative[slot]
   if (cached) return cached
@@ -432,6 +466,68 @@ export function negativeAnswer(
   const answer = encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
   zone.negative[slot] = answer
   return answer
+}
+
+/**
+ * NXDOMAIN for a DO query in an NSEC zone, for the name at `name` in `buf` whose
+ * closest encloser is `encloser`: the signed SOA, the NSEC that covers the name
+ * and the one that covers the wildcard that could have matched it (RFC 4035
+ * section 3.1.3.2), once when they are one. Kept per pair; null without an NSEC chain.
+ */
+export function provenNxdomain(
+  zone: Zone,
+  buf: Uint8Array,
+  name: LabeledName,
+  encloser: ZoneNode,
+  qtype: number,
+): Answer | null {
+  const chain = nsecChain(zone)
+  if (chain === undefined) return null
+  const cover = coveringNode(chain, buf, name)
+  zone.wildcardCovers ??= new Map()
+  let wildcard = zone.wildcardCovers.get(encloser)
+  if (wildcard === undefined) {
+    const star = Buffer.concat([WILDCARD_LABEL, encloser.wire])
+    wildcard = coveringNode(chain, star, labelName(star))
+    zone.wildcardCovers.set(encloser, wildcard)
+  }
+  zone.nxdomainProofs ??= new Map()
+  let byWildcard = zone.nxdomainProofs.get(cover)
+  if (byWildcard === undefined) {
+    byWildcard = new Map()
+    zone.nxdomainProofs.set(cover, byWildcard)
+  }
+  let answers = byWildcard.get(wildcard)
+  if (answers === undefined) {
+    answers = []
+    byWildcard.set(wildcard, answers)
+  }
+  const slot = qtype === Type.SOA ? 1 : 0
+  answers[slot] ??= nxdomainWithProof(zone, cover, wildcard, qtype)
+  return answers[slot]
+}
+
+const WILDCARD_LABEL = Buffer.from([1, 0x2a])
+
+function nxdomainWithProof(zone: Zone, cover: ZoneNode, wildcard: ZoneNode, qtype: number): Answer {
+  const s = emptySections(Rcode.NXDOMAIN, true, true)
+  addNegativeSoa(zone, qtype, s)
+  s.needsProof = false
+  for (const node of cover === wildcard ? [cover] : [cover, wildcard])
+    s.authority.push(...records(node.wire, node.rrsets.get(Type.NSEC)!, s))
+  s.authority = byOwner(s.authority)
+  return encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
+}
+
+/**
+ * `section` with each owner's records together, owners in the order they first
+ * appear: BIND's message holds a section as names, so an apex NSEC added after
+ * another name's still goes out beside the apex SOA.
+ */
+function byOwner(section: AnswerRecord[]): AnswerRecord[] {
+  const owners: Buffer[] = []
+  for (const r of section) if (!owners.includes(r.owner!)) owners.push(r.owner!)
+  return owners.flatMap((owner) => section.filter((r) => r.owner === owner))
 }
 
 /** Precomputes every answer the zone's own data can produce, so queries only copy. */
@@ -479,4 +575,5 @@ export function forgetAnswers(node: ZoneNode): void {
   node.chained = undefined
   node.synthesized = undefined
   node.referral = undefined
+  node.signedNodata = undefined
 }

@@ -17,6 +17,7 @@ import { NameTable } from '../../dns/name-table.ts'
 import { type Rdata, targetName } from '../../dns/rdata.ts'
 import type { Answer } from './answer.ts'
 import { DEFAULT_MINIMAL_RESPONSES, type Extras, extrasOf } from './minimal-responses.ts'
+import type { NsecChain } from './nsec-chain.ts'
 import { RRsets } from './rrsets.ts'
 
 export interface RRset {
@@ -31,7 +32,7 @@ export interface RRset {
   signatures?: Signatures
   /** Its answers to DO queries by form, made when first asked; null: the answer needs a proof of absence. */
   signedAnswers?: (Answer | null)[]
-  /** A DS RRset's: the referral to its delegation for DO queries, with the DS and its signatures. */
+  /** A DS RRset's, or an NSEC's at a cut without DS: the referral to its delegation for DO queries, carrying it and its signatures. */
   signedReferral?: Answer
 }
 
@@ -58,6 +59,8 @@ export interface ZoneNode {
   synthesized: Map<number, Answer> | undefined
   /** Precomputed referral, for a delegation point. */
   referral: Answer | undefined
+  /** In a signed zone, NODATA here for DO queries (null: its proof is the legacy's); made when first asked. */
+  signedNodata?: Answer | null
 }
 
 export interface Zone {
@@ -87,6 +90,12 @@ export interface Zone {
    * record events, go to the legacy path.
    */
   signed: boolean
+  /** Its NSEC records in canonical order, made when an NXDOMAIN first needs them (nsec-chain.ts). */
+  nsecChain?: NsecChain
+  /** The node whose NSEC covers the wildcard below each closest encloser asked about. */
+  wildcardCovers?: Map<ZoneNode, ZoneNode>
+  /** Signed NXDOMAIN answers by the node covering the name, then the one covering the wildcard; by SOA question or not. */
+  nxdomainProofs?: Map<ZoneNode, Map<ZoneNode, Answer[]>>
   /** The master file and its fingerprint, which a snapshot of this zone carries (see snapshot.ts); none for one with $INCLUDEs. */
   source: { file: string; fingerprint: string } | undefined
 }
