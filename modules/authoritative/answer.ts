@@ -23,7 +23,7 @@ export interface Sections {
   additional: AnswerRecord[]
   /** Signatures wanted (a DO query to a signed zone): each RRset is followed by its RRSIGs. */
   dnssec: boolean
-  /** The answer needs a proof of absence this path does not build (NSEC3, wildcards, empty non-terminals). */
+  /** The answer needs a proof of absence this path does not build (NSEC3; a chain into a denial). */
   needsProof: boolean
 }
 

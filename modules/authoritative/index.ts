@@ -10,6 +10,7 @@ import { ANSWER, legacy, NEXT, type Verdict } from '../verdict.ts'
 import type { Answer } from './answer.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
+import { nsecCover } from './nsec-chain.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
 import {
   dnameAnswer,
@@ -202,7 +203,14 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
               : referralAnswer(zone, at.node, dnssec)
           break
         case Found.WILDCARD:
-          answer = wildcardAnswer(zone, at.node, qtype, form, dnssec)
+          answer = wildcardAnswer(
+            zone,
+            at.node,
+            qtype,
+            form,
+            dnssec,
+            dnssec ? nsecCover(zone, buf, v) : undefined,
+          )
           break
         case Found.DNAME:
           answer = dnameAnswer(

@@ -40,6 +40,12 @@ export function coveringNode(chain: NsecChain, buf: Uint8Array, name: LabeledNam
   return chain.nodes[low]
 }
 
+/** The node whose NSEC covers the name at `name` in `buf`; undefined when the zone has no NSEC chain. */
+export function nsecCover(zone: Zone, buf: Uint8Array, name: LabeledName): ZoneNode | undefined {
+  const chain = nsecChain(zone)
+  return chain && coveringNode(chain, buf, name)
+}
+
 const lower = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c)
 
 /** Canonical order of two names (negative: `a` first), each as labels at offsets in its buffer. */

@@ -16,7 +16,7 @@ import {
 } from './answer.ts'
 import { Found, locateName } from './locate.ts'
 import type { Extras } from './minimal-responses.ts'
-import { coveringNode, nsecChain } from './nsec-chain.ts'
+import { nsecCover } from './nsec-chain.ts'
 import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
@@ -97,9 +97,18 @@ function addNegativeSoa(
       ttl: Math.min(ttl, zone.soa.signatures!.ttl),
       rdata: sig,
     })
-  const nsec = s.rcode === Rcode.NOERROR ? nodata?.rrsets.get(Type.NSEC) : undefined
-  if (nsec === undefined) s.needsProof = true
-  else s.authority.push(...records(nodata!.wire, nsec, s))
+  const proof = s.rcode === Rcode.NOERROR && nodata ? nodataProof(zone, nodata) : undefined
+  if (proof === undefined) s.needsProof = true
+  else s.authority.push(...records(proof.wire, proof.rrsets.get(Type.NSEC)!, s))
+}
+
+/**
+ * The node whose NSEC proves `node` has no data of a type: its own, or for an
+ * empty non-terminal the one that covers it; undefined without an NSEC chain.
+ */
+function nodataProof(zone: Zone, node: ZoneNode): ZoneNode | undefined {
+  if (node.rrsets.has(Type.NSEC)) return node
+  return nsecCover(zone, node.wire, labelName(node.wire))
 }
 
 /**
@@ -372,19 +381,36 @@ function signedNodata(zone: Zone, node: ZoneNode): Answer | null {
   return node.signedNodata
 }
 
-/** The answer in `form` synthesised from wildcard `node` for a name under its parent. */
+/**
+ * The answer in `form` synthesised from wildcard `node` for a name under its
+ * parent. Signed (`dnssec`), it carries the NSEC of `cover`, which covers the
+ * name asked and so proves no closer name exists (RFC 4035 section 3.1.3.3);
+ * null without one (an NSEC3 chain).
+ */
 export function wildcardAnswer(
   zone: Zone,
   node: ZoneNode,
   qtype: number,
   form: Form = 0,
   dnssec = false,
+  cover?: ZoneNode,
 ): Answer | null {
-  // Signed, it proves that no closer name exists (RFC 4035 section 3.1.3.3).
-  if (dnssec) return null
-  node.synthesized ??= new Map()
-  return memo(node.synthesized, zone, qtype, form, false, () =>
-    computeAnswer(zone, node, qtype, { kind: 'below', name: node.wire.subarray(2) }, form, false),
+  const shape: QuestionShape = { kind: 'below', name: node.wire.subarray(2) }
+  if (!dnssec) {
+    node.synthesized ??= new Map()
+    return memo(node.synthesized, zone, qtype, form, false, () =>
+      computeAnswer(zone, node, qtype, shape, form, false),
+    )
+  }
+  if (cover === undefined) return null
+  node.signedSynthesized ??= new Map()
+  let byType = node.signedSynthesized.get(cover)
+  if (byType === undefined) {
+    byType = new Map()
+    node.signedSynthesized.set(cover, byType)
+  }
+  return memo(byType, zone, qtype, form, true, () =>
+    computeAnswer(zone, node, qtype, shape, form, true, cover),
   )
 }
 
@@ -408,6 +434,7 @@ function memo(
   return answer
 }
 
+/** `wildcardCover`: for an answer synthesised from a wildcard, the node whose NSEC covers the name asked. */
 function computeAnswer(
   zone: Zone,
   node: ZoneNode,
@@ -415,10 +442,20 @@ function computeAnswer(
   shape: QuestionShape,
   form: Form,
   dnssec: boolean,
+  wildcardCover?: ZoneNode,
 ): Answer | null {
   const s = emptySections(Rcode.NOERROR, true, dnssec)
   const reads = newReads()
   answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
+  // The wildcard's own NSEC, in a NODATA, may be the one that covers the name too.
+  const proven = s.authority.some((r) => r.type === Type.NSEC && r.owner === wildcardCover?.wire)
+  if (wildcardCover && !proven) {
+    // BIND writes the zone's NS before the proof: both required then, so a reply
+    // too big for the client is truncated rather than sent unproven.
+    const nsec = records(wildcardCover.wire, wildcardCover.rrsets.get(Type.NSEC)!, s)
+    s.authority = byOwner([...s.authority, ...s.optionalAuthority, ...nsec])
+    s.optionalAuthority = []
+  }
   dependOn(zone, node, reads)
   return encodeProven(s, shape)
 }
@@ -481,14 +518,13 @@ export function provenNxdomain(
   encloser: ZoneNode,
   qtype: number,
 ): Answer | null {
-  const chain = nsecChain(zone)
-  if (chain === undefined) return null
-  const cover = coveringNode(chain, buf, name)
+  const cover = nsecCover(zone, buf, name)
+  if (cover === undefined) return null
   zone.wildcardCovers ??= new Map()
   let wildcard = zone.wildcardCovers.get(encloser)
   if (wildcard === undefined) {
     const star = Buffer.concat([WILDCARD_LABEL, encloser.wire])
-    wildcard = coveringNode(chain, star, labelName(star))
+    wildcard = nsecCover(zone, star, labelName(star))!
     zone.wildcardCovers.set(encloser, wildcard)
   }
   zone.nxdomainProofs ??= new Map()
@@ -574,6 +610,7 @@ export function forgetAnswers(node: ZoneNode): void {
   }
   node.chained = undefined
   node.synthesized = undefined
+  node.signedSynthesized = undefined
   node.referral = undefined
   node.signedNodata = undefined
 }

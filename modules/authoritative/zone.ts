@@ -57,6 +57,8 @@ export interface ZoneNode {
   chained: Map<number, Answer> | undefined
   /** Precomputed answers synthesised from this node as a wildcard, by qtype; created when needed. */
   synthesized: Map<number, Answer> | undefined
+  /** The same for DO queries in an NSEC zone, by the node whose NSEC covers the name asked. */
+  signedSynthesized?: Map<ZoneNode, Map<number, Answer | null>>
   /** Precomputed referral, for a delegation point. */
   referral: Answer | undefined
   /** In a signed zone, NODATA here for DO queries (null: its proof is the legacy's); made when first asked. */

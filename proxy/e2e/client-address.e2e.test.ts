@@ -3,13 +3,16 @@
 // HTTP listener, the PROXY protocol before TLS on the HTTPS one, and
 // X-Forwarded-For from a trusted peer. The client's own loopback address (127.0.0.2,
 // 127.0.0.3) must be what the origin sees in X-Forwarded-For, what an access
-// rule matches and what the sticky bucket is drawn from; a forged header from
+// rule matches, what the sticky bucket is drawn from and what the access log
+// names; a forged header from
 // an untrusted address changes nothing.
 
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { connect as http2Connect } from 'node:http2'
 import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signHttp } from '../../rollout/control.ts'
@@ -18,9 +21,12 @@ import { freePort } from './support/free-port.ts'
 import { type HaproxyServer, startHaproxy } from './support/haproxy.ts'
 import { type NginxServer, startNginx } from './support/nginx.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
+import { until } from './support/until.ts'
 import { startUpstream, type TestUpstream, within } from './support/upstream.ts'
 
 const SITE = 'www.e2e.test'
+const dir = mkdtempSync(join(tmpdir(), 'cutover-client-address-'))
+const accessLog = join(dir, 'access.log')
 
 let ca: TestCa
 let origin: TestUpstream
@@ -47,6 +53,7 @@ beforeAll(async () => {
   legacy = await startUpstream()
   proxy = await startTestProxy({
     trustedProxies: ['127.0.0.1', '::1'],
+    log: { level: 'info', access: { percent: 100, file: accessLog } },
     tls: { certificates: [ca.issue('site', [SITE])] },
     http: {
       listen: '127.0.0.1:0',
@@ -93,6 +100,7 @@ afterAll(async () => {
   await proxy?.stop()
   await Promise.all([origin?.stop(), legacy?.stop()])
   ca?.remove()
+  rmSync(dir, { recursive: true, force: true })
 })
 
 interface Reply {
@@ -101,15 +109,20 @@ interface Reply {
   body: string
 }
 
-/** GET / on `port` from the loopback address `from`, with `headers`. */
-function get(port: number, from: string, headers: Record<string, string> = {}): Promise<Reply> {
+/** GET `path` on `port` from the loopback address `from`, with `headers`. */
+function get(
+  port: number,
+  from: string,
+  headers: Record<string, string> = {},
+  path = '/',
+): Promise<Reply> {
   return within(
     new Promise<Reply>((resolve, reject) => {
       const req = httpRequest(
         {
           host: '127.0.0.1',
           port,
-          path: '/',
+          path,
           localAddress: from,
           agent: false,
           headers: { host: SITE, ...headers },
@@ -192,6 +205,30 @@ describe('through HAProxy (PROXY protocol version 2)', () => {
     expect(two).not.toBe(three)
     expect(await bucket(haproxyPort, '127.0.0.2')).toBe(two)
     expect(await bucket(haproxyPort, '127.0.0.3')).toBe(three)
+  })
+})
+
+/** The clients the access log names for requests to `target`, so far. */
+function loggedClients(target: string): string[] {
+  let text = ''
+  try {
+    text = readFileSync(accessLog, 'utf8')
+  } catch {
+    return []
+  }
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { client: string; target: string })
+    .filter((l) => l.target === target)
+    .map((l) => l.client)
+}
+
+describe('through HAProxy, the access log', () => {
+  it('names the client, not HAProxy', async () => {
+    expect((await get(haproxyPort, '127.0.0.3', {}, '/logged')).status).toBe(200)
+    await until(() => loggedClients('/logged').length > 0, 'the line for the request')
+    expect(loggedClients('/logged')).toEqual(['127.0.0.3'])
   })
 })
 
