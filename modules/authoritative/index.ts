@@ -8,9 +8,9 @@ import type { DnsContext, DnsModule } from '../dns-module.ts'
 import type { ModuleEnv } from '../env.ts'
 import { ANSWER, legacy, NEXT, type Verdict } from '../verdict.ts'
 import type { Answer } from './answer.ts'
+import { nameCover } from './denial.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
-import { nsecCover } from './nsec-chain.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
 import {
   dnameAnswer,
@@ -209,7 +209,7 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
             qtype,
             form,
             dnssec,
-            dnssec ? nsecCover(zone, buf, v) : undefined,
+            dnssec ? nameCover(zone, buf, v, at.label) : undefined,
           )
           break
         case Found.DNAME:
@@ -225,7 +225,7 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
           break
         default:
           answer = dnssec
-            ? provenNxdomain(zone, buf, v, at.node, qtype)
+            ? provenNxdomain(zone, buf, v, at.label, at.node, qtype)
             : negativeAnswer(zone, Rcode.NXDOMAIN, qtype)
       }
       if (answer === null) return Fallback.proof

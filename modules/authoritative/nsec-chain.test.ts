@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { labelName, nameToWire } from '../../dns/name.ts'
-import { compareNames, coveringNode, type NsecChain } from './nsec-chain.ts'
-import type { ZoneNode } from './zone.ts'
+import { compareNames, covering, type NsecChain } from './nsec-chain.ts'
+import type { RRset } from './zone.ts'
 
 // RFC 4034 section 6.1's example, in canonical order.
 const CANONICAL = [
@@ -21,8 +21,8 @@ const compare = (a: string, b: string) =>
   compareNames(wire(a), labelName(wire(a)), wire(b), labelName(wire(b)))
 
 function chainOf(names: readonly string[]): NsecChain {
-  const nodes = names.map((n) => ({ wire: wire(n) }) as ZoneNode)
-  return { nodes, names: nodes.map((n) => labelName(n.wire)) }
+  const proofs = names.map((n) => ({ owner: wire(n), rrset: {} as RRset }))
+  return { proofs, names: proofs.map((p) => labelName(p.owner)) }
 }
 
 describe('canonical name order (RFC 4034 section 6.1)', () => {
@@ -32,11 +32,11 @@ describe('canonical name order (RFC 4034 section 6.1)', () => {
     expect(compare('Z.a.example.', 'z.A.EXAMPLE.')).toBe(0)
   })
 
-  it('finds the name whose NSEC covers a name the zone lacks', () => {
+  it('finds the NSEC that covers a name the zone lacks, or the one at a name it holds', () => {
     const chain = chainOf(CANONICAL)
     const cover = (name: string) => {
       const w = wire(name)
-      return coveringNode(chain, w, labelName(w)).wire
+      return covering(chain, w, labelName(w)).owner
     }
     expect(cover('b.example.')).toEqual(wire('zABC.a.EXAMPLE.'))
     expect(cover('aa.example.')).toEqual(wire('zABC.a.EXAMPLE.'))
@@ -44,5 +44,6 @@ describe('canonical name order (RFC 4034 section 6.1)', () => {
     expect(cover('+.z.example.')).toEqual(wire('*.z.example.'))
     expect(cover('x.\\200.z.example.')).toEqual(wire('\\200.z.example.'))
     expect(cover('zz.example.')).toEqual(wire('\\200.z.example.'))
+    expect(cover('A.EXAMPLE.')).toEqual(wire('a.example.'))
   })
 })

@@ -1,15 +1,16 @@
 // A signed zone's NSEC records in canonical order (RFC 4034 section 6.1), to
-// find the one that covers a name the zone does not hold: the proof of an
-// NXDOMAIN. Names are compared in place, label by label from the right,
+// find the one at a name or covering a name the zone does not hold: the pieces
+// of NSEC proofs (denial.ts). Names are compared in place, label by label from the right,
 // lowercase, as the query holds them: a lookup allocates nothing.
 
 import { Type } from '../../dns/constants.ts'
 import { type LabeledName, labelName } from '../../dns/name.ts'
-import type { Zone, ZoneNode } from './zone.ts'
+import type { ProofSet } from './denial.ts'
+import type { Zone } from './zone.ts'
 
-/** The nodes holding an NSEC, in canonical order, with their label offsets. */
+/** The zone's NSECs in canonical order, with their owners' label offsets. */
 export interface NsecChain {
-  nodes: ZoneNode[]
+  proofs: ProofSet[]
   names: LabeledName[]
 }
 
@@ -21,29 +22,26 @@ export function nsecChain(zone: Zone): NsecChain | undefined {
     .filter((n) => n.rrsets.has(Type.NSEC))
     .map((node) => ({ node, name: labelName(node.wire) }))
   entries.sort((a, b) => compareNames(a.node.wire, a.name, b.node.wire, b.name))
-  zone.nsecChain = { nodes: entries.map((e) => e.node), names: entries.map((e) => e.name) }
+  zone.nsecChain = {
+    proofs: entries.map((e) => ({ owner: e.node.wire, rrset: e.node.rrsets.get(Type.NSEC)! })),
+    names: entries.map((e) => e.name),
+  }
   return zone.nsecChain
 }
 
 /**
- * The node whose NSEC covers the name at `name` in `buf` (the last one before
- * it in canonical order; the apex is first, so there always is one).
+ * The NSEC at the name at `name` in `buf`, or the one that covers it (the last
+ * before it in canonical order; the apex is first, so there always is one).
  */
-export function coveringNode(chain: NsecChain, buf: Uint8Array, name: LabeledName): ZoneNode {
+export function covering(chain: NsecChain, buf: Uint8Array, name: LabeledName): ProofSet {
   let low = 0
-  let high = chain.nodes.length - 1
+  let high = chain.proofs.length - 1
   while (low < high) {
     const mid = (low + high + 1) >> 1
-    if (compareNames(chain.nodes[mid].wire, chain.names[mid], buf, name) < 0) low = mid
+    if (compareNames(chain.proofs[mid].owner, chain.names[mid], buf, name) <= 0) low = mid
     else high = mid - 1
   }
-  return chain.nodes[low]
-}
-
-/** The node whose NSEC covers the name at `name` in `buf`; undefined when the zone has no NSEC chain. */
-export function nsecCover(zone: Zone, buf: Uint8Array, name: LabeledName): ZoneNode | undefined {
-  const chain = nsecChain(zone)
-  return chain && coveringNode(chain, buf, name)
+  return chain.proofs[low]
 }
 
 const lower = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c)

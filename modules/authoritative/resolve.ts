@@ -14,9 +14,9 @@ import {
   type QuestionShape,
   type Sections,
 } from './answer.ts'
-import { Found, locateName } from './locate.ts'
+import { nameCover, nodataProof, nxdomainProof, type ProofSet, wildcardProof } from './denial.ts'
+import { Found, type Location, locateName } from './locate.ts'
 import type { Extras } from './minimal-responses.ts'
-import { nsecCover } from './nsec-chain.ts'
 import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
@@ -74,8 +74,8 @@ function records(owner: Buffer | undefined, rrset: RRset, s: Sections): AnswerRe
  * The SOA of a negative answer, in the authority section: its TTL is the lesser of
  * its own and its minimum (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA
  * question (BIND's zero-no-soa-ttl). Signed, with its signatures (at that TTL
- * too, as BIND) and the proof: for NODATA at `nodata`, its NSEC (RFC 4035
- * section 3.1.3.1); any other proof is not made here (`needsProof`).
+ * too, as BIND) and, for NODATA at `nodata`, the proof it lacks the type
+ * (denial.ts); an NXDOMAIN's proof, which depends on the name, is the caller's.
  */
 function addNegativeSoa(
   zone: Zone,
@@ -97,18 +97,47 @@ function addNegativeSoa(
       ttl: Math.min(ttl, zone.soa.signatures!.ttl),
       rdata: sig,
     })
-  const proof = s.rcode === Rcode.NOERROR && nodata ? nodataProof(zone, nodata) : undefined
-  if (proof === undefined) s.needsProof = true
-  else s.authority.push(...records(proof.wire, proof.rrsets.get(Type.NSEC)!, s))
+  // An NXDOMAIN's proof depends on the name, which its caller has.
+  if (s.rcode !== Rcode.NOERROR) return
+  const proof = nodata && nodataProof(zone, nodata)
+  if (proof?.encloserFirst) {
+    addProofFirst(proof.sets.slice(0, 1), s)
+    addProof(proof.sets.slice(1), s)
+  } else addProof(proof?.sets, s)
+}
+
+/** `sets` at the front of the authority section, in their order, wherever BIND found them first. */
+function addProofFirst(sets: readonly ProofSet[], s: Sections): void {
+  const owners = sets.map((set) => set.owner)
+  s.authority = [
+    ...sets.flatMap((set) => records(set.owner, set.rrset, s)),
+    ...s.authority.filter((r) => !owners.includes(r.owner!)),
+  ]
+}
+
+/** The proof of an NXDOMAIN for the name at `name` in `buf`, located `at` (see provenNxdomain). */
+function addNxdomainProof(
+  zone: Zone,
+  buf: Uint8Array,
+  name: LabeledName,
+  at: Location,
+  s: Sections,
+): void {
+  const cover = nameCover(zone, buf, name, at.label)
+  addProof(cover && nxdomainProof(zone, cover, at.node), s)
+  s.authority = byOwner(s.authority)
 }
 
 /**
- * The node whose NSEC proves `node` has no data of a type: its own, or for an
- * empty non-terminal the one that covers it; undefined without an NSEC chain.
+ * The records of `proof` in the authority section, each once, with their
+ * signatures; without one (undefined), `s` needs a proof made elsewhere.
  */
-function nodataProof(zone: Zone, node: ZoneNode): ZoneNode | undefined {
-  if (node.rrsets.has(Type.NSEC)) return node
-  return nsecCover(zone, node.wire, labelName(node.wire))
+function addProof(proof: readonly ProofSet[] | undefined, s: Sections): void {
+  if (proof === undefined) s.needsProof = true
+  else
+    for (const set of proof)
+      if (!s.authority.some((r) => r.owner === set.owner && r.type === set.rrset.type))
+        s.authority.push(...records(set.owner, set.rrset, s))
 }
 
 /**
@@ -250,6 +279,7 @@ function chase(
     if (at.kind === Found.NXDOMAIN) {
       s.rcode = Rcode.NXDOMAIN
       addNegativeSoa(zone, qtype, s, reads)
+      if (s.dnssec) addNxdomainProof(zone, target, labelName(target), at, s)
       return undefined
     }
     if (at.kind === Found.DNAME) {
@@ -383,9 +413,9 @@ function signedNodata(zone: Zone, node: ZoneNode): Answer | null {
 
 /**
  * The answer in `form` synthesised from wildcard `node` for a name under its
- * parent. Signed (`dnssec`), it carries the NSEC of `cover`, which covers the
- * name asked and so proves no closer name exists (RFC 4035 section 3.1.3.3);
- * null without one (an NSEC3 chain).
+ * parent. Signed (`dnssec`), it carries `cover`, the NSEC or NSEC3 that
+ * proves no closer name exists (RFC 4035 section 3.1.3.3, RFC 5155 section
+ * 7.2.6); null without one.
  */
 export function wildcardAnswer(
   zone: Zone,
@@ -393,7 +423,7 @@ export function wildcardAnswer(
   qtype: number,
   form: Form = 0,
   dnssec = false,
-  cover?: ZoneNode,
+  cover?: ProofSet,
 ): Answer | null {
   const shape: QuestionShape = { kind: 'below', name: node.wire.subarray(2) }
   if (!dnssec) {
@@ -434,7 +464,7 @@ function memo(
   return answer
 }
 
-/** `wildcardCover`: for an answer synthesised from a wildcard, the node whose NSEC covers the name asked. */
+/** `wildcardCover`: for an answer synthesised from a wildcard, what covers the name asked. */
 function computeAnswer(
   zone: Zone,
   node: ZoneNode,
@@ -442,19 +472,20 @@ function computeAnswer(
   shape: QuestionShape,
   form: Form,
   dnssec: boolean,
-  wildcardCover?: ZoneNode,
+  wildcardCover?: ProofSet,
 ): Answer | null {
   const s = emptySections(Rcode.NOERROR, true, dnssec)
   const reads = newReads()
   answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
-  // The wildcard's own NSEC, in a NODATA, may be the one that covers the name too.
-  const proven = s.authority.some((r) => r.type === Type.NSEC && r.owner === wildcardCover?.wire)
-  if (wildcardCover && !proven) {
+  if (wildcardCover) {
     // BIND writes the zone's NS before the proof: both required then, so a reply
     // too big for the client is truncated rather than sent unproven.
-    const nsec = records(wildcardCover.wire, wildcardCover.rrsets.get(Type.NSEC)!, s)
-    s.authority = byOwner([...s.authority, ...s.optionalAuthority, ...nsec])
+    s.authority.push(...s.optionalAuthority)
     s.optionalAuthority = []
+    const proof = wildcardProof(zone, wildcardCover, node, s.answer.length === 0)
+    if (proof?.encloserFirst) addProofFirst(proof.sets, s)
+    else addProof(proof?.sets, s)
+    s.authority = byOwner(s.authority)
   }
   dependOn(zone, node, reads)
   return encodeProven(s, shape)
@@ -462,25 +493,25 @@ function computeAnswer(
 
 /**
  * The referral to the delegation at `cut`: its NS records and their addresses,
- * not authoritative. Signed (`dnssec`), with its DS RRset, or the NSEC that
- * proves there is none (RFC 4035 section 3.1.4), and their RRSIGs; null when
- * the proof is not at the cut (an NSEC3 chain).
+ * not authoritative. Signed (`dnssec`), with its DS RRset, or the NSEC or
+ * NSEC3 proof that there is none (RFC 4035 section 3.1.4, RFC 5155 section
+ * 7.2.7), and their RRSIGs; null when that cannot be proven here.
  */
 export function referralAnswer(zone: Zone, cut: ZoneNode, dnssec = false): Answer | null {
-  const secured = dnssec ? (cut.rrsets.get(Type.DS) ?? cut.rrsets.get(Type.NSEC)) : undefined
-  if (dnssec && secured === undefined) return null
-  const cached = secured ? secured.signedReferral : cut.referral
-  if (cached) return cached
+  const cached = dnssec ? cut.signedReferral : cut.referral
+  if (cached !== undefined) return cached
   const s = emptySections(Rcode.NOERROR, false, dnssec)
   const ns = cut.rrsets.get(Type.NS)!
   // The NS RRset at a cut is the child's: never signed here.
   s.authority.push(...records(cut.wire, ns, emptySections()))
-  if (secured) s.authority.push(...records(cut.wire, secured, s))
+  const ds = cut.rrsets.get(Type.DS)
+  if (dnssec && ds) s.authority.push(...records(cut.wire, ds, s))
+  else if (dnssec) addProof(nodataProof(zone, cut)?.sets, s)
   const reads = newReads()
   addAdditional(zone, ns, s, reads, undefined, cut)
-  const referral = encodeAnswer(s, { kind: 'below', name: cut.wire })
-  if (secured) secured.signedReferral = referral
-  else cut.referral = referral
+  const referral = encodeProven(s, { kind: 'below', name: cut.wire })
+  if (dnssec) cut.signedReferral = referral
+  else cut.referral = referral!
   dependOn(zone, cut, reads)
   return referral
 }
@@ -506,53 +537,41 @@ export function negativeAnswer(
 }
 
 /**
- * NXDOMAIN for a DO query in an NSEC zone, for the name at `name` in `buf` whose
- * closest encloser is `encloser`: the signed SOA, the NSEC that covers the name
- * and the one that covers the wildcard that could have matched it (RFC 4035
- * section 3.1.3.2), once when they are one. Kept per pair; null without an NSEC chain.
+ * NXDOMAIN for a DO query, for the name at `name` in `buf` whose closest
+ * encloser is `encloser`, at label `encloserLabel`: the signed SOA and the
+ * NSEC or NSEC3 proof (denial.ts), kept per encloser and what covers the name;
+ * null when the zone has no chain or the proof cannot be made here.
  */
 export function provenNxdomain(
   zone: Zone,
   buf: Uint8Array,
   name: LabeledName,
+  encloserLabel: number,
   encloser: ZoneNode,
   qtype: number,
 ): Answer | null {
-  const cover = nsecCover(zone, buf, name)
+  const cover = nameCover(zone, buf, name, encloserLabel)
   if (cover === undefined) return null
-  zone.wildcardCovers ??= new Map()
-  let wildcard = zone.wildcardCovers.get(encloser)
-  if (wildcard === undefined) {
-    const star = Buffer.concat([WILDCARD_LABEL, encloser.wire])
-    wildcard = nsecCover(zone, star, labelName(star))!
-    zone.wildcardCovers.set(encloser, wildcard)
-  }
   zone.nxdomainProofs ??= new Map()
-  let byWildcard = zone.nxdomainProofs.get(cover)
-  if (byWildcard === undefined) {
-    byWildcard = new Map()
-    zone.nxdomainProofs.set(cover, byWildcard)
+  let byCover = zone.nxdomainProofs.get(encloser)
+  if (byCover === undefined) {
+    byCover = new Map()
+    zone.nxdomainProofs.set(encloser, byCover)
   }
-  let answers = byWildcard.get(wildcard)
+  let answers = byCover.get(cover)
   if (answers === undefined) {
     answers = []
-    byWildcard.set(wildcard, answers)
+    byCover.set(cover, answers)
   }
   const slot = qtype === Type.SOA ? 1 : 0
-  answers[slot] ??= nxdomainWithProof(zone, cover, wildcard, qtype)
+  if (answers[slot] === undefined) {
+    const s = emptySections(Rcode.NXDOMAIN, true, true)
+    addNegativeSoa(zone, qtype, s)
+    addProof(nxdomainProof(zone, cover, encloser), s)
+    s.authority = byOwner(s.authority)
+    answers[slot] = encodeProven(s, { kind: 'below', name: zone.apex.wire })
+  }
   return answers[slot]
-}
-
-const WILDCARD_LABEL = Buffer.from([1, 0x2a])
-
-function nxdomainWithProof(zone: Zone, cover: ZoneNode, wildcard: ZoneNode, qtype: number): Answer {
-  const s = emptySections(Rcode.NXDOMAIN, true, true)
-  addNegativeSoa(zone, qtype, s)
-  s.needsProof = false
-  for (const node of cover === wildcard ? [cover] : [cover, wildcard])
-    s.authority.push(...records(node.wire, node.rrsets.get(Type.NSEC)!, s))
-  s.authority = byOwner(s.authority)
-  return encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
 }
 
 /**
@@ -606,11 +625,11 @@ export function forgetAnswers(node: ZoneNode): void {
     rrset.answer = undefined
     rrset.nonRecursiveAnswer = undefined
     rrset.signedAnswers = undefined
-    rrset.signedReferral = undefined
   }
   node.chained = undefined
   node.synthesized = undefined
   node.signedSynthesized = undefined
   node.referral = undefined
+  node.signedReferral = undefined
   node.signedNodata = undefined
 }

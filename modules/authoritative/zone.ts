@@ -16,8 +16,10 @@ import {
 import { NameTable } from '../../dns/name-table.ts'
 import { type Rdata, targetName } from '../../dns/rdata.ts'
 import type { Answer } from './answer.ts'
+import type { ProofSet } from './denial.ts'
 import { DEFAULT_MINIMAL_RESPONSES, type Extras, extrasOf } from './minimal-responses.ts'
 import type { NsecChain } from './nsec-chain.ts'
+import type { Nsec3Chain } from './nsec3-chain.ts'
 import { RRsets } from './rrsets.ts'
 
 export interface RRset {
@@ -32,8 +34,6 @@ export interface RRset {
   signatures?: Signatures
   /** Its answers to DO queries by form, made when first asked; null: the answer needs a proof of absence. */
   signedAnswers?: (Answer | null)[]
-  /** A DS RRset's, or an NSEC's at a cut without DS: the referral to its delegation for DO queries, carrying it and its signatures. */
-  signedReferral?: Answer
 }
 
 /** The signatures over one RRset, with the TTL the first of them was given, as BIND keeps them. */
@@ -57,10 +57,12 @@ export interface ZoneNode {
   chained: Map<number, Answer> | undefined
   /** Precomputed answers synthesised from this node as a wildcard, by qtype; created when needed. */
   synthesized: Map<number, Answer> | undefined
-  /** The same for DO queries in an NSEC zone, by the node whose NSEC covers the name asked. */
-  signedSynthesized?: Map<ZoneNode, Map<number, Answer | null>>
+  /** The same for DO queries, by the NSEC or NSEC3 that covers the name asked. */
+  signedSynthesized?: Map<ProofSet, Map<number, Answer | null>>
   /** Precomputed referral, for a delegation point. */
   referral: Answer | undefined
+  /** Its form for DO queries, with the DS or the proof there is none (null: the legacy's). */
+  signedReferral?: Answer | null
   /** In a signed zone, NODATA here for DO queries (null: its proof is the legacy's); made when first asked. */
   signedNodata?: Answer | null
 }
@@ -92,12 +94,14 @@ export interface Zone {
    * record events, go to the legacy path.
    */
   signed: boolean
+  /** Its NSEC3 RRsets, which live beside its names, by owner (`nameId`). */
+  nsec3Sets?: Map<string, { owner: Buffer; rrset: RRset }>
+  /** Those in hash order, made when a proof first needs them (nsec3-chain.ts). */
+  nsec3Chain?: Nsec3Chain
   /** Its NSEC records in canonical order, made when an NXDOMAIN first needs them (nsec-chain.ts). */
   nsecChain?: NsecChain
-  /** The node whose NSEC covers the wildcard below each closest encloser asked about. */
-  wildcardCovers?: Map<ZoneNode, ZoneNode>
-  /** Signed NXDOMAIN answers by the node covering the name, then the one covering the wildcard; by SOA question or not. */
-  nxdomainProofs?: Map<ZoneNode, Map<ZoneNode, Answer[]>>
+  /** Signed NXDOMAIN answers by closest encloser, then by what covers the name; by SOA question or not. */
+  nxdomainProofs?: Map<ZoneNode, Map<ProofSet, (Answer | null)[]>>
   /** The master file and its fingerprint, which a snapshot of this zone carries (see snapshot.ts); none for one with $INCLUDEs. */
   source: { file: string; fingerprint: string } | undefined
 }
@@ -164,17 +168,21 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
   // Where each name was first written, so a check on a whole name can point at it.
   const firstSeen = new Map<ZoneNode, string>()
   const signatures: { node: ZoneNode; record: ZoneRecord }[] = []
+  const nsec3Signatures: ZoneRecord[] = []
 
   for (const r of records) {
     if (!isSubdomain(r.owner, origin))
       throw zoneError(`${where(r)}: ${wireToText(r.owner)} is outside ${zone.name}`)
     if (DNSSEC_TYPES.has(r.type)) zone.signed = true
     // An NSEC3 chain lives beside the zone's names, as in BIND: its hashed owners are no names of the zone.
-    if (
-      r.type === Type.NSEC3 ||
-      (r.type === Type.RRSIG && r.rdata.wire.readUInt16BE(0) === Type.NSEC3)
-    )
+    if (r.type === Type.NSEC3) {
+      addNsec3(zone, r)
       continue
+    }
+    if (r.type === Type.RRSIG && r.rdata.wire.readUInt16BE(0) === Type.NSEC3) {
+      nsec3Signatures.push(r)
+      continue
+    }
     const node = ensureNode(zone, r.owner)
     if (!firstSeen.has(node)) firstSeen.set(node, where(r))
     if (r.type === Type.RRSIG) signatures.push({ node, record: r })
@@ -195,13 +203,27 @@ export function buildZone(name: string, records: readonly ZoneRecord[], file: st
   }
   checkZone(zone, file, firstSeen)
   zone.soa = apex.rrsets.get(Type.SOA)!
-  for (const { node, record } of signatures) attachSignature(node, record)
+  for (const { node, record } of signatures)
+    attachSignature(node.rrsets.get(record.rdata.wire.readUInt16BE(0)), record)
+  for (const r of nsec3Signatures) attachSignature(zone.nsec3Sets?.get(nameId(r.owner))?.rrset, r)
   return { zone, warnings }
 }
 
+function addNsec3(zone: Zone, r: ZoneRecord): void {
+  zone.nsec3Sets ??= new Map()
+  const id = nameId(r.owner)
+  const found = zone.nsec3Sets.get(id)
+  if (found === undefined)
+    zone.nsec3Sets.set(id, {
+      owner: r.owner,
+      rrset: { type: Type.NSEC3, ttl: r.ttl, rdatas: [r.rdata], answer: undefined },
+    })
+  else if (!found.rrset.rdatas.some((x) => x.wire.equals(r.rdata.wire)))
+    found.rrset.rdatas.push(r.rdata)
+}
+
 /** Files an RRSIG with the RRset it covers; one covering nothing here is only an RRSIG record. */
-function attachSignature(node: ZoneNode, r: ZoneRecord): void {
-  const covered = node.rrsets.get(r.rdata.wire.readUInt16BE(0))
+function attachSignature(covered: RRset | undefined, r: ZoneRecord): void {
   if (covered === undefined) return
   covered.signatures ??= { ttl: r.ttl, rdatas: [] }
   if (!covered.signatures.rdatas.some((x) => x.wire.equals(r.rdata.wire)))
