@@ -1,8 +1,9 @@
 // DNS benchmark: dnsperf on core 0 against each server pinned to core 1, in one
 // run: the raw-Node ceiling, cutover's new path, dns2, BIND 9, DO queries to a
-// signed copy of the zone (cutover and BIND), a raw forwarder and cutover's
-// legacy path (both forwarding to BIND on core 0). Throughput at
-// saturation and latency at a fixed rate, each as a ratio to its baseline.
+// signed copy of the zone and NXDOMAIN ones to an NSEC3 copy (cutover and
+// BIND), a raw forwarder and cutover's legacy path (both forwarding to BIND on
+// core 0). Throughput at saturation and latency at a fixed rate, each as a
+// ratio to its baseline.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,6 +31,8 @@ const NEW_PATH_QUERIES = [
   'ns2.example.test A',
 ]
 const LEGACY_QUERIES = ['www.legacy.test A', 'ns1.legacy.test A']
+/** Names an NSEC3 zone proves absent: each NXDOMAIN hashes its next closer name. */
+const NXDOMAIN_QUERIES = ['nx1.example.test A', 'nx2.example.test A', 'a.b.nx3.example.test AAAA']
 
 export interface DnsRow {
   name: string
@@ -119,6 +122,9 @@ export async function dnsBench(): Promise<string> {
       }))
     const cutover = cutoverServing(zones[0].file)
     const signed = signZone('example.test', zones[0].file, mkdtempSync(join(dir, 'signed-')), false)
+    const nsec3 = signZone('example.test', zones[0].file, mkdtempSync(join(dir, 'nsec3-')), true)
+    const nxQueries = join(dir, 'nx.txt')
+    writeFileSync(nxQueries, `${NXDOMAIN_QUERIES.join('\n')}\n`)
     const servers: [
       name: string,
       queries: string,
@@ -140,6 +146,13 @@ export async function dnsBench(): Promise<string> {
         'BIND 9, signed zone, DO',
         newQueries,
         () => startBind([{ name: 'example.test', file: signed.file }], ZONES, '', SERVER_CORE),
+        ['-D'],
+      ],
+      ['cutover new path, NSEC3 NXDOMAIN, DO', nxQueries, cutoverServing(nsec3.file), ['-D']],
+      [
+        'BIND 9, NSEC3 NXDOMAIN, DO',
+        nxQueries,
+        () => startBind([{ name: 'example.test', file: nsec3.file }], ZONES, '', SERVER_CORE),
         ['-D'],
       ],
       [
@@ -180,10 +193,13 @@ function report(rows: DnsRow[]): string {
   const dns2 = by('dns2')
   const edns = by('cutover new path, EDNS')
   const signed = by('cutover new path, signed zone')
+  const nx = by('cutover new path, NSEC3')
+  const bindNx = by('BIND 9, NSEC3')
   lines.push(
     '',
     `cutover new path vs dns2: ${(newPath.result.qps / dns2.result.qps).toFixed(1)}× the throughput`,
     `DO=1 on a signed zone vs EDNS on the same names unsigned: ${(signed.result.qps / edns.result.qps).toFixed(2)}× the throughput (target ≥ 0.8×), p99 ${(signed.fixed.p99Ms / edns.fixed.p99Ms).toFixed(2)}×`,
+    `NSEC3 NXDOMAIN with proofs (a hash per query): ${(nx.result.qps / ceiling.result.qps).toFixed(2)}× the ceiling, ${(nx.result.qps / bindNx.result.qps).toFixed(2)}× BIND's`,
   )
   return lines.join('\n')
 }

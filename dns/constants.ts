@@ -86,6 +86,15 @@ export const Type = {
   DLV: 32769,
 } as const
 
+/** Record types a DNSSEC signer makes: a zone holding them is signed. */
+export const DNSSEC_TYPES: ReadonlySet<number> = new Set<number>([
+  Type.RRSIG,
+  Type.NSEC,
+  Type.NSEC3,
+  Type.NSEC3PARAM,
+  Type.DNSKEY,
+])
+
 export const Class = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const
 
 export const Rcode = {

@@ -1,11 +1,11 @@
 // Writes a DNS suite from a zone file: every name and type in it, a type each
 // name lacks (NODATA), names that do not exist next to ones that do, wildcard
 // probes, empty non-terminals, delegations (and DS at the cut), mixed case, both
-// transports, several EDNS sizes, and RD 0 and 1.
+// transports, several EDNS sizes, RD 0 and 1, and for a signed zone DO 0 and 1.
 
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { Type, typeName } from '../dns/constants.ts'
+import { DNSSEC_TYPES, Type, typeName } from '../dns/constants.ts'
 import { parseMasterFile } from '../dns/master-file.ts'
 import { fqdnWire, lowerWire, parentWire, wireToText } from '../dns/name.ts'
 import type { DnsCase } from './suite.ts'
@@ -118,5 +118,8 @@ export function generateDnsCases(origin: string, file: string): DnsCase[] {
   )
   // Each case as a resolver asks an authoritative server (RD=0) and as a stub does (RD=1):
   // a default BIND answers the two differently.
-  return cases.flatMap((c) => [{ ...c, rd: false }, c])
+  const both = cases.flatMap((c) => [{ ...c, rd: false }, c])
+  // A signed zone is asked as validating resolvers ask it too: with DO, for its signatures and proofs.
+  const signed = all.some((name) => name.types.some((t) => DNSSEC_TYPES.has(t)))
+  return signed ? both.flatMap((c) => (c.edns === false ? [c] : [c, { ...c, do: true }])) : both
 }

@@ -23,7 +23,7 @@ export interface Sections {
   additional: AnswerRecord[]
   /** Signatures wanted (a DO query to a signed zone): each RRset is followed by its RRSIGs. */
   dnssec: boolean
-  /** The answer needs a proof of absence this path does not build (NSEC3; a chain into a denial). */
+  /** The answer needs a proof of absence this path does not build (a chain into a wildcard). */
   needsProof: boolean
 }
 
@@ -42,6 +42,12 @@ export interface Answer {
   arStart: number
   /** Pairs (position in body, target): see WireWriter.fixups. */
   fixups: Int32Array
+  /**
+   * What a client offering no more than 512 octets over UDP gets instead, where
+   * that is not this answer cut short: a wildcard's proof comes after the zone's
+   * NS but stays when they go.
+   */
+  minimal?: Answer
 }
 
 /**

@@ -132,12 +132,16 @@ function addNxdomainProof(
  * The records of `proof` in the authority section, each once, with their
  * signatures; without one (undefined), `s` needs a proof made elsewhere.
  */
-function addProof(proof: readonly ProofSet[] | undefined, s: Sections): void {
+function addProof(
+  proof: readonly ProofSet[] | undefined,
+  s: Sections,
+  section = s.authority,
+): void {
   if (proof === undefined) s.needsProof = true
   else
     for (const set of proof)
       if (!s.authority.some((r) => r.owner === set.owner && r.type === set.rrset.type))
-        s.authority.push(...records(set.owner, set.rrset, s))
+        section.push(...records(set.owner, set.rrset, s))
 }
 
 /**
@@ -478,13 +482,21 @@ function computeAnswer(
   const reads = newReads()
   answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
   if (wildcardCover) {
-    // BIND writes the zone's NS before the proof: both required then, so a reply
-    // too big for the client is truncated rather than sent unproven.
-    s.authority.push(...s.optionalAuthority)
-    s.optionalAuthority = []
     const proof = wildcardProof(zone, wildcardCover, node, s.answer.length === 0)
     if (proof?.encloserFirst) addProofFirst(proof.sets, s)
-    else addProof(proof?.sets, s)
+    else if (proof && s.optionalAuthority.length > 0) {
+      // BIND writes the zone's NS before the proof, and leaves them out, not the
+      // proof, for a small client: that form is made apart.
+      const minimal = { ...s, optionalAuthority: [], additional: [], authority: [...s.authority] }
+      addProof(proof.sets, minimal)
+      s.authority.push(...s.optionalAuthority)
+      s.optionalAuthority = []
+      addProof(proof.sets, s)
+      dependOn(zone, node, reads)
+      const answer = encodeProven(s, shape)
+      if (answer) answer.minimal = encodeAnswer(minimal, shape)
+      return answer
+    } else addProof(proof?.sets, s)
     s.authority = byOwner(s.authority)
   }
   dependOn(zone, node, reads)

@@ -11,8 +11,17 @@ import type { Answer } from './answer.ts'
 const OPT_LENGTH = 11
 
 /** Writes the response for `answer` into ctx.out and points ctx.response at it. */
-export function writeAnswer(ctx: DnsContext, answer: Answer): void {
+export function writeAnswer(ctx: DnsContext, given: Answer): void {
   const { query, view, out } = ctx
+  const opt = view.edns ? OPT_LENGTH : 0
+  // As BIND does: an EDNS client offering no more than 512 octets over UDP
+  // gets a minimal answer, without the zone's NS RRset or extra addresses.
+  const minimal =
+    opt !== 0 &&
+    ctx.transport === 'udp' &&
+    view.ednsUdpSize <= CLASSIC_UDP_LIMIT &&
+    (given.flags & Flag.AA) !== 0
+  const answer = (minimal && given.minimal) || given
   const base = view.questionEnd
   query.copy(out, 0, 0, base)
   answer.body.copy(out, base)
@@ -31,15 +40,7 @@ export function writeAnswer(ctx: DnsContext, answer: Answer): void {
   let ns = answer.ns
   let ar = answer.ar
   let end = base + answer.body.length
-  const opt = view.edns ? OPT_LENGTH : 0
-  if (
-    opt &&
-    ctx.transport === 'udp' &&
-    view.ednsUdpSize <= CLASSIC_UDP_LIMIT &&
-    (answer.flags & Flag.AA) !== 0
-  ) {
-    // As BIND does: an EDNS client offering no more than 512 octets over UDP
-    // gets a minimal answer, without the zone's NS RRset or extra addresses.
+  if (minimal) {
     end = base + answer.optionalStart
     ns = answer.nsRequired
     ar = 0

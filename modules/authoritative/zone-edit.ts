@@ -6,11 +6,11 @@
 // checks are BIND's for dynamic updates (RFC 2136 section 3.4.2), so a sequence
 // of changes always leaves a zone a full build would accept.
 
-import { Type, typeName } from '../../dns/constants.ts'
+import { DNSSEC_TYPES, Type, typeName } from '../../dns/constants.ts'
 import { isSubdomain, parentWire, wireToText } from '../../dns/name.ts'
 import { type Rdata, rdataFromWire, targetName } from '../../dns/rdata.ts'
 import { forgetAnswers, precomputeNegative, precomputeNode } from './resolve.ts'
-import { DNSSEC_TYPES, ensureNode, nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
+import { ensureNode, nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
 
 export interface RecordChange {
   op: 'create' | 'delete'

@@ -3,7 +3,7 @@
 // Built from master-file records with BIND's load-time checks.
 
 import { CutoverError } from '../../common/cutover-error.ts'
-import { Type, typeName } from '../../dns/constants.ts'
+import { DNSSEC_TYPES, Type, typeName } from '../../dns/constants.ts'
 import type { ZoneRecord } from '../../dns/master-file.ts'
 import {
   fqdnWire,
@@ -110,15 +110,6 @@ export interface Zone {
 export function nameId(wire: Buffer): string {
   return lowerWire(wire).toString('latin1')
 }
-
-/** Record types a DNSSEC signer makes: a zone holding them is signed. */
-export const DNSSEC_TYPES = new Set<number>([
-  Type.RRSIG,
-  Type.NSEC,
-  Type.NSEC3,
-  Type.NSEC3PARAM,
-  Type.DNSKEY,
-])
 
 function newNode(wire: Buffer): ZoneNode {
   return {
