@@ -4,6 +4,7 @@
 import { Flag, HEADER_LENGTH } from '../../dns/constants.ts'
 import type { Rdata } from '../../dns/rdata.ts'
 import { WireWriter } from '../../dns/wire-writer.ts'
+import type { NodataProof } from './denial.ts'
 
 export interface AnswerRecord {
   /** Owner name; undefined means the question name itself. */
@@ -23,8 +24,10 @@ export interface Sections {
   additional: AnswerRecord[]
   /** Signatures wanted (a DO query to a signed zone): each RRset is followed by its RRSIGs. */
   dnssec: boolean
-  /** The answer needs a proof of absence this path does not build (a chain into a wildcard). */
+  /** The answer needs a proof of absence this path does not build (two wildcards in one chain). */
   needsProof: boolean
+  /** The proof that no closer name exists, for an answer synthesised from a wildcard. */
+  wildcardProof?: NodataProof
 }
 
 export interface Answer {

@@ -14,7 +14,14 @@ import {
   type QuestionShape,
   type Sections,
 } from './answer.ts'
-import { nameCover, nodataProof, nxdomainProof, type ProofSet, wildcardProof } from './denial.ts'
+import {
+  type NodataProof,
+  nameCover,
+  nodataProof,
+  nxdomainProof,
+  type ProofSet,
+  wildcardProof,
+} from './denial.ts'
 import { Found, type Location, locateName } from './locate.ts'
 import type { Extras } from './minimal-responses.ts'
 import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
@@ -301,11 +308,31 @@ function chase(
     if (at.kind === Found.WILDCARD) {
       reads.names.push(at.node.wire)
       // Signed, a synthesised answer proves no closer name exists (RFC 4035 section 3.1.3.3).
-      if (s.dnssec) s.needsProof = true
+      if (s.dnssec) addChainedWildcardProof(zone, target, at, qtype, s)
     }
     // A synthesised record is owned by the name asked for, not by the `*` node.
     return { node: at.node, owner: at.kind === Found.WILDCARD ? target : at.node.wire }
   }
+}
+
+/** The proof for a wildcard a chain reached at `target`, located `at`; one per answer. */
+function addChainedWildcardProof(
+  zone: Zone,
+  target: Buffer,
+  at: Location,
+  qtype: number,
+  s: Sections,
+): void {
+  const cover = nameCover(zone, target, labelName(target), at.label)
+  const rrsets = at.node.rrsets
+  const nodata = !rrsets.has(qtype) && (qtype === Type.CNAME || !rrsets.has(Type.CNAME))
+  useWildcardProof(cover && wildcardProof(zone, cover, at.node, nodata), s)
+}
+
+/** `proof` as `s`'s wildcard proof; an answer from two wildcards, or none provable, needs a proof made elsewhere. */
+function useWildcardProof(proof: NodataProof | undefined, s: Sections): void {
+  if (proof === undefined || s.wildcardProof !== undefined) s.needsProof = true
+  else s.wildcardProof = proof
 }
 
 /**
@@ -359,9 +386,26 @@ export function dnameAnswer(
   return encodeProven(s, { kind: 'exact', name: qname })
 }
 
-/** `s` encoded, or null when it needs a proof of absence. */
+/**
+ * `s` encoded, with the proof of a wildcard it answers from placed as BIND
+ * places it; null when it needs a proof made elsewhere.
+ */
 function encodeProven(s: Sections, shape: QuestionShape): Answer | null {
-  return s.needsProof ? null : encodeAnswer(s, shape)
+  if (s.needsProof) return null
+  const proof = s.wildcardProof
+  if (proof?.encloserFirst) addProofFirst(proof.sets, s)
+  else if (proof && s.optionalAuthority.length > 0) {
+    // BIND writes the zone's NS before the proof, and leaves them out, not the
+    // proof, for a small client: that form is made apart.
+    const minimal = { ...s, optionalAuthority: [], additional: [], authority: [...s.authority] }
+    addProof(proof.sets, minimal)
+    s.authority.push(...s.optionalAuthority)
+    s.optionalAuthority = []
+    addProof(proof.sets, s)
+    return { ...encodeAnswer(s, shape), minimal: encodeAnswer(minimal, shape) }
+  } else if (proof) addProof(proof.sets, s)
+  s.authority = byOwner(s.authority)
+  return encodeAnswer(s, shape)
 }
 
 /**
@@ -481,24 +525,8 @@ function computeAnswer(
   const s = emptySections(Rcode.NOERROR, true, dnssec)
   const reads = newReads()
   answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
-  if (wildcardCover) {
-    const proof = wildcardProof(zone, wildcardCover, node, s.answer.length === 0)
-    if (proof?.encloserFirst) addProofFirst(proof.sets, s)
-    else if (proof && s.optionalAuthority.length > 0) {
-      // BIND writes the zone's NS before the proof, and leaves them out, not the
-      // proof, for a small client: that form is made apart.
-      const minimal = { ...s, optionalAuthority: [], additional: [], authority: [...s.authority] }
-      addProof(proof.sets, minimal)
-      s.authority.push(...s.optionalAuthority)
-      s.optionalAuthority = []
-      addProof(proof.sets, s)
-      dependOn(zone, node, reads)
-      const answer = encodeProven(s, shape)
-      if (answer) answer.minimal = encodeAnswer(minimal, shape)
-      return answer
-    } else addProof(proof?.sets, s)
-    s.authority = byOwner(s.authority)
-  }
+  if (wildcardCover)
+    useWildcardProof(wildcardProof(zone, wildcardCover, node, s.answer.length === 0), s)
   dependOn(zone, node, reads)
   return encodeProven(s, shape)
 }

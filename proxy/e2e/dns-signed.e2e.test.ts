@@ -40,6 +40,7 @@ function namesOf(file: string): string[] {
       'nx.signed.test.',
       'deep.nx.signed.test.',
       'foo.wild.signed.test.',
+      'a.wc.signed.test.',
       'b.ent.signed.test.',
       'ent.signed.test.',
       'www.sub.signed.test.',
@@ -167,7 +168,7 @@ for (const nsec3 of [false, true])
       ).toBe(before + 1)
     })
 
-    it('answers DO queries with signatures and proofs (NODATA, NXDOMAIN, wildcard, empty non-terminal, no DS); a chain into a wildcard goes to BIND', async () => {
+    it('answers DO queries with signatures and proofs (NODATA, NXDOMAIN, wildcards, empty non-terminals, no DS); an answer from two wildcards goes to BIND', async () => {
       const ask = async (name: string, type: number) => {
         const q = buildQuery({ name, type, rd: false, edns: { udpSize: 1232, do: true } })
         const [fromBind, fromProxy] = await Promise.all([
@@ -219,12 +220,13 @@ for (const nsec3 of [false, true])
       await proven('ent.signed.test', Type.A, soaNsec)
       await proven('foo.wild.signed.test', Type.A, [Type.NS, Type.RRSIG, Type.NSEC, Type.RRSIG])
       await proven('foo.wild.signed.test', Type.MX, soaNsec)
-      // A chain into a wildcard is proven by BIND.
-      expect((await ask('towild.signed.test', Type.A)).answer).toHaveLength(4)
+      await proven('towild.signed.test', Type.A, [Type.NS, Type.RRSIG, Type.NSEC, Type.RRSIG])
+      // An answer from two wildcards, one leading to the other, is proven by BIND.
+      expect((await ask('a.wc.signed.test', Type.A)).answer).toHaveLength(4)
       expect(await counts()).toEqual([served, proofBefore + 1])
     })
 
-    it('gives answers delv validates with the zone key, as it validates BIND answers: positive, CNAME, secure referral, NXDOMAIN, NODATA, wildcard', async () => {
+    it('gives answers delv validates with the zone key, as it validates BIND answers: positive, CNAME, secure referral, NXDOMAIN, NODATA, wildcard, chains into both', async () => {
       // Asynchronously: the proxy answers from this process. The first line is delv's verdict.
       const delv = async (port: number, name: string, type: string) =>
         (
@@ -252,6 +254,8 @@ for (const nsec3 of [false, true])
         ['nx.signed.test', 'A'],
         ['www.signed.test', 'MX'],
         ['foo.wild.signed.test', 'A'],
+        ['towild.signed.test', 'A'],
+        ['dangling.signed.test', 'A'],
       ]) {
         const seen = await verdicts(name, type)
         expect(seen.proxy, name).toBe(seen.bind)
