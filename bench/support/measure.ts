@@ -48,36 +48,41 @@ export async function measure(
 }
 
 /**
- * Measures servers that differ in one setting, started side by side and loaded
- * in turn for `rounds` rounds, each row's median round kept: a drift of the
- * machine during the run then weighs on every row alike.
+ * Measures servers that differ in one setting, in `rounds` rounds whose order
+ * alternates (AB, BA, ...), each row's server started fresh, warmed up, loaded
+ * and stopped in turn; each row's median round is kept. A drift of the machine
+ * then weighs on every row alike, and no row gains from going first.
  */
 export async function measureInterleaved(
   rows: readonly { name: string; start: () => Promise<Server> }[],
   load: Load,
-  rounds = 3,
+  rounds = 4,
 ): Promise<LoadResult[]> {
-  const servers: Server[] = []
-  try {
-    for (const row of rows) servers.push(await row.start())
-    for (const server of servers) await load(server.port, 1)
-    const runs: LoadResult[][] = rows.map(() => [])
-    for (let round = 0; round < rounds; round++)
-      for (const [i, server] of servers.entries()) runs[i].push(await loadCounted(server, load))
-    return runs.map((results, i) => {
-      const median = (key: (r: LoadResult) => number) =>
-        [...results].sort((a, b) => key(a) - key(b))[Math.floor(results.length / 2)]
-      const kept = median((r) => r.rps)
-      // CPU per request varies less than throughput on a shared machine: its own median.
-      const cpu = median((r) => r.cpuUsPerRequest ?? 0).cpuUsPerRequest
-      process.stderr.write(
-        `  ${rows[i].name}: ${kept.rps.toFixed(0)} req/s, p99 ${kept.p99Ms.toFixed(2)} ms, ${cpu?.toFixed(1) ?? '?'} CPU µs/request (medians of ${rounds})\n`,
-      )
-      return { ...kept, cpuUsPerRequest: cpu }
-    })
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()))
+  const runs: LoadResult[][] = rows.map(() => [])
+  for (let round = 0; round < rounds; round++) {
+    const order = rows.map((_, i) => i)
+    if (round % 2 === 1) order.reverse()
+    for (const i of order) {
+      const server = await rows[i].start()
+      try {
+        await load(server.port, 1)
+        runs[i].push(await loadCounted(server, load))
+      } finally {
+        await server.stop()
+      }
+    }
   }
+  return runs.map((results, i) => {
+    const median = (key: (r: LoadResult) => number) =>
+      [...results].sort((a, b) => key(a) - key(b))[Math.floor(results.length / 2)]
+    const kept = median((r) => r.rps)
+    // CPU per request has its own median: its runs need not be throughput's.
+    const cpu = median((r) => r.cpuUsPerRequest ?? 0).cpuUsPerRequest
+    process.stderr.write(
+      `  ${rows[i].name}: ${kept.rps.toFixed(0)} req/s, p99 ${kept.p99Ms.toFixed(2)} ms, ${cpu?.toFixed(1) ?? '?'} CPU µs/request (medians of ${rounds})\n`,
+    )
+    return { ...kept, cpuUsPerRequest: cpu }
+  })
 }
 
 /** One measured run of `load` against `server`, with the CPU it spent per request when readable. */
