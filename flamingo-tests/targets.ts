@@ -37,6 +37,7 @@ class Query implements LegacyExchange {
   readonly query: Buffer
   readonly questionEnd: number
   readonly largeReplies = false
+  readonly stream = false
   readonly done: Promise<Buffer>
   #resolve!: (b: Buffer) => void
   #reject!: (e: Error) => void

@@ -29,15 +29,17 @@ class TestExchange implements LegacyExchange {
   readonly original: Buffer
   readonly questionEnd: number
   readonly largeReplies: boolean
+  readonly stream: boolean
   readonly outcomes: Outcome[] = []
   readonly started = performance.now()
   readonly #done = Promise.withResolvers<Outcome>()
 
-  constructor(name: string, largeReplies = false) {
+  constructor(name: string, largeReplies = false, stream = false) {
     this.query = buildQuery({ id: CLIENT_ID, name, type: Type.A, rd: false })
     this.original = Buffer.from(this.query)
     this.questionEnd = this.query.length
     this.largeReplies = largeReplies
+    this.stream = stream
   }
 
   finish(reply: Buffer | undefined, failure: ForwardFailure | undefined): void {
@@ -624,6 +626,45 @@ describe('truncated replies and TCP', () => {
     const ex = new TestExchange('big.legacy.test', true)
     fwd.forward(ex)
     expect(addressesOf((await ex.done()).reply)).toEqual(many('198.51.100.', 60))
+  })
+
+  it('asks over TCP from the start for a query that came over a stream', async () => {
+    const server = await fakeServer(true)
+    server.onUdp = (msg) => answer(msg, { addresses: ['192.0.2.1'] })
+    server.onTcp = (msg) => bigAnswer(msg, '198.51.100.')
+    const fwd = await forwarder([server])
+    const ex = new TestExchange('big.legacy.test', true, true)
+    fwd.forward(ex)
+    const { reply, failure } = await ex.done()
+    expect(failure).toBeUndefined()
+    expect(reply?.readUInt16BE(0)).toBe(CLIENT_ID)
+    expect(addressesOf(reply)).toEqual(many('198.51.100.', 60))
+    expect([server.udpQueries.length, server.tcpQueries.length]).toEqual([0, 1])
+    expect(ex.query).toEqual(ex.original)
+  })
+
+  it('asks the next server over TCP when a stream query finds the first refusing connections', async () => {
+    const refusing = await fakeServer(false)
+    const serving = await fakeServer(true)
+    serving.onTcp = (msg) => answer(msg, { addresses: ['192.0.2.7'] })
+    const fwd = await forwarder([refusing, serving], { attempts: 2 })
+    const ex = new TestExchange('www.legacy.test', true, true)
+    fwd.forward(ex)
+    const { reply, failure } = await ex.done()
+    expect(failure).toBeUndefined()
+    expect(addressesOf(reply)).toEqual(['192.0.2.7'])
+    expect(refusing.udpQueries).toHaveLength(0)
+    expect(serving.tcpQueries).toHaveLength(1)
+  })
+
+  it('gives unreachable when every attempt of a stream query finds connections refused', async () => {
+    const fwd = await forwarder([await fakeServer(false)], { attempts: 2, timeoutMs: 2000 })
+    const ex = new TestExchange('www.legacy.test', true, true)
+    fwd.forward(ex)
+    const { failure } = await ex.done()
+    expect(failure).toBe('unreachable')
+    expect(ex.outcomes).toHaveLength(1)
+    expect(ex.elapsed).toBeLessThan(1000)
   })
 
   it('gives timeout when the TCP retry gets no reply by the query deadline', async () => {

@@ -3,6 +3,9 @@
 // comes from the server asked, with the ID and question sent. Retries on timeout
 // (next healthy server), falls back to TCP when a reply is truncated and the
 // client can take a large one, and gives up with a clear outcome by a deadline.
+// A query that came over a stream (TCP, DoT) goes over TCP from the start, as
+// dnsdist and CoreDNS forward it: BIND shapes UDP answers (minimal at 512
+// octets, additional records dropped to fit) and a stream client gets its TCP one.
 
 import type { Socket } from 'node:dgram'
 import { Flag, HEADER_LENGTH } from '../dns/constants.ts'
@@ -20,6 +23,8 @@ export interface LegacyExchange {
   readonly questionEnd: number
   /** Whether the client can take a reply larger than its UDP limit (TCP, DoH). */
   readonly largeReplies: boolean
+  /** Whether it came over a stream (TCP, DoT): the legacy is asked over TCP too. */
+  readonly stream: boolean
   /** The reply with the client's ID, or undefined and why the legacy gave none. */
   finish(reply: Buffer | undefined, failure: ForwardFailure | undefined): void
 }
@@ -132,7 +137,15 @@ export class DnsForwarder implements TcpReplyHandler {
     }
     this.#pending.set(id, p)
     exchange.query.writeUInt16BE(id, 0)
-    this.#sendUdp(p, performance.now())
+    if (exchange.stream) this.#nextTcpAttempt(p)
+    else this.#sendUdp(p, performance.now())
+  }
+
+  /** Sends `p` over TCP as its next attempt, with the time left to it and the attempts after it. */
+  #nextTcpAttempt(p: Pending): void {
+    p.attemptsLeft--
+    p.attemptDeadline = performance.now() + this.#attemptMs
+    this.#sendTcp(p)
   }
 
   /** Answers everything in flight with its failure and closes sockets. */
@@ -184,6 +197,14 @@ export class DnsForwarder implements TcpReplyHandler {
   onTcpReply(id: number, reply: Buffer | undefined): void {
     const p = this.#pending.get(id)
     if (p === undefined || p.socket >= 0) return
+    if (reply === undefined && p.attemptsLeft > 0) {
+      // The connection failed: the next healthy server, over TCP still.
+      this.#health.failed(p.server)
+      clearTimeout(p.tcpTimer)
+      p.server = this.#health.pick(p.server)
+      this.#nextTcpAttempt(p)
+      return
+    }
     if (reply === undefined || !sameQuestion(p.exchange, reply)) {
       this.#complete(p, undefined, 'unreachable')
       return
@@ -247,6 +268,7 @@ class ProbeExchange implements LegacyExchange {
   readonly query: Buffer
   readonly questionEnd: number
   readonly largeReplies = false
+  readonly stream = false
 
   constructor(probe: Buffer) {
     this.query = Buffer.from(probe)

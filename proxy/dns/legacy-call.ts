@@ -22,6 +22,7 @@ export class LegacyCall<P> implements LegacyExchange, DnsReply {
   readonly transport: DnsTransport
   readonly questionEnd: number
   readonly largeReplies: boolean
+  readonly stream: boolean
   response: Buffer = NO_RESPONSE
   responseLength = 0
   /** Which path this counts as: legacy, or fallback when the new path handed it over. */
@@ -42,6 +43,7 @@ export class LegacyCall<P> implements LegacyExchange, DnsReply {
     this.transport = ctx.transport
     this.questionEnd = ctx.view.questionEnd
     this.largeReplies = ctx.transport !== 'udp'
+    this.stream = ctx.transport === 'tcp'
     this.#edns = ctx.view.edns
     this.#sizeLimit = ctx.sizeLimit
     this.#peer = peer

@@ -4,8 +4,8 @@
 // across writes, the idle timeout, the bounds on connections and on queries in
 // flight, clients that go away mid-query, and stopping with queries in flight.
 
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram'
-import { connect, type Socket } from 'node:net'
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Class, Flag, Type } from '../../dns/constants.ts'
@@ -48,39 +48,74 @@ function legacyAddress(name: string): string {
 }
 
 /**
- * A legacy DNS server over UDP on 127.0.0.1: answers the names `answerAtOnce`
- * accepts straight away, and holds the others until the test releases them.
+ * A legacy DNS server over UDP and TCP on one port of 127.0.0.1: answers the
+ * names `answerAtOnce` accepts straight away, and holds the others until the
+ * test releases them. (Queries from TCP clients reach it over TCP.)
  */
 class FakeLegacy {
-  readonly received: { msg: Buffer; from: RemoteInfo; name: string }[] = []
+  readonly received: { msg: Buffer; port: number; name: string; send: (reply: Buffer) => void }[] =
+    []
   readonly released = new Set<string>()
   answerAtOnce: (name: string) => boolean = () => false
   /** The most held queries outstanding at once, as seen when each arrived. */
   maxHeld = 0
   readonly #socket: UdpSocket
+  readonly #tcp: Server
+  readonly #connections = new Set<Socket>()
 
-  private constructor(socket: UdpSocket) {
+  private constructor(socket: UdpSocket, tcp: Server) {
     this.#socket = socket
-    socket.on('message', (msg, from) => {
-      const name = nameOf(msg)
-      this.received.push({ msg, from, name })
-      if (this.answerAtOnce(name)) {
-        this.#answer(msg, from)
-      } else {
-        const held = this.received.filter(
-          (q) => !this.answerAtOnce(q.name) && !this.released.has(q.name),
-        ).length
-        this.maxHeld = Math.max(this.maxHeld, held)
-      }
+    this.#tcp = tcp
+    socket.on('message', (msg, from) =>
+      this.#take(msg, from.port, (reply) => socket.send(reply, from.port, from.address)),
+    )
+    tcp.on('connection', (conn) => {
+      this.#connections.add(conn)
+      conn.on('close', () => this.#connections.delete(conn))
+      conn.on('error', () => {})
+      let buf = Buffer.alloc(0)
+      conn.on('data', (chunk) => {
+        buf = Buffer.concat([buf, chunk])
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0)))
+          buf = buf.subarray(2 + msg.length)
+          this.#take(msg, conn.remotePort ?? 0, (reply) => conn.write(frame(reply)))
+        }
+      })
     })
   }
 
+  #take(msg: Buffer, port: number, send: (reply: Buffer) => void): void {
+    const name = nameOf(msg)
+    this.received.push({ msg, port, name, send })
+    if (this.answerAtOnce(name)) {
+      send(this.#answer(msg))
+    } else {
+      const held = this.received.filter(
+        (q) => !this.answerAtOnce(q.name) && !this.released.has(q.name),
+      ).length
+      this.maxHeld = Math.max(this.maxHeld, held)
+    }
+  }
+
   static async start(): Promise<FakeLegacy> {
-    const socket = createSocket('udp4')
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
-    const legacy = new FakeLegacy(socket)
-    cleanups.push(() => legacy.stop())
-    return legacy
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const socket = createSocket('udp4')
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+      const tcp = createServer()
+      const listening = await new Promise<boolean>((resolve) => {
+        tcp.once('error', () => resolve(false))
+        tcp.listen(socket.address().port, '127.0.0.1', () => resolve(true))
+      })
+      if (!listening) {
+        socket.close()
+        continue
+      }
+      const legacy = new FakeLegacy(socket, tcp)
+      cleanups.push(() => legacy.stop())
+      return legacy
+    }
+    throw new Error('no loopback port free for both UDP and TCP')
   }
 
   get port(): number {
@@ -96,10 +131,10 @@ class FakeLegacy {
     const q = this.received.find((r) => r.name === name)
     if (!q) throw new Error(`the legacy has no query for ${name}`)
     this.released.add(name)
-    this.#answer(q.msg, q.from)
+    q.send(this.#answer(q.msg))
   }
 
-  #answer(query: Buffer, to: RemoteInfo): void {
+  #answer(query: Buffer): Buffer {
     // The question ends 4 octets after its name's root label (names here are plain ASCII).
     const end = query.indexOf(0, 12) + 5
     const out = Buffer.alloc(end + 16)
@@ -114,11 +149,13 @@ class FakeLegacy {
     out.writeUInt16BE(4, end + 10)
     for (const [i, octet] of legacyAddress(nameOf(query)).split('.').entries())
       out[end + 12 + i] = Number(octet)
-    this.#socket.send(out, to.port, to.address)
+    return out
   }
 
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.#socket.close(() => resolve()))
+  async stop(): Promise<void> {
+    for (const conn of this.#connections) conn.destroy()
+    await new Promise<void>((resolve) => this.#tcp.close(() => resolve()))
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()))
   }
 }
 
@@ -508,14 +545,14 @@ describe('clients that go away', () => {
     await within(proxy.stop(), 3000, 'proxy stop')
     await tcp.waitClosed()
     // Stopped means the forwarder let go of its source ports too.
-    for (const { from } of legacy.received) {
+    for (const { port } of legacy.received) {
       const probe = createSocket('udp4')
       const bound = await new Promise<boolean>((resolve) => {
         probe.once('error', () => resolve(false))
-        probe.bind(from.port, '127.0.0.1', () => resolve(true))
+        probe.bind(port, '127.0.0.1', () => resolve(true))
       })
       probe.close()
-      expect(bound, `forwarder source port ${from.port} released`).toBe(true)
+      expect(bound, `forwarder source port ${port} released`).toBe(true)
     }
   })
 })

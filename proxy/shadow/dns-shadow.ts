@@ -40,6 +40,7 @@ class ShadowQuery implements LegacyExchange {
   readonly query: Buffer
   readonly questionEnd: number
   readonly largeReplies = true
+  readonly stream = false
   readonly #done: (reply: Buffer | undefined) => void
 
   constructor(query: Buffer, questionEnd: number, done: (reply: Buffer | undefined) => void) {
