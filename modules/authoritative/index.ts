@@ -11,15 +11,9 @@ import type { Answer } from './answer.ts'
 import { nameCover } from './denial.ts'
 import { loadZone, type ZoneSource } from './load.ts'
 import { Found, locate, newLocation } from './locate.ts'
+import { negativeAnswer, provenNxdomain } from './negative.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
-import {
-  dnameAnswer,
-  negativeAnswer,
-  nodeAnswer,
-  provenNxdomain,
-  referralAnswer,
-  wildcardAnswer,
-} from './resolve.ts'
+import { dnameAnswer, nodeAnswer, referralAnswer, wildcardAnswer } from './resolve.ts'
 import { writeAnswer } from './respond.ts'
 import { type SnapshotPlace, writeSnapshot } from './snapshot.ts'
 import type { Zone } from './zone.ts'

@@ -1,226 +1,46 @@
 // The authoritative answer logic, computed once per (name, type) and then
-// served from its precomputed form: positive answers with additional-section
-// addresses, CNAME chains inside the zone, wildcard synthesis (RFC 4592),
-// referrals with glue, and negative answers with the SOA (RFC 2308).
+// served from its precomputed form: positive answers (additional.ts adds the
+// optional records), CNAME and DNAME chains inside the zone, wildcard synthesis
+// (RFC 4592), referrals with glue; negative answers are negative.ts's.
 
 import { MAX_NAME_LENGTH, Rcode, Type } from '../../dns/constants.ts'
-import { isSubdomain, type LabeledName, labelName } from '../../dns/name.ts'
+import { isSubdomain, labelName } from '../../dns/name.ts'
 import { targetName } from '../../dns/rdata.ts'
-import {
-  type Answer,
-  type AnswerRecord,
-  emptySections,
-  encodeAnswer,
-  type QuestionShape,
-  type Sections,
-} from './answer.ts'
-import {
-  type NodataProof,
-  nameCover,
-  nodataProof,
-  nxdomainProof,
-  type ProofSet,
-  wildcardProof,
-} from './denial.ts'
+import { mapEntry } from '../shared/map-entry.ts'
+import { addAdditional, addAuthorityNs } from './additional.ts'
+import { type Answer, emptySections, type QuestionShape, type Sections } from './answer.ts'
+import { nameCover, nodataProof, type ProofSet, wildcardProof } from './denial.ts'
 import { Found, type Location, locateName } from './locate.ts'
 import type { Extras } from './minimal-responses.ts'
-import { nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
+import { negativeAnswer, signedNodata } from './negative.ts'
+import { dependOn, newReads, type Reads } from './reads.ts'
+import {
+  addNegativeSoa,
+  addNxdomainProof,
+  addProof,
+  encodeProven,
+  records,
+  useWildcardProof,
+} from './sections.ts'
+import type { Zone, ZoneNode } from './zone.ts'
 
 /** BIND stops following a CNAME chain after this many steps. */
 const MAX_CHAIN = 16
+
 /** Memo key for "any type that exists nowhere in the zone" (and is chased): all such answers are equal. */
 const ABSENT_TYPE = -1
+
 /** Query types a CNAME is not followed for: what is asked is the CNAME owner's own DNSSEC data. */
 const NOT_CHASED = new Set<number>([Type.RRSIG, Type.NSEC])
+
 /** Query types whose answers BIND never adds optional records to. */
 const NO_EXTRAS = new Set<number>([Type.DS, Type.DNSKEY, Type.CDS, Type.CDNSKEY])
+
 /** A memo key is offset by this for each other variant of an answer (past every type and ABSENT_TYPE). */
 const VARIANT_STRIDE = 0x20000
 
 /** Which form of a positive answer a query gets: an index into `Zone.extras`. */
 export type Form = 0 | 1
-
-/**
- * What an answer being computed read besides its own node: the names whose
- * data it used, and whether it relied on a name being absent, delegated or
- * matched by a wildcard (which any new or removed name may change). A record
- * change forgets exactly the answers that read what it changed.
- */
-interface Reads {
-  names: Buffer[]
-  structure: boolean
-}
-
-const newReads = (): Reads => ({ names: [], structure: false })
-
-/** Notes that `node`'s answers depend on what `reads` lists. */
-function dependOn(zone: Zone, node: ZoneNode, reads: Reads): void {
-  for (const name of reads.names) {
-    const id = nameId(name)
-    let dependents = zone.dependents.get(id)
-    if (!dependents) {
-      dependents = new Set()
-      zone.dependents.set(id, dependents)
-    }
-    dependents.add(node)
-  }
-  if (reads.structure) zone.structureDependents.add(node)
-}
-
-/** An RRset's records, followed by the RRSIGs over it when `s` wants signatures. */
-function records(owner: Buffer | undefined, rrset: RRset, s: Sections): AnswerRecord[] {
-  const out = rrset.rdatas.map((rdata) => ({ owner, type: rrset.type, ttl: rrset.ttl, rdata }))
-  const signatures = rrset.signatures
-  if (s.dnssec && signatures)
-    for (const rdata of signatures.rdatas)
-      out.push({ owner, type: Type.RRSIG, ttl: signatures.ttl, rdata })
-  return out
-}
-
-/**
- * The SOA of a negative answer, in the authority section: its TTL is the lesser of
- * its own and its minimum (RFC 2308 section 5), or 0 in an NXDOMAIN to an SOA
- * question (BIND's zero-no-soa-ttl). Signed, with its signatures (at that TTL
- * too, as BIND) and, for NODATA at `nodata`, the proof it lacks the type
- * (denial.ts); an NXDOMAIN's proof, which depends on the name, is the caller's.
- */
-function addNegativeSoa(
-  zone: Zone,
-  qtype: number,
-  s: Sections,
-  reads?: Reads,
-  nodata?: ZoneNode,
-): void {
-  reads?.names.push(zone.apex.wire)
-  const rdata = zone.soa.rdatas[0]
-  const minimum = rdata.wire.readUInt32BE(rdata.wire.length - 4)
-  const ttl = qtype === Type.SOA && s.rcode === Rcode.NXDOMAIN ? 0 : Math.min(zone.soa.ttl, minimum)
-  s.authority.push({ owner: zone.apex.wire, type: Type.SOA, ttl, rdata })
-  if (!s.dnssec) return
-  for (const sig of zone.soa.signatures?.rdatas ?? [])
-    s.authority.push({
-      owner: zone.apex.wire,
-      type: Type.RRSIG,
-      ttl: Math.min(ttl, zone.soa.signatures!.ttl),
-      rdata: sig,
-    })
-  // An NXDOMAIN's proof depends on the name, which its caller has.
-  if (s.rcode !== Rcode.NOERROR) return
-  const proof = nodata && nodataProof(zone, nodata)
-  if (proof?.encloserFirst) {
-    addProofFirst(proof.sets.slice(0, 1), s)
-    addProof(proof.sets.slice(1), s)
-  } else addProof(proof?.sets, s)
-}
-
-/** `sets` at the front of the authority section, in their order, wherever BIND found them first. */
-function addProofFirst(sets: readonly ProofSet[], s: Sections): void {
-  const owners = sets.map((set) => set.owner)
-  s.authority = [
-    ...sets.flatMap((set) => records(set.owner, set.rrset, s)),
-    ...s.authority.filter((r) => !owners.includes(r.owner!)),
-  ]
-}
-
-/** The proof of an NXDOMAIN for the name at `name` in `buf`, located `at` (see provenNxdomain). */
-function addNxdomainProof(
-  zone: Zone,
-  buf: Uint8Array,
-  name: LabeledName,
-  at: Location,
-  s: Sections,
-): void {
-  const cover = nameCover(zone, buf, name, at.label)
-  addProof(cover && nxdomainProof(zone, cover, at.node), s)
-  s.authority = byOwner(s.authority)
-}
-
-/**
- * The records of `proof` in the authority section, each once, with their
- * signatures; without one (undefined), `s` needs a proof made elsewhere.
- */
-function addProof(
-  proof: readonly ProofSet[] | undefined,
-  s: Sections,
-  section = s.authority,
-): void {
-  if (proof === undefined) s.needsProof = true
-  else
-    for (const set of proof)
-      if (!s.authority.some((r) => r.owner === set.owner && r.type === set.rrset.type))
-        section.push(...records(set.owner, set.rrset, s))
-}
-
-/**
- * What BIND adds to the additional section for the names records of a type
- * point at (each rdata type's additionaldata): addresses for NS, MX, SRV and
- * their kin, X25 and ISDN too for RT (RFC 1183), L32 and L64 for LP (RFC 6742).
- */
-const ADDITIONAL = new Map<number, readonly number[]>([
-  ...[Type.NS, Type.MD, Type.MF, Type.MB, Type.MX, Type.KX, Type.AFSDB, Type.SRV].map(
-    (t) => [t, [Type.A, Type.AAAA]] as const,
-  ),
-  [Type.RT, [Type.X25, Type.ISDN, Type.A, Type.AAAA]],
-  [Type.LP, [Type.L32, Type.L64]],
-])
-
-/**
- * The additional records for the names `rrset` points at, when this zone holds
- * them and no section has them yet. Under `cut` (a referral) only glue counts:
- * names at or below it. `asked`: the node the question names, the owner of
- * answer records written without one.
- */
-function addAdditional(
-  zone: Zone,
-  rrset: RRset,
-  s: Sections,
-  reads: Reads,
-  asked: ZoneNode | undefined,
-  cut?: ZoneNode,
-): void {
-  const types = ADDITIONAL.get(rrset.type)
-  if (types === undefined) return
-  for (const rdata of rrset.rdatas) {
-    const target = targetName(rrset.type, rdata.wire)!
-    if (!isSubdomain(target, cut ? cut.wire : zone.origin)) continue
-    reads.names.push(target)
-    // Name servers' addresses may be glue under a delegation; others must be authoritative.
-    const node =
-      rrset.type === Type.NS ? zone.nodes.get(target) : authoritativeNode(zone, target, reads)
-    if (!node) continue
-    const present = (r: AnswerRecord, type: number) =>
-      r.type === type && (r.owner === node.wire || (r.owner === undefined && node === asked))
-    for (const type of types) {
-      const data = node.rrsets.get(type)
-      if (
-        !data ||
-        s.answer.some((r) => present(r, type)) ||
-        s.additional.some((r) => present(r, type))
-      )
-        continue
-      s.additional.push(...records(node.wire, data, s))
-    }
-  }
-}
-
-/** The zone's NS RRset in the authority section of a positive answer, and their addresses. */
-function addAuthorityNs(zone: Zone, s: Sections, reads: Reads, asked: ZoneNode | undefined): void {
-  const ns = zone.apex.rrsets.get(Type.NS)
-  if (ns === undefined) return
-  reads.names.push(zone.apex.wire)
-  const owner = asked === zone.apex ? undefined : zone.apex.wire
-  // An NS question at the apex has them in the answer already.
-  if (s.answer.some((r) => r.type === Type.NS && r.owner === owner)) return
-  s.optionalAuthority.push(...records(zone.apex.wire, ns, s))
-  addAdditional(zone, ns, s, reads, asked)
-}
-
-function authoritativeNode(zone: Zone, name: Buffer, reads: Reads): ZoneNode | undefined {
-  const at = locateName(zone, name)
-  if (at.kind === Found.NODE) return at.node
-  reads.structure = true
-  return undefined
-}
 
 /**
  * Fills `s` with the answer for `qtype` at `node`, whose records are owned by
@@ -329,12 +149,6 @@ function addChainedWildcardProof(
   useWildcardProof(cover && wildcardProof(zone, cover, at.node, nodata), s)
 }
 
-/** `proof` as `s`'s wildcard proof; an answer from two wildcards, or none provable, needs a proof made elsewhere. */
-function useWildcardProof(proof: NodataProof | undefined, s: Sections): void {
-  if (proof === undefined || s.wildcardProof !== undefined) s.needsProof = true
-  else s.wildcardProof = proof
-}
-
 /**
  * Adds the DNAME at `node` and the CNAME it synthesises for the name `prefix`
  * labels below it (RFC 6672 section 3.3), owned by `owner` (undefined: the
@@ -387,28 +201,6 @@ export function dnameAnswer(
 }
 
 /**
- * `s` encoded, with the proof of a wildcard it answers from placed as BIND
- * places it; null when it needs a proof made elsewhere.
- */
-function encodeProven(s: Sections, shape: QuestionShape): Answer | null {
-  if (s.needsProof) return null
-  const proof = s.wildcardProof
-  if (proof?.encloserFirst) addProofFirst(proof.sets, s)
-  else if (proof && s.optionalAuthority.length > 0) {
-    // BIND writes the zone's NS before the proof, and leaves them out, not the
-    // proof, for a small client: that form is made apart.
-    const minimal = { ...s, optionalAuthority: [], additional: [], authority: [...s.authority] }
-    addProof(proof.sets, minimal)
-    s.authority.push(...s.optionalAuthority)
-    s.optionalAuthority = []
-    addProof(proof.sets, s)
-    return { ...encodeAnswer(s, shape), minimal: encodeAnswer(minimal, shape) }
-  } else if (proof) addProof(proof.sets, s)
-  s.authority = byOwner(s.authority)
-  return encodeAnswer(s, shape)
-}
-
-/**
  * The answer for `qtype` at an existing node in `form`, with signatures when
  * `dnssec`, precomputed on first use; null when it needs a proof of absence.
  */
@@ -445,21 +237,6 @@ export function nodeAnswer(
 }
 
 /**
- * NODATA at `node` for DO queries: the signed SOA and the node's NSEC, the same
- * for every type it lacks; null where no NSEC is at the node (an empty
- * non-terminal, an NSEC3 chain), whose proof is the legacy's.
- */
-function signedNodata(zone: Zone, node: ZoneNode): Answer | null {
-  if (node.signedNodata !== undefined) return node.signedNodata
-  const s = emptySections(Rcode.NOERROR, true, true)
-  const reads = newReads()
-  addNegativeSoa(zone, Type.A, s, reads, node)
-  dependOn(zone, node, reads)
-  node.signedNodata = encodeProven(s, { kind: 'exact', name: node.wire })
-  return node.signedNodata
-}
-
-/**
  * The answer in `form` synthesised from wildcard `node` for a name under its
  * parent. Signed (`dnssec`), it carries `cover`, the NSEC or NSEC3 that
  * proves no closer name exists (RFC 4035 section 3.1.3.3, RFC 5155 section
@@ -482,11 +259,7 @@ export function wildcardAnswer(
   }
   if (cover === undefined) return null
   node.signedSynthesized ??= new Map()
-  let byType = node.signedSynthesized.get(cover)
-  if (byType === undefined) {
-    byType = new Map()
-    node.signedSynthesized.set(cover, byType)
-  }
+  const byType = mapEntry(node.signedSynthesized, cover, () => new Map())
   return memo(byType, zone, qtype, form, true, () =>
     computeAnswer(zone, node, qtype, shape, form, true, cover),
   )
@@ -554,75 +327,6 @@ export function referralAnswer(zone: Zone, cut: ZoneNode, dnssec = false): Answe
   else cut.referral = referral!
   dependOn(zone, cut, reads)
   return referral
-}
-
-/**
- * NXDOMAIN, or NODATA (NOERROR with no answer), without signatures: the SOA in
- * the authority section, the same for every name.
- */
-export function negativeAnswer(
-  zone: Zone,
-  rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR,
-  qtype: number,
-): Answer {
-  const slot = (rcode === Rcode.NXDOMAIN ? 2 : 0) + (qtype === Type.SOA ? 1 : 0)
-  const cached = zone.negative[slot]
-  if (cached) return cached
-  const s = emptySections(rcode)
-  addNegativeSoa(zone, qtype, s)
-
-  const answer = encodeAnswer(s, { kind: 'below', name: zone.apex.wire })
-  zone.negative[slot] = answer
-  return answer
-}
-
-/**
- * NXDOMAIN for a DO query, for the name at `name` in `buf` whose closest
- * encloser is `encloser`, at label `encloserLabel`: the signed SOA and the
- * NSEC or NSEC3 proof (denial.ts), kept per encloser and what covers the name;
- * null when the zone has no chain or the proof cannot be made here.
- */
-export function provenNxdomain(
-  zone: Zone,
-  buf: Uint8Array,
-  name: LabeledName,
-  encloserLabel: number,
-  encloser: ZoneNode,
-  qtype: number,
-): Answer | null {
-  const cover = nameCover(zone, buf, name, encloserLabel)
-  if (cover === undefined) return null
-  zone.nxdomainProofs ??= new Map()
-  let byCover = zone.nxdomainProofs.get(encloser)
-  if (byCover === undefined) {
-    byCover = new Map()
-    zone.nxdomainProofs.set(encloser, byCover)
-  }
-  let answers = byCover.get(cover)
-  if (answers === undefined) {
-    answers = []
-    byCover.set(cover, answers)
-  }
-  const slot = qtype === Type.SOA ? 1 : 0
-  if (answers[slot] === undefined) {
-    const s = emptySections(Rcode.NXDOMAIN, true, true)
-    addNegativeSoa(zone, qtype, s)
-    addProof(nxdomainProof(zone, cover, encloser), s)
-    s.authority = byOwner(s.authority)
-    answers[slot] = encodeProven(s, { kind: 'below', name: zone.apex.wire })
-  }
-  return answers[slot]
-}
-
-/**
- * `section` with each owner's records together, owners in the order they first
- * appear: BIND's message holds a section as names, so an apex NSEC added after
- * another name's still goes out beside the apex SOA.
- */
-function byOwner(section: AnswerRecord[]): AnswerRecord[] {
-  const owners: Buffer[] = []
-  for (const r of section) if (!owners.includes(r.owner!)) owners.push(r.owner!)
-  return owners.flatMap((owner) => section.filter((r) => r.owner === owner))
 }
 
 /** Precomputes every answer the zone's own data can produce, so queries only copy. */

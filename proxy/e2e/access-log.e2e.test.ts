@@ -3,7 +3,7 @@
 // real BIND and a node:http legacy, fallback with its reason), samples at a
 // percentage, and reopens its files the way SIGUSR1 asks after logrotate moved them.
 
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +14,7 @@ import { buildQuery } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { signHttp } from '../../rollout/control.ts'
 import { type BindServer, startBind } from './support/bind.ts'
+import { logLines } from './support/log-lines.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 import { until } from './support/until.ts'
 import { type Handler, startUpstream, type TestUpstream } from './support/upstream.ts'
@@ -81,19 +82,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function linesOf(file: string): Line[] {
-  let text = ''
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  // Every line whole: workers and writes never leave half a line.
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Line)
-}
+const linesOf = (file: string) => logLines<Line>(file)
 
 /** The one line in `file` that `match` picks, once it is written. */
 async function lineWhere(file: string, match: (l: Line) => boolean, what: string): Promise<Line> {

@@ -19,6 +19,7 @@ import { signHttp } from '../../rollout/control.ts'
 import { makeTestCa, type TestCa } from './support/certs.ts'
 import { freePort } from './support/free-port.ts'
 import { type HaproxyServer, startHaproxy } from './support/haproxy.ts'
+import { logLines } from './support/log-lines.ts'
 import { type NginxServer, startNginx } from './support/nginx.ts'
 import { startTestProxy, type TestProxy } from './support/proxy.ts'
 import { until } from './support/until.ts'
@@ -210,16 +211,7 @@ describe('through HAProxy (PROXY protocol version 2)', () => {
 
 /** The clients the access log names for requests to `target`, so far. */
 function loggedClients(target: string): string[] {
-  let text = ''
-  try {
-    text = readFileSync(accessLog, 'utf8')
-  } catch {
-    return []
-  }
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { client: string; target: string })
+  return logLines<{ client: string; target: string }>(accessLog)
     .filter((l) => l.target === target)
     .map((l) => l.client)
 }

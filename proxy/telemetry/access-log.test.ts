@@ -1,7 +1,7 @@
 // The access and query logs through their public surface: sampling, each line's
 // fields as written to a file, shared files, reopening after a rename, bad files.
 
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -11,6 +11,7 @@ import { buildQuery } from '../../dns/message.ts'
 import { createQueryView, readQuery } from '../../dns/query-view.ts'
 import type { LogConfig } from '../config/config.ts'
 import type { DnsReplier } from '../dns/engine.ts'
+import { logLines } from '../e2e/support/log-lines.ts'
 import { until } from '../e2e/support/until.ts'
 import { AccessLogs, checkLogFiles, type HttpLogged } from './access-log.ts'
 
@@ -38,18 +39,7 @@ function config(access: number, queries: number, file?: string, queryFile = file
   }
 }
 
-function linesOf(file: string): Record<string, unknown>[] {
-  let text = ''
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-}
+const linesOf = (file: string) => logLines<Record<string, unknown>>(file)
 
 const request: HttpLogged = {
   clientIp: '192.0.2.7',

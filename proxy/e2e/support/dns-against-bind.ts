@@ -56,6 +56,23 @@ export async function mismatchesOf(
 }
 
 /**
+ * `mismatchesOf` over each of `transports` in turn, and how many queries the
+ * proxy answered on its new path meanwhile.
+ */
+export async function compareWithBind(
+  pair: { bind: BindServer; proxy: TestProxy },
+  cases: readonly QueryOptions[],
+  transports: readonly ('udp' | 'tcp')[],
+): Promise<{ mismatches: string[]; newPath: number }> {
+  const served = () => pair.proxy.metric('cutover_requests_total', { protocol: 'dns', path: 'new' })
+  const before = await served()
+  const mismatches: string[] = []
+  for (const transport of transports)
+    mismatches.push(...(await mismatchesOf(pair, cases, transport)))
+  return { mismatches, newPath: (await served()) - before }
+}
+
+/**
  * The answer and authority sections as the sequence of their RRsets (owner and
  * type; the records inside one are in no set order, BIND rotates them).
  */
