@@ -3,7 +3,8 @@
 // warm-up, as a running proxy is warm), writes its snapshot, and prints the
 // figures as JSON. A process of its own, so its heap is the zone's. With
 // --from-snapshot it only times a full build from that snapshot.
-// usage: zone-build.ts FILE ORIGIN RECORDS EVENTS SNAPSHOT-DIR [--from-snapshot]
+// With --keys DIR the zone is a signed one and DIR holds its keys: each event is signed.
+// usage: zone-build.ts FILE ORIGIN RECORDS EVENTS SNAPSHOT-DIR [--from-snapshot] [--keys DIR]
 
 import { Registry } from 'prom-client'
 import { authoritative } from '../modules/authoritative/index.ts'
@@ -66,13 +67,15 @@ function heapBytes(gc: () => void): number {
 }
 
 function main(): void {
-  const [file, origin, records, events, snapshots, mode] = process.argv.slice(2)
+  const [file, origin, records, events, snapshots, ...flags] = process.argv.slice(2)
+  const mode = flags.includes('--from-snapshot') ? '--from-snapshot' : undefined
+  const keys = flags.includes('--keys') ? flags[flags.indexOf('--keys') + 1] : undefined
   const gc = (globalThis as { gc?: () => void }).gc
   if (!gc) throw new Error('run with --expose-gc')
   const before = heapBytes(gc)
   const started = performance.now()
   const module = authoritative(
-    { zones: [{ name: origin, file }], snapshots: { dir: snapshots, log: 'bench' } },
+    { zones: [{ name: origin, file, keys }], snapshots: { dir: snapshots, log: 'bench' } },
     { log: silent, registry: new Registry() },
   )
   const fullBuildMs = performance.now() - started

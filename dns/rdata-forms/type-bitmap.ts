@@ -14,6 +14,11 @@ export function bitmapFromText(
     if (code === undefined) throw fail(m)
     types.add(code)
   }
+  return bitmapOf(types)
+}
+
+/** The bitmap listing `types`. */
+export function bitmapOf(types: Iterable<number>): Buffer {
   const windows = new Map<number, Uint8Array>()
   for (const code of types) {
     const window = code >> 8

@@ -761,7 +761,7 @@ insec IN NS ns.elsewhere.example.
     expect(verdict('a.wild.rrsig.test', Type.A, { udpSize: 1232 })).toBe(ANSWER)
   })
 
-  it('sends RRSIG queries on, and refuses its record events', () => {
+  it('sends RRSIG queries on, and refuses its record events without its keys, naming the setting', () => {
     expect(verdict('www.rrsig.test', Type.RRSIG)).toBe(Fallback.signatures)
     const refused = m.apply({
       zone: 'rrsig.test',
@@ -771,7 +771,12 @@ insec IN NS ns.elsewhere.example.
       type: 'A',
       data: '192.0.2.9',
     } as never)
-    expect(refused).toEqual({ result: 'refused', reason: expect.stringContaining('is signed') })
+    expect(refused).toEqual({
+      result: 'refused',
+      reason: expect.stringContaining(
+        'is signed and the new path has no keys to sign a change: set keys:',
+      ),
+    })
   })
 })
 

@@ -1,6 +1,7 @@
 // authoritative: answers queries for the zones migrated to the new path from
 // their master files, as BIND would, by copying precomputed answers.
 
+import { CutoverError } from '../../common/cutover-error.ts'
 import { Flag, HEADER_LENGTH, Opcode, Rcode, Type } from '../../dns/constants.ts'
 import { fqdnWire, nameKey } from '../../dns/name.ts'
 import { NameTable } from '../../dns/name-table.ts'
@@ -15,14 +16,67 @@ import { negativeAnswer, provenNxdomain } from './negative.ts'
 import { changesOf, compareSequence, type RecordEvent, type Sequence } from './record-event.ts'
 import { dnameAnswer, nodeAnswer, referralAnswer, wildcardAnswer } from './resolve.ts'
 import { writeAnswer } from './respond.ts'
+import { readSigningKeys } from './signing-keys.ts'
 import { type SnapshotPlace, writeSnapshot } from './snapshot.ts'
 import type { Zone } from './zone.ts'
-import { applyChange, bumpSerial, type RecordChange } from './zone-edit.ts'
+import { applyChange, bumpSerial, type RecordChange, refreshSignatures } from './zone-edit.ts'
+import { DEFAULT_VALIDITY, dueForRefresh, type ZoneSigner } from './zone-signer.ts'
+
+/** How often a signed zone's signatures are checked for expiry, and how many are made per turn of the event loop. */
+const REFRESH_EVERY_MS = 3_600_000
+const REFRESH_BATCH = 200
+
+/** The signer of `zone` with the keys in `dir`; throws when `zone` is not signed or no key signs it. */
+function signerOf(zone: Zone, dir: string, env: ModuleEnv, now: () => number): ZoneSigner {
+  if (!zone.signed)
+    throw new CutoverError(
+      'ZONE_DATA',
+      `${zone.name} has keys: ${dir} but is not signed: sign it with dnssec-signzone, or remove keys:`,
+    )
+  const keys = readSigningKeys(dir, zone, now())
+  if (!keys.some((k) => k.ksk))
+    env.log.warn(
+      { module: NAME, zone: zone.name, keys: dir },
+      'no key-signing key here: the DNSKEY RRset keeps the signatures it was loaded with, which are not refreshed',
+    )
+  return { keys, validity: DEFAULT_VALIDITY, refresh: DEFAULT_VALIDITY / 4, now }
+}
+
+/**
+ * Signs again, every hour and in batches between queries, the signatures of
+ * `zones` that come within their refresh window, as BIND's re-signing does.
+ */
+function startRefresh(zones: readonly Zone[]): { stop(): void } {
+  if (zones.length === 0) return { stop() {} }
+  let pending: NodeJS.Immediate | undefined
+  const pass = () => {
+    const passes = zones.map((zone) => ({ zone, due: dueForRefresh(zone, zone.signer!) }))
+    const turn = () => {
+      pending = undefined
+      const more = passes.filter((p) => refreshSignatures(p.zone, p.due, REFRESH_BATCH))
+      if (more.length > 0) pending = setImmediate(turn)
+      passes.splice(0, passes.length, ...more)
+    }
+    turn()
+  }
+  pass()
+  const timer = setInterval(() => {
+    if (pending === undefined) pass()
+  }, REFRESH_EVERY_MS).unref()
+  return {
+    stop() {
+      clearInterval(timer)
+      if (pending !== undefined) clearImmediate(pending)
+    },
+  }
+}
 
 export interface AuthoritativeOptions {
   zones: readonly ZoneSource[]
   /** Where zone snapshots are read and written (snapshot.ts); none without it. */
   snapshots?: SnapshotPlace
+  /** The time in milliseconds signatures are made and refreshed by (a test's clock). */
+  now?: () => number
 }
 
 export const NAME = 'authoritative'
@@ -69,6 +123,8 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
     const built = loadZone(source, options.snapshots)
     for (const warning of built.warnings)
       env.log.warn({ module: NAME, zone: built.zone.name }, warning)
+    if (source.keys !== undefined)
+      built.zone.signer = signerOf(built.zone, source.keys, env, options.now ?? Date.now)
     zones.set(built.zone.origin, built.zone)
     snapshotAt.set(built.zone, built.zone.sequence)
     env.log.info(
@@ -79,11 +135,13 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
         from: built.from,
         sequence: built.zone.sequence,
         signed: built.zone.signed,
+        keys: built.zone.signer?.keys.map((k) => k.tag),
       },
       'zone loaded',
     )
   }
   const at = newLocation()
+  const refresher = startRefresh([...zones.values()].filter((z) => z.signer !== undefined))
 
   return {
     name: NAME,
@@ -100,10 +158,10 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
     apply(event) {
       const zone = zones.get(fqdnWire(event.zone))
       if (!zone) return { result: 'refused', reason: `no zone ${event.zone} on the new path` }
-      if (zone.signed)
+      if (zone.signed && zone.signer === undefined)
         return {
           result: 'refused',
-          reason: `${zone.name} is signed: a change needs its keys to sign it again, which the new path does not hold; change it where it is signed and reload`,
+          reason: `${zone.name} is signed and the new path has no keys to sign a change: set keys: to the folder of its BIND key files, or change it where it is signed and reload`,
         }
       if (compareSequence(event.sequence, zone.sequence) <= 0) return { result: 'skipped' }
       zone.sequence = event.sequence
@@ -151,14 +209,16 @@ export function authoritative(options: AuthoritativeOptions, env: ModuleEnv): Au
       if (options.snapshots === undefined) return 0
       let written = 0
       for (const zone of zones.values()) {
-        // A signed zone takes no record events, and a snapshot would not hold its NSEC3 chain.
-        if (zone.signed) continue
         if (compareSequence(at, snapshotAt.get(zone) ?? '0-0') <= 0) continue
         if (!writeSnapshot(options.snapshots, zone, at)) continue
         snapshotAt.set(zone, at)
         written++
       }
       return written
+    },
+
+    close() {
+      refresher.stop()
     },
 
     query(ctx: DnsContext): Verdict {

@@ -17,6 +17,8 @@ export interface ZoneSource {
   file: string
   /** Which optional records its answers carry; BIND's default when not given. */
   minimalResponses?: MinimalResponses
+  /** A folder of the BIND key files a signed zone is signed with, to sign record events. */
+  keys?: string
 }
 
 /**

@@ -41,7 +41,7 @@ export function signedNodata(zone: Zone, node: ZoneNode): Answer | null {
   const s = emptySections(Rcode.NOERROR, true, true)
   const reads = newReads()
   addNegativeSoa(zone, Type.A, s, reads, node)
-  dependOn(zone, node, reads)
+  dependOn(zone, node, reads, s)
   node.signedNodata = encodeProven(s, { kind: 'exact', name: node.wire })
   return node.signedNodata
 }

@@ -300,7 +300,7 @@ function computeAnswer(
   answerAt(zone, node, undefined, qtype, zone.extras[form], s, reads)
   if (wildcardCover)
     useWildcardProof(wildcardProof(zone, wildcardCover, node, s.answer.length === 0), s)
-  dependOn(zone, node, reads)
+  dependOn(zone, node, reads, s)
   return encodeProven(s, shape)
 }
 
@@ -325,7 +325,7 @@ export function referralAnswer(zone: Zone, cut: ZoneNode, dnssec = false): Answe
   const referral = encodeProven(s, { kind: 'below', name: cut.wire })
   if (dnssec) cut.signedReferral = referral
   else cut.referral = referral!
-  dependOn(zone, cut, reads)
+  dependOn(zone, cut, reads, s)
   return referral
 }
 

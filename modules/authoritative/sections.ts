@@ -122,7 +122,16 @@ export function encodeProven(s: Sections, shape: QuestionShape): Answer | null {
     s.optionalAuthority = []
     addProof(proof.sets, s)
     return { ...encodeAnswer(s, shape), minimal: encodeAnswer(minimal, shape) }
-  } else if (proof) addProof(proof.sets, s)
+  } else if (proof) {
+    // In a NODATA, BIND writes what proves no closer name before the wildcard's own NSEC.
+    const at = s.authority.findIndex((r) => r.type === Type.NSEC)
+    const denial = at < 0 ? [] : s.authority.splice(at)
+    const fresh = proof.sets.filter(
+      (set) => !denial.some((r) => r.owner === set.owner && r.type === set.rrset.type),
+    )
+    addProof(fresh, s)
+    s.authority.push(...denial)
+  }
   s.authority = byOwner(s.authority)
   return encodeAnswer(s, shape)
 }

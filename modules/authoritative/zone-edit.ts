@@ -10,7 +10,8 @@ import { DNSSEC_TYPES, Type, typeName } from '../../dns/constants.ts'
 import { isSubdomain, parentWire, wireToText } from '../../dns/name.ts'
 import { type Rdata, rdataFromWire, targetName } from '../../dns/rdata.ts'
 import { forgetAnswers, precomputeNegative, precomputeNode } from './resolve.ts'
-import { ensureNode, nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
+import { ensureNode, hasData, nameId, type RRset, type Zone, type ZoneNode } from './zone.ts'
+import { resignRRset, type SignedRRset, signChange } from './zone-signer.ts'
 
 export interface RecordChange {
   op: 'create' | 'delete'
@@ -62,7 +63,8 @@ function refusal(zone: Zone, c: RecordChange): string | undefined {
   }
   if (c.type === Type.CNAME) {
     if (isApex) return `${name} is the apex and cannot be a CNAME`
-    if (node?.rrsets.types().some((t) => t !== Type.CNAME))
+    // A signed name's NSEC and signatures may stand beside a CNAME (RFC 4035 section 2.5).
+    if (node?.rrsets.types().some((t) => t !== Type.CNAME && t !== Type.NSEC && t !== Type.RRSIG))
       return `${name} has other data and cannot take a CNAME`
   } else if (node?.rrsets.has(Type.CNAME)) return `${name} is a CNAME and cannot take other data`
   if (c.type === Type.SOA && !isApex) return `an SOA record belongs at the apex of ${zone.name}`
@@ -121,7 +123,7 @@ function remove(zone: Zone, c: RecordChange): Effect {
 /** Removes `node` if it holds nothing and has nothing below, then its ancestors likewise. */
 function prune(zone: Zone, node: ZoneNode): boolean {
   let removed = false
-  while (node !== zone.apex && node.rrsets.size === 0 && node.children === 0) {
+  while (node !== zone.apex && !hasData(node) && node.children === 0) {
     zone.nodes.delete(node.wire)
     forgetAnswers(node)
     const parent = zone.nodes.get(parentWire(node.wire))!
@@ -131,6 +133,52 @@ function prune(zone: Zone, node: ZoneNode): boolean {
     node = parent
   }
   return removed
+}
+
+/** Whether `name` is a delegation (or DNAME) of `zone`: what is below it is not the zone's. */
+function isCut(zone: Zone, name: Buffer): boolean {
+  const node = zone.nodes.get(name)
+  if (node === undefined || node === zone.apex) return false
+  return node.rrsets.has(Type.NS) || node.rrsets.has(Type.DNAME)
+}
+
+/** Forgets the answers that relied on a name being absent, delegated or wildcard-matched, or carry a proof. */
+function forgetStructure(zone: Zone): void {
+  for (const n of zone.structureDependents) forgetAnswers(n)
+  zone.structureDependents.clear()
+}
+
+/** Forgets the answers that carry the records (or signatures) at `nodes`. */
+function forgetSigned(zone: Zone, nodes: Iterable<ZoneNode>): void {
+  for (const n of nodes) {
+    forgetAnswers(n)
+    forgetReaders(zone, n.wire)
+  }
+}
+
+/**
+ * Signs again up to `max` of the RRsets `due` yields (signatures about to
+ * expire, zone-signer.ts), and forgets the answers that carried the old ones;
+ * false once `due` is done.
+ */
+export function refreshSignatures(zone: Zone, due: Iterator<SignedRRset>, max: number): boolean {
+  const nodes = new Set<ZoneNode>()
+  let proofs = false
+  let more = true
+  for (let i = 0; i < max && more; i++) {
+    const next = due.next()
+    more = next.done !== true
+    if (!more) break
+    const { owner, rrset, node } = next.value
+    resignRRset(zone, zone.signer!, owner, rrset, node)
+    if (node) nodes.add(node)
+    if (rrset.type === Type.NSEC || rrset.type === Type.NSEC3) proofs = true
+    if (rrset === zone.soa) refreshSoa(zone)
+  }
+  forgetSigned(zone, nodes)
+  if (proofs) forgetStructure(zone)
+  for (const n of nodes) precomputeNode(zone, n)
+  return more
 }
 
 /** Forgets the answers that read `name`'s data. */
@@ -153,6 +201,7 @@ export function bumpSerial(zone: Zone): void {
   const next = (wire.readUInt32BE(at) + 1) >>> 0
   wire.writeUInt32BE(next === 0 ? 1 : next, at)
   zone.soa.rdatas = [rdataFromWire(Type.SOA, wire)]
+  if (zone.signer) resignRRset(zone, zone.signer, zone.origin, zone.soa, zone.apex)
   refreshSoa(zone)
 }
 
@@ -160,6 +209,7 @@ export function bumpSerial(zone: Zone): void {
 function refreshSoa(zone: Zone): void {
   zone.soa = zone.apex.rrsets.get(Type.SOA)!
   zone.negative = []
+  zone.nxdomainProofs = undefined
   forgetAnswers(zone.apex)
   forgetReaders(zone, zone.apex.wire)
   precomputeNegative(zone)
@@ -176,15 +226,19 @@ export type ChangeResult = { changed: boolean; refused?: undefined } | { refused
 export function applyChange(zone: Zone, c: RecordChange): ChangeResult {
   const why = refusal(zone, c)
   if (why) return { refused: why }
+  const wasCut = isCut(zone, c.owner)
   const effect = c.op === 'create' ? create(zone, c) : remove(zone, c)
   if (!effect.changed) return { changed: false }
   const node = zone.nodes.get(c.owner)
   if (node) forgetAnswers(node)
   forgetReaders(zone, c.owner)
-  if (effect.structure) {
-    for (const n of zone.structureDependents) forgetAnswers(n)
-    zone.structureDependents.clear()
+  if (zone.signer) {
+    const signed = signChange(zone, zone.signer, c.owner, c.type, wasCut !== isCut(zone, c.owner))
+    forgetSigned(zone, signed.nodes)
+    // Proofs of absence read the chain (denial.ts): those that carry one are made again.
+    if (signed.chainChanged) effect.structure = true
   }
+  if (effect.structure) forgetStructure(zone)
   if (c.type === Type.SOA || node === zone.apex) refreshSoa(zone)
   else if (node) precomputeNode(zone, node)
   return { changed: true }

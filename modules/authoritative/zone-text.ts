@@ -6,7 +6,7 @@ import { Type, typeName } from '../../dns/constants.ts'
 import { wireToText } from '../../dns/name.ts'
 import { rdataToText } from '../../dns/rdata.ts'
 import type { Sequence } from './record-event.ts'
-import type { Zone } from './zone.ts'
+import type { RRset, Zone, ZoneNode } from './zone.ts'
 
 const SEQUENCE_LINE = /^; cutover-sequence: (\d+-\d+)$/m
 
@@ -35,16 +35,27 @@ function dataText(type: number, wire: Buffer): string {
 /** Every record of `zone`, the apex first, as master file lines. */
 export function zoneText(zone: Zone): string {
   const lines = [`; cutover-sequence: ${zone.sequence}`, `$ORIGIN ${zone.name}`]
-  const write = (wire: Buffer, rrsets: Zone['apex']['rrsets']) => {
-    const owner = wireToText(wire)
-    for (const rrset of rrsets.values())
-      for (const r of rrset.rdatas)
-        lines.push(
-          `${owner} ${rrset.ttl} IN ${typeName(rrset.type)} ${dataText(rrset.type, r.wire)}`,
-        )
+  const line = (owner: string, ttl: number, type: number, wire: Buffer) =>
+    lines.push(`${owner} ${ttl} IN ${typeName(type)} ${dataText(type, wire)}`)
+  const writeSet = (owner: string, rrset: RRset) => {
+    for (const r of rrset.rdatas) line(owner, rrset.ttl, rrset.type, r.wire)
+    // Each RRset's signatures with the TTL they were given, which may not be the others'.
+    for (const r of rrset.signatures?.rdatas ?? [])
+      line(owner, rrset.signatures!.ttl, Type.RRSIG, r.wire)
   }
-  write(zone.apex.wire, zone.apex.rrsets)
-  for (const node of zone.nodes.values()) if (node !== zone.apex) write(node.wire, node.rrsets)
+  const write = (node: ZoneNode) => {
+    const owner = wireToText(node.wire)
+    for (const rrset of node.rrsets.values()) {
+      if (rrset.type !== Type.RRSIG) writeSet(owner, rrset)
+      // Signatures over an RRset the zone does not hold stay as they were loaded.
+      else
+        for (const r of rrset.rdatas)
+          if (!node.rrsets.has(r.wire.readUInt16BE(0))) line(owner, rrset.ttl, Type.RRSIG, r.wire)
+    }
+  }
+  write(zone.apex)
+  for (const node of zone.nodes.values()) if (node !== zone.apex) write(node)
+  for (const { owner, rrset } of zone.nsec3Sets?.values() ?? []) writeSet(wireToText(owner), rrset)
   return `${lines.join('\n')}\n`
 }
 

@@ -21,6 +21,7 @@ import { DEFAULT_MINIMAL_RESPONSES, type Extras, extrasOf } from './minimal-resp
 import type { NsecChain } from './nsec-chain.ts'
 import type { Nsec3Chain } from './nsec3-chain.ts'
 import { RRsets } from './rrsets.ts'
+import type { ZoneSigner } from './zone-signer.ts'
 
 export interface RRset {
   type: number
@@ -90,10 +91,12 @@ export interface Zone {
   sequence: string
   /**
    * Holds DNSSEC records (signed offline). DO queries get the signatures of
-   * what they are answered with; answers that need a proof of absence, and
-   * record events, go to the legacy path.
+   * what they are answered with and the proofs of what is not there; record
+   * events need its keys (`signer`).
    */
   signed: boolean
+  /** Its keys and how it signs, when record events may change it (a `keys:` folder). */
+  signer?: ZoneSigner
   /** Its NSEC3 RRsets, which live beside its names, by owner (`nameId`). */
   nsec3Sets?: Map<string, { owner: Buffer; rrset: RRset }>
   /** Those in hash order, made when a proof first needs them (nsec3-chain.ts). */
@@ -104,6 +107,11 @@ export interface Zone {
   nxdomainProofs?: Map<ZoneNode, Map<ProofSet, (Answer | null)[]>>
   /** The master file and its fingerprint, which a snapshot of this zone carries (see snapshot.ts); none for one with $INCLUDEs. */
   source: { file: string; fingerprint: string } | undefined
+}
+
+/** Whether `node` holds data of its own, beside the NSEC and signatures a signer puts at every name. */
+export function hasData(node: ZoneNode): boolean {
+  return node.rrsets.values().some((r) => r.type !== Type.NSEC && r.type !== Type.RRSIG)
 }
 
 /** A name's key in `Zone.dependents`: lowercase wire bytes. */

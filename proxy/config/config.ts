@@ -261,7 +261,10 @@ function resolvePaths(config: Config, dir: string): void {
     u.tls.cert = atOptional(u.tls.cert)
     u.tls.key = atOptional(u.tls.key)
   }
-  for (const zone of config.dns?.zones ?? []) zone.file = at(zone.file)
+  for (const zone of config.dns?.zones ?? []) {
+    zone.file = at(zone.file)
+    zone.keys = atOptional(zone.keys)
+  }
   if (config.dns && !config.dns.records.redis)
     config.dns.records.journal = resolve(
       dir,

@@ -36,6 +36,8 @@ const dnsZone = z.strictObject({
   file: z.string().min(1),
   /** This zone's answers' optional records; dns.minimalResponses by default. */
   minimalResponses: minimalResponses.optional(),
+  /** A signed zone's BIND key files (K<zone>.+<alg>+<tag>.key and .private): record events are signed with them. */
+  keys: z.string().min(1).optional(),
   ...scopeSettings,
   /** Narrower scopes: one query type of the zone, with its own starting percentage. */
   qtypes: z.record(qtypeName, percent).default({}),

@@ -76,6 +76,7 @@ export function dnsChains(
         name: z.name,
         file: z.file,
         minimalResponses: z.minimalResponses ?? dns.minimalResponses,
+        keys: z.keys,
       })),
       snapshots: dns.records.snapshots
         ? { dir: dns.records.snapshots, log: recordLogName(dns.records) }

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Type } from '../../../dns/constants.ts'
 import { findTool } from './tools.ts'
 
 export function bindTool(name: string): string {
@@ -14,14 +15,16 @@ export function bindTool(name: string): string {
 
 /**
  * Signs `origin` from the master file `source` with a fresh KSK and ZSK in the
- * folder `work`; `nsec3`: NSEC3 with opt-out, else NSEC. Returns the signed file
- * and a trust anchor file for its KSK (`delv -a`).
+ * folder `work`; `nsec3`: NSEC3 with opt-out, else NSEC; `validFor`: seconds the
+ * signatures hold (dnssec-signzone's 30 days by default). Returns the signed
+ * file and a trust anchor file for its KSK (`delv -a`).
  */
 export function signZone(
   origin: string,
   source: string,
   work: string,
   nsec3: boolean,
+  validFor?: number,
 ): { file: string; anchor: string } {
   const unsigned = join(work, `${origin}.zone`)
   copyFileSync(source, unsigned)
@@ -46,6 +49,32 @@ export function signZone(
   const file = join(work, `${origin}.signed`)
   const args = ['-q', '-K', work, '-d', work, '-o', origin, '-f', file]
   if (nsec3) args.push('-3', 'aabbccdd', '-A')
+  if (validFor !== undefined) args.push('-e', `now+${validFor}`)
   execFileSync(bindTool('dnssec-signzone'), [...args, unsigned], { cwd: work })
   return { file, anchor }
+}
+
+/** The types the signed-zone tests ask every name for. */
+export const SIGNED_ZONE_TYPES = [
+  Type.A,
+  Type.AAAA,
+  Type.MX,
+  Type.TXT,
+  Type.NS,
+  Type.SOA,
+  Type.CNAME,
+  Type.DS,
+  Type.DNSKEY,
+  Type.NSEC,
+  Type.NSEC3,
+  Type.NSEC3PARAM,
+]
+
+/** Every owner name written in a master file (hashed NSEC3 names too), and `more`, each once. */
+export function ownersOf(file: string, more: readonly string[] = []): string[] {
+  const owners = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => /^([^\s;$]+)\s/.exec(l)?.[1])
+    .filter((o): o is string => o !== undefined)
+  return [...new Set([...owners, ...more])]
 }
