@@ -5,6 +5,7 @@
 import { CutoverError } from '../common/cutover-error.ts'
 import { checkCommand } from './check.ts'
 import { diffCommand } from './diff.ts'
+import { COMMAND_HELP } from './help.ts'
 import { quickstartCommand } from './quickstart.ts'
 import { rolloutCommand } from './rollout.ts'
 import { reloadCommand, restartCommand, startCommand, stopCommand } from './start-stop.ts'
@@ -21,6 +22,8 @@ commands:
   diff SUITE... [options] compare the legacy with the new path case by case ('cutover diff --help')
   diff generate ...       write a suite from a zone file or a site's rules
   quickstart [--config F] the demo: proxy plus demo legacy on loopback (what 'npm start' runs)
+
+'cutover <command> --help' tells more of each.
 `
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
@@ -44,6 +47,12 @@ async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`cutover: unknown command '${name}'\n\n${USAGE}`)
     return 2
+  }
+  // diff has its own, covering diff generate too.
+  const help = COMMAND_HELP[name]
+  if (help !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${help}\n`)
+    return 0
   }
   return command(rest)
 }

@@ -3,6 +3,7 @@
 // how to try them.
 
 import { fileURLToPath } from 'node:url'
+import { CutoverError } from '../common/cutover-error.ts'
 import { demoCertificate } from '../examples/demo-certificate.ts'
 import { startDemoLegacyHttp, startDemoOrigin } from '../examples/demo-http.ts'
 import { startDemoLegacy } from '../examples/demo-legacy.ts'
@@ -40,7 +41,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const { values } = options(args, { config: { type: 'string', short: 'c' } })
   const config = loadConfig(values.config ?? `${EXAMPLES}quickstart.yaml`)
   if (!config.dns || !config.http)
-    throw new Error('the quickstart config needs both a dns and an http section')
+    throw new CutoverError('USAGE', 'the quickstart config needs both a dns and an http section')
   withDemoTls(config, config.dns, config.http)
   const legacyDns = config.dns.legacy.servers[0]
   const legacyHttp = parseHostPort(new URL(config.http.legacy.url).host)!

@@ -7,7 +7,7 @@ import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
 import { loadConfig } from '../proxy/config/config.ts'
 import { options } from './args.ts'
 
-const USAGE = `usage: cutover rollout <command> [--config FILE]
+export const ROLLOUT_USAGE = `usage: cutover rollout <command> [--config FILE]
 
   status [--json]                          every scope: percentage, plan step, gate health
   set SCOPE PERCENT [--reason TEXT]        set a percentage by hand (0.01 steps; 0 is the kill switch)
@@ -46,8 +46,9 @@ async function call(admin: Admin, method: string, path: string, body?: unknown):
       body: body === undefined ? undefined : JSON.stringify(body),
     })
   } catch (err) {
+    // Most often no proxy runs with this config: a usage error, as for the other commands.
     throw new CutoverError(
-      'UPSTREAM_UNREACHABLE',
+      'USAGE',
       `cannot reach the admin API at ${admin.base} (${(err as Error).cause ?? (err as Error).message}); is the proxy running?`,
     )
   }
@@ -120,14 +121,14 @@ export async function rolloutCommand(args: string[]): Promise<number> {
   })
   const [command, scope, value] = positionals
   if (!command || command === 'help') {
-    process.stdout.write(`${USAGE}\n`)
+    process.stdout.write(`${ROLLOUT_USAGE}\n`)
     return command ? 0 : 2
   }
   const needScope = () => {
     if (!scope)
       throw new CutoverError(
         'USAGE',
-        `'cutover rollout ${command}' needs a SCOPE, like dns:example.com\n\n${USAGE}`,
+        `'cutover rollout ${command}' needs a SCOPE, like dns:example.com\n\n${ROLLOUT_USAGE}`,
       )
     return encodeURIComponent(scope)
   }
@@ -240,6 +241,6 @@ export async function rolloutCommand(args: string[]): Promise<number> {
       return 0
     }
     default:
-      throw new CutoverError('USAGE', `unknown rollout command '${command}'\n\n${USAGE}`)
+      throw new CutoverError('USAGE', `unknown rollout command '${command}'\n\n${ROLLOUT_USAGE}`)
   }
 }

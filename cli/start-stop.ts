@@ -80,6 +80,11 @@ function running(args: string[], command: string): Running {
   const { config, pidFile } = located(args)
   const pid = pidIn(pidFile, command)
   if (!config) throw new CutoverError('USAGE', `'cutover ${command}' needs --config FILE`)
+  if (!alive(pid))
+    throw new CutoverError(
+      'USAGE',
+      `cutover is not running: ${pidFile} names pid ${pid}, which is gone (start it with 'cutover start --config ${config.file}')`,
+    )
   return { config, pid }
 }
 
@@ -93,13 +98,41 @@ function alive(pid: number): boolean {
 }
 
 async function status(config: Config): Promise<SupervisorStatus> {
-  const res = await fetch(`http://${config.admin.listen.host}:${config.admin.listen.port}/workers`)
+  const { host, port } = config.admin.listen
+  const at = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  let res: Response
+  try {
+    res = await fetch(`${at}/workers`)
+  } catch (err) {
+    throw new CutoverError(
+      'USAGE',
+      `cannot reach the admin API at ${at} (${(err as Error).cause ?? (err as Error).message}); is the proxy running with this config?`,
+    )
+  }
   if (!res.ok)
     throw new CutoverError(
       'USAGE',
       `the proxy runs without workers (workers: 0): it cannot ${res.status === 404 ? 'restart or reload in place' : 'answer'}`,
     )
   return (await res.json()) as SupervisorStatus
+}
+
+/** The supervisor's status; 'stopped' once it has exited (a stop came first); undefined while a stop closes its admin API. */
+async function statusWhileRunning(
+  config: Config,
+  pid: number,
+): Promise<SupervisorStatus | 'stopped' | undefined> {
+  if (!alive(pid)) return 'stopped'
+  try {
+    return await status(config)
+  } catch {
+    return undefined
+  }
+}
+
+function stoppedBefore(command: string): number {
+  process.stderr.write(`cutover stopped before the ${command} was done (a stop came first)\n`)
+  return 1
 }
 
 export async function stopCommand(args: string[]): Promise<number> {
@@ -129,7 +162,12 @@ export async function restartCommand(args: string[]): Promise<number> {
   process.kill(pid, 'SIGUSR2')
   const deadline = Date.now() + WAIT_MS
   while (Date.now() < deadline) {
-    const now = await status(config)
+    const now = await statusWhileRunning(config, pid)
+    if (now === 'stopped') return stoppedBefore('restart')
+    if (now === undefined) {
+      await delay(100)
+      continue
+    }
     if (
       now.generation > before.generation &&
       now.workers.every((w) => w.generation === now.generation && w.state === 'ready')
@@ -156,7 +194,12 @@ export async function reloadCommand(args: string[]): Promise<number> {
   process.kill(pid, 'SIGHUP')
   const deadline = Date.now() + WAIT_MS
   while (Date.now() < deadline) {
-    const now = await status(config)
+    const now = await statusWhileRunning(config, pid)
+    if (now === 'stopped') return stoppedBefore('reload')
+    if (now === undefined) {
+      await delay(100)
+      continue
+    }
     if (now.reloads > before.reloads) {
       if (now.lastReload?.ok) {
         process.stdout.write(`reloaded ${now.workers.length} workers\n`)

@@ -1,6 +1,7 @@
 // The DNS side of one proxy instance, wired from its config section: modules in
 // chain order, the router, the legacy forwarder, the engine and its listeners.
 
+import type { Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { buildQuery } from '../../dns/message.ts'
 import { DnsForwarder } from '../../legacy-adapter/dns-forwarder.ts'
@@ -15,6 +16,7 @@ import type { Path } from '../../rollout/scope.ts'
 import type { DnsConfig } from '../config/config.ts'
 import { markServable, type ScopeList } from '../config/scope-list.ts'
 import type { HostPort } from '../config/units.ts'
+import type { HandedListener, HandOver } from '../net/connection-handover.ts'
 import {
   type ProxiedListener,
   type ProxyProtocolIntake,
@@ -51,8 +53,14 @@ export interface DnsService {
   /** Builds everything again from `dns` (zones re-read), ready to swap in; the old engine finishes what it has. */
 
   prepareReload(dns: DnsConfig, deps: ServiceDeps): Promise<PreparedReload>
-  /** Stops reading and accepting, finishes what was read and sent to the legacy; resolves with what was cut. */
-  drain(deadlineMs: number): Promise<number>
+  /**
+   * Stops reading and accepting, finishes what was read and sent to the
+   * legacy; resolves with what was cut. With `handOver` (a restart), idle
+   * DNS-over-TCP connections go on to the new generation instead of closing.
+   */
+  drain(deadlineMs: number, handOver?: (listener: HandedListener) => HandOver): Promise<number>
+  /** A DNS-over-TCP connection a draining worker handed over. */
+  adopt(listener: HandedListener, socket: Socket, client: string, data: Buffer): void
   stop(): Promise<void>
 }
 
@@ -280,10 +288,19 @@ export async function startDns(
       }
     },
 
-    async drain(deadlineMs) {
+    adopt(listener, socket, client, data) {
+      const to = listener === 'dns' ? listeners : candidate
+      if (to) to.tcp.adopt(socket, client, data)
+      else socket.destroy()
+    },
+
+    async drain(deadlineMs, handOver) {
       const cut = await Promise.all([
         ...all.map((l) => l.udp.drain(deadlineMs, () => parts.forwarder.inFlight)),
-        ...streams.map((l) => l.drain(deadlineMs)),
+        listeners.tcp.drain(deadlineMs, handOver?.('dns')),
+        ...(candidate ? [candidate.tcp.drain(deadlineMs, handOver?.('candidate'))] : []),
+        // DNS over TLS cannot be handed over: its TLS session is this process's.
+        ...(dot ? [dot.drain(deadlineMs)] : []),
       ])
       await feed.close()
       if (snapshotWriter)

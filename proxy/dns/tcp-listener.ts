@@ -10,9 +10,11 @@ import { createServer as createTlsServer, Server as TlsServer } from 'node:tls'
 
 import type { Path } from '../../rollout/scope.ts'
 import type { HostPort } from '../config/units.ts'
+import { type HandOver, stopReading, takeUnread, whenWritten } from '../net/connection-handover.ts'
 import {
   claimTls,
   clientOf,
+  nameClient,
   type ProxyProtocolIntake,
   proxiedServer,
 } from '../net/proxy-protocol-intake.ts'
@@ -38,6 +40,12 @@ class Connection {
   /** Set while #pump runs, so replies sent from inside it do not start another. */
   pumping = false
   closed = false
+  /** To be handed to another worker: it reads no more, answers what it has, then goes. */
+  leaving = false
+  /** On its way: its replies being written out before the descriptor goes. */
+  handing = false
+  /** A query came after our FIN (counted once). */
+  crossed = false
 
   constructor(socket: Socket) {
     this.socket = socket
@@ -53,6 +61,10 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   /** The engine queries go to; replaced whole on reload. */
   engine: DnsEngine
   #stopping = false
+  /** While draining for a restart: passes idle connections to the new generation. */
+  #handOver: HandOver | undefined
+  /** Queries that came after this listener closed their connection: the client's to ask again. */
+  #crossed = 0
   readonly #limits: DnsTcpLimits
   readonly #connections = new Set<Connection>()
 
@@ -112,7 +124,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
     return this.#connections.size
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket): Connection {
     const conn = new Connection(socket)
     this.#connections.add(conn)
     // A listener of its own, not setTimeout's callback (that one is called once).
@@ -128,14 +140,30 @@ export class DnsTcpListener implements DnsReplier<Connection> {
       conn.closed = true
       this.#connections.delete(conn)
     })
+    return conn
+  }
+
+  /**
+   * A connection another worker handed over (a restart): served as if accepted
+   * here, for the client it spoke for, from the bytes it had read.
+   */
+  adopt(socket: Socket, client: string, data: Buffer): void {
+    nameClient(socket, client)
+    const conn = this.#accept(socket)
+    if (data.length > 0) this.#read(conn, data)
   }
 
   #read(conn: Connection, chunk: Buffer): void {
     // Closing while draining: a query that crossed our FIN is the client's to
-    // ask again on a new connection (RFC 7766 §6.2.4); answering it here would go nowhere.
-    if (conn.socket.writableEnded) return
+    // ask again on a new connection (RFC 7766 §6.2.4); answering it here would
+    // go nowhere. Counted, as a drain's loss.
+    if (conn.socket.writableEnded) {
+      if (!conn.crossed) this.#crossed++
+      conn.crossed = true
+      return
+    }
     conn.buffered = conn.buffered === undefined ? chunk : Buffer.concat([conn.buffered, chunk])
-    this.#pump(conn)
+    if (!conn.leaving) this.#pump(conn)
   }
 
   /** Handles buffered messages while under the in-flight bound; pauses reading at it. */
@@ -146,7 +174,8 @@ export class DnsTcpListener implements DnsReplier<Connection> {
       buf !== undefined &&
       buf.length >= 2 &&
       conn.inFlight < this.#limits.maxInFlight &&
-      !conn.closed
+      !conn.closed &&
+      !conn.leaving
     ) {
       const length = buf.readUInt16BE(0)
       if (buf.length < 2 + length) break
@@ -158,7 +187,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
     conn.buffered = buf !== undefined && buf.length > 0 ? buf : undefined
     conn.pumping = false
     if (conn.inFlight >= this.#limits.maxInFlight) conn.socket.pause()
-    else if (conn.socket.isPaused()) conn.socket.resume()
+    else if (conn.socket.isPaused() && !conn.leaving) conn.socket.resume()
   }
 
   sendReply(conn: Connection, buf: Buffer, length: number): void {
@@ -178,25 +207,56 @@ export class DnsTcpListener implements DnsReplier<Connection> {
     this.#endIfDone(conn)
   }
 
-  /** While stopping, a connection with nothing in flight or waiting is closed (its client retries elsewhere). */
+  /**
+   * While stopping, a connection with nothing in flight: handed over to the
+   * new generation (a restart), or with nothing half read, closed (its client
+   * retries elsewhere).
+   */
   #endIfDone(conn: Connection): void {
-    if (this.#stopping && conn.inFlight === 0 && conn.buffered === undefined && !conn.closed)
-      conn.socket.end()
+    if (!this.#stopping || conn.inFlight > 0 || conn.closed || conn.handing) return
+    if (this.#handOver) this.#handOff(conn, this.#handOver)
+    else if (conn.buffered === undefined) conn.socket.end()
+  }
+
+  /** Stops `conn` taking queries: those it sent already are answered here, the rest in the next generation. */
+  #leave(conn: Connection): void {
+    conn.leaving = true
+    stopReading(conn.socket)
+  }
+
+  /** Passes `conn` on once its replies are written, with what it read of the queries after them. */
+  #handOff(conn: Connection, handOver: HandOver): void {
+    conn.handing = true
+    whenWritten(conn.socket, () => {
+      if (conn.closed) return
+      const data = Buffer.concat([
+        ...(conn.buffered ? [conn.buffered] : []),
+        ...takeUnread(conn.socket),
+      ])
+      this.#connections.delete(conn)
+      handOver(conn.socket, conn.client, data)
+    })
   }
 
   /**
    * Stops accepting; every connection finishes the queries it sent, then is
-   * closed. Resolves with the number of connections cut at the deadline.
+   * handed to the new generation through `handOver` (a restart) or closed.
+   * Resolves with what was lost: connections cut at the deadline, and
+   * connections a query reached after this listener closed them.
    */
-  async drain(deadlineMs: number): Promise<number> {
+  async drain(deadlineMs: number, handOver?: HandOver): Promise<number> {
     this.#stopping = true
+    this.#handOver = handOver
     this.#server.close()
-    for (const conn of this.#connections) this.#endIfDone(conn)
+    for (const conn of this.#connections) {
+      if (handOver) this.#leave(conn)
+      this.#endIfDone(conn)
+    }
     const deadline = Date.now() + deadlineMs
     while (this.#connections.size > 0 && Date.now() < deadline) await delay(20)
     const cut = this.#connections.size
     for (const conn of this.#connections) conn.socket.destroy()
-    return cut
+    return cut + this.#crossed
   }
 
   close(): Promise<void> {

@@ -2,7 +2,7 @@
 // transpiler): `cutover start` / `stop`, `quickstart`, `check`, and the exit
 // codes and messages a user sees.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -145,5 +145,59 @@ describe('configuration errors', () => {
     const noConfig = run(['start'])
     expect(await noConfig.exited).toBe(2)
     expect(noConfig.output()).toContain('needs --config FILE')
+  })
+})
+
+describe('every command, used wrong', () => {
+  const COMMANDS = ['start', 'stop', 'restart', 'reload', 'check', 'quickstart', 'rollout', 'diff']
+  const noStack = (out: string) => expect(out).not.toMatch(/\n\s+at .+:\d+:\d+/)
+
+  it("--help prints that command's usage and exits 0", async () => {
+    for (const command of COMMANDS) {
+      const help = run([command, '--help'])
+      expect({ command, code: await help.exited }).toEqual({ command, code: 0 })
+      expect(help.output(), command).toContain(`usage: cutover ${command}`)
+    }
+  })
+
+  it('a wrong flag, a config that is missing or malformed, or a proxy that is not running: exit 2 naming the cause, never a stack trace', async () => {
+    const dir = tempDir()
+    const malformed = join(dir, 'malformed.yaml')
+    writeFileSync(malformed, 'dns: [unclosed\n')
+    const stopped = join(dir, 'stopped.yaml')
+    writeFileSync(
+      stopped,
+      stringify({
+        admin: { listen: `127.0.0.1:${await freePort()}` },
+        state: join(dir, 'state'),
+        dns: { listen: '127.0.0.1:0', legacy: { servers: ['127.0.0.1:9'] } },
+      }),
+    )
+    // A pid file left by a proxy that is gone.
+    mkdirSync(join(dir, 'state'))
+    writeFileSync(join(dir, 'state', 'cutover.pid'), '999999\n')
+    const cases: [string[], RegExp][] = [
+      ...COMMANDS.filter((c) => c !== 'diff').map((c): [string[], RegExp] => [
+        [c, '--bogus'],
+        /Unknown option '--bogus'/,
+      ]),
+      [['diff', 'suite.yaml', '--bogus'], /Unknown option '--bogus'/],
+      [['check', '--config', join(dir, 'missing.yaml')], /missing\.yaml/],
+      [['start', '--config', join(dir, 'missing.yaml')], /missing\.yaml/],
+      [['check', '--config', malformed], /malformed\.yaml/],
+      [['reload', '--config', stopped], /cutover is not running: .*cutover\.pid names pid 999999/],
+      [['restart', '--config', stopped], /cutover is not running/],
+      [
+        ['rollout', 'status', '--config', stopped],
+        /cannot reach the admin API .*is the proxy running/,
+      ],
+    ]
+    for (const [args, cause] of cases) {
+      const r = run(args)
+      const code = await r.exited
+      expect({ args, code }).toEqual({ args, code: 2 })
+      expect(r.output(), args.join(' ')).toMatch(cause)
+      noStack(r.output())
+    }
   })
 })

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
@@ -14,26 +14,24 @@ import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { tcpLoad, udpLoad } from './support/dns-load.ts'
 import { freePort } from './support/free-port.ts'
 import {
-  type Backends,
   expectAllAnswered,
   httpLoad,
-  loadTracker,
   NEW_HOST,
   proxyConfig,
   queries,
   restartStorm,
-  startBackends,
+  supervisedTestBed,
 } from './support/restart-load.ts'
-import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
+import type { SupervisedProxy } from './support/supervised.ts'
 import { until } from './support/until.ts'
 
-let backends: Backends
-let proxy: SupervisedProxy | undefined
+const bed = supervisedTestBed()
+const { started } = bed
 let dnsPort: number
 let httpPort: number
 
 function config(): Record<string, unknown> {
-  return proxyConfig(backends, dnsPort, httpPort)
+  return proxyConfig(bed.backends(), dnsPort, httpPort)
 }
 
 /** Starts the proxy on fresh ports with `config()`, changed first by `edit`. */
@@ -44,25 +42,8 @@ async function start(
   httpPort = await freePort()
   const c = config()
   edit(c)
-  proxy = await startSupervised(c)
-  return proxy
+  return bed.start(c)
 }
-
-beforeAll(async () => {
-  backends = await startBackends()
-})
-
-afterAll(async () => {
-  await backends?.stop()
-})
-
-const { started, stopAll } = loadTracker()
-
-afterEach(async () => {
-  await stopAll()
-  proxy?.cleanup()
-  proxy = undefined
-})
 
 async function storm(headers: Record<string, string>): Promise<void> {
   const p = await start()

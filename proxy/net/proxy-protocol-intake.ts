@@ -47,6 +47,11 @@ export function clientOf(socket: object): string {
   return s[CLIENT] ?? s.remoteAddress ?? ''
 }
 
+/** Names the client `socket` speaks for (one handed over from another worker keeps its own). */
+export function nameClient(socket: object, client: string): void {
+  ;(socket as Named)[CLIENT] = client
+}
+
 /** Reads the header off `socket`, then hands it, at its first byte of data, to `serve`. */
 export function takeProxied(
   socket: Socket,
@@ -74,7 +79,7 @@ export function takeProxied(
         refuse(socket, intake)
         return
       }
-      if (header.source !== undefined) (socket as Named)[CLIENT] = header.source
+      if (header.source !== undefined) nameClient(socket, header.source)
       if (buffered.length > header.length) socket.unshift(buffered.subarray(header.length))
       serve(socket)
       return
@@ -110,7 +115,7 @@ export function claimTls(tls: Socket): void {
   const key = endsOf(tls)
   const client = beforeTls.get(key)
   if (client === undefined) return
-  ;(tls as Named)[CLIENT] = client
+  nameClient(tls, client)
   beforeTls.delete(key)
 }
 

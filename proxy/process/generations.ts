@@ -3,9 +3,11 @@
 // replaces a worker that dies unasked, pausing longer when they keep dying.
 
 import cluster, { type Worker } from 'node:cluster'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config/config.ts'
+import { type HandedConnection, takeUnread } from '../net/connection-handover.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { TICKET_KEYS_ENV } from '../tls/ticket-keys.ts'
 import { crashWindow } from './crash-backoff.ts'
@@ -35,6 +37,8 @@ export interface WorkerState {
   ports: { dns?: number; candidate?: number; http?: number; https?: number; dot?: number }
   /** The one worker of its generation that writes zone snapshots (they would all write the same). */
   snapshotWriter: boolean
+  /** Told to drain for a restart: its idle connections go to the new generation. */
+  handOver?: boolean
 }
 
 export interface GenerationsOptions {
@@ -71,6 +75,7 @@ export class Generations {
   #live = new Set<number>()
   #window = crashWindow()
   #stopping = false
+  #nextTaker = 0
 
   constructor(o: GenerationsOptions) {
     this.#o = o
@@ -130,10 +135,13 @@ export class Generations {
     return gen
   }
 
-  /** Drains every worker of `gen`; resolves once they all exited. */
-  async drain(gen: number): Promise<void> {
+  /**
+   * Drains every worker of `gen`; resolves once they all exited. `handOver`
+   * (a restart): their idle DNS-over-TCP connections go to the current generation.
+   */
+  async drain(gen: number, handOver = false): Promise<void> {
     this.#live.delete(gen)
-    await Promise.all(this.#of(gen).map((w) => this.#drainOne(w)))
+    await Promise.all(this.#of(gen).map((w) => this.#drainOne(w, handOver)))
   }
 
   /** No worker is replaced from now on: the supervisor is stopping. */
@@ -151,11 +159,11 @@ export class Generations {
     return this.all().filter((w) => w.generation === gen)
   }
 
-  #drainOne(w: WorkerState): Promise<void> {
+  #drainOne(w: WorkerState, handOver: boolean): Promise<void> {
     return new Promise((resolve) => {
+      w.handOver = handOver
       // A worker still starting does not listen for messages yet: it is told when it is ready.
-      if (w.state !== 'starting')
-        sendTo(w, { type: 'drain', deadlineMs: this.#o.config.drainDeadline })
+      if (w.state !== 'starting') this.#tellDrain(w)
       w.state = 'draining'
       const kill = setTimeout(
         () => w.worker.process.kill('SIGKILL'),
@@ -199,8 +207,11 @@ export class Generations {
         worker.process.kill('SIGKILL')
         reject(new Error(`worker ${worker.id} was not ready within ${READY_TIMEOUT_MS / 1000} s`))
       }, READY_TIMEOUT_MS)
-      worker.on('message', (m: FromWorker) => {
+      worker.on('message', (m: FromWorker, handle?: Socket) => {
         switch (m.type) {
+          case 'connection':
+            this.#passOn(m, handle)
+            return
           case 'ready':
             clearTimeout(timer)
             this.#ready(w, m)
@@ -246,8 +257,36 @@ export class Generations {
     if (keys) sendTicketKeys([w], keys)
     if (w.state === 'starting') w.state = 'ready'
     // Told to drain while it was starting, when it could not hear it yet.
-    else if (w.state === 'draining')
-      sendTo(w, { type: 'drain', deadlineMs: this.#o.config.drainDeadline })
+    else if (w.state === 'draining') this.#tellDrain(w)
+  }
+
+  #tellDrain(w: WorkerState): void {
+    sendTo(w, {
+      type: 'drain',
+      deadlineMs: this.#o.config.drainDeadline,
+      handOver: w.handOver === true,
+    })
+  }
+
+  /**
+   * A connection a draining worker handed over goes to a ready worker of the
+   * current generation, in turn; with none left to take it, it is closed.
+   */
+  #passOn(m: HandedConnection, socket: Socket | undefined): void {
+    if (socket === undefined) return
+    // Node made it a reading socket here: stop that before it reads a query, and carry what it read.
+    const unread = takeUnread(socket)
+    if (unread.length > 0)
+      m = {
+        ...m,
+        data: Buffer.concat([Buffer.from(m.data, 'base64'), ...unread]).toString('base64'),
+      }
+    const takers = this.#of(this.#current).filter(
+      (w) => w.state === 'ready' && w.worker.isConnected(),
+    )
+    const to = takers[this.#nextTaker++ % Math.max(takers.length, 1)]
+    if (to) to.worker.send(m, socket)
+    else socket.destroy()
   }
 
   /** Counts a crash and replaces the worker: at once, or after a pause when they keep crashing. */

@@ -4,6 +4,7 @@
 // the single-process proxy each run one: they differ only in what is around it
 // (IPC to a supervisor, or the admin API and the rollout in the same process).
 
+import type { Socket } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { LiveJudge } from '../../flamingo-tests/live-judge.ts'
 import type { BucketStoreFactory } from '../../modules/ratelimit/bucket-store.ts'
@@ -12,6 +13,7 @@ import type { Config } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
 import { type DnsService, startDns } from '../dns/service.ts'
 import { type HttpService, startHttp } from '../http/service.ts'
+import type { HandedListener, HandOver } from '../net/connection-handover.ts'
 import { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import { AccessLogs, checkLogFiles } from '../telemetry/access-log.ts'
 import { startLoadGauge } from '../telemetry/load-gauge.ts'
@@ -63,8 +65,14 @@ export interface Instance {
   setTicketKeys(keys: Buffer): void
   /** Reopens the access and query log files by name (SIGUSR1, after logrotate moved them). */
   reopenLogs(): void
-  /** Stops reading and accepting, finishes what is in flight; resolves with what the deadline cut. */
-  drain(deadlineMs: number): Promise<number>
+  /**
+   * Stops reading and accepting, finishes what is in flight; resolves with
+   * what the deadline cut. `handOver`: in a restart, where idle DNS-over-TCP
+   * connections go instead of closing.
+   */
+  drain(deadlineMs: number, handOver?: (listener: HandedListener) => HandOver): Promise<number>
+  /** A connection a worker of the generation before handed over. */
+  adopt(listener: HandedListener, socket: Socket, client: string, data: Buffer): void
   stop(): Promise<void>
 }
 
@@ -172,9 +180,13 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
       dns?.setTicketKeys(keys)
     },
     reopenLogs: () => accessLogs.reopen(),
-    async drain(deadlineMs) {
+    adopt(listener, socket, client, data) {
+      if (dns) dns.adopt(listener, socket, client, data)
+      else socket.destroy()
+    },
+    async drain(deadlineMs, handOver) {
       const cut = await Promise.all([
-        dns?.drain(deadlineMs),
+        dns?.drain(deadlineMs, handOver),
         http?.drain(deadlineMs, current.upgradeDrainDeadline),
       ])
       await release()

@@ -3,6 +3,7 @@
 // worker sends unasked.
 
 import type { ScopeStats, StatsLike } from '../../rollout/scope.ts'
+import type { HandedConnection } from '../net/connection-handover.ts'
 import type { Published } from '../records/feed.ts'
 import type { TakeAnswer, TakeRequest } from './shared-ratelimit.ts'
 
@@ -29,7 +30,10 @@ export type ReplyTo<K extends WorkerRequest['type']> = Extract<
 >
 
 export type ToWorker =
-  | { type: 'drain'; deadlineMs: number }
+  /** `handOver`: a restart's drain, whose idle DNS-over-TCP connections go to the new generation. */
+  | { type: 'drain'; deadlineMs: number; handOver: boolean }
+  /** A connection from a worker of the generation before (its socket comes with it). */
+  | HandedConnection
   /** New session ticket keys (base64), from the supervisor's rotation. */
   | { type: 'ticket-keys'; keys: string }
   | WorkerRequest
@@ -55,6 +59,8 @@ export type FromWorker =
   | { type: 'record-outcome'; id: string; outcome: Published }
   /** Its last counters, sent once it finished draining, just before it exits. */
   | { type: 'drained'; cut: number; metrics: unknown }
+  /** An idle connection for the new generation (its socket comes with it). */
+  | HandedConnection
   | WorkerReply
   | TakeRequest
 

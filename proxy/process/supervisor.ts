@@ -119,6 +119,7 @@ export class Supervisor {
   /** Drains every worker, then closes the admin API, the rollout and the record log. */
   stop(): Promise<void> {
     this.#stopped ??= this.#serial(async () => {
+      this.#log.info({ generation: this.#gens.current }, 'stop: every worker drains now')
       this.#stopping = true
       this.#gens.stopping()
       await this.#gens.drain(this.#gens.current)
@@ -168,6 +169,11 @@ export class Supervisor {
   }
 
   async #restart(): Promise<void> {
+    // Asked while a stop ran: its workers are gone, and no new ones may start.
+    if (this.#stopping) {
+      this.#log.info('restart not done: the proxy is stopping')
+      return
+    }
     const old = this.#gens.current
     this.#warnStartOnly()
     try {
@@ -179,7 +185,7 @@ export class Supervisor {
       )
       return
     }
-    await this.#gens.drain(old)
+    await this.#gens.drain(old, true)
     this.#log.info({ generation: this.#gens.current }, 'restart done')
   }
 
@@ -200,6 +206,10 @@ export class Supervisor {
   }
 
   async #reload(): Promise<void> {
+    if (this.#stopping) {
+      this.#log.info('reload not done: the proxy is stopping')
+      return
+    }
     const live = this.#gens.ready()
     const result = await reloadWorkers(this.#config.file, live, this.#requests)
     if (result.ok) {

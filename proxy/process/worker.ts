@@ -4,10 +4,12 @@
 // log files on SIGUSR1. The supervisor does the rest.
 
 import cluster from 'node:cluster'
+import type { Socket } from 'node:net'
 import { Counter, Registry } from 'prom-client'
 import { startRollout } from '../../rollout/service.ts'
 import { loadOrCreateToken } from '../admin/token.ts'
 import { loadConfig } from '../config/config.ts'
+import type { HandedListener, HandOver } from '../net/connection-handover.ts'
 import { createLogger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
 import { ticketKeysFromEnv } from '../tls/ticket-keys.ts'
@@ -19,6 +21,23 @@ const STATS_MS = 1000
 
 function send(m: FromWorker): void {
   process.send?.(m)
+}
+
+/** Connections on their way to the supervisor: the process may not exit before they are. */
+const handing = new Set<Promise<void>>()
+
+/** Hands an idle connection of `listener` to the supervisor, for the new generation. */
+function handOverTo(listener: HandedListener): HandOver {
+  return (socket, client, data) => {
+    const m: FromWorker = { type: 'connection', listener, client, data: data.toString('base64') }
+    // Called back once sent, or with the error that it could not be (the descriptor then closes here).
+    const sent = new Promise<void>((resolve) => {
+      if (process.send) process.send(m, socket, {}, () => resolve())
+      else resolve()
+    })
+    handing.add(sent)
+    void sent.then(() => handing.delete(sent))
+  }
 }
 
 async function main(): Promise<void> {
@@ -86,15 +105,22 @@ async function main(): Promise<void> {
   sendStats()
 
   let draining = false
-  const drain = async (deadlineMs: number) => {
+  const drain = async (deadlineMs: number, handOver: boolean) => {
     if (draining) return
     draining = true
-    const cut = await instance.drain(deadlineMs)
+    const cut = await instance.drain(deadlineMs, handOver ? handOverTo : undefined)
+    await Promise.all(handing)
     if (cut > 0) log.warn({ cut }, 'drain deadline reached: cut what was still in flight')
     clearInterval(stats)
     sendStats()
 
-    send({ type: 'drained', cut, metrics: await registry.getMetricsAsJSON() })
+    // Its last counters must reach the supervisor before the process goes: behind
+    // handed-over connections, a message waits for their descriptors' acknowledgement.
+    const last: FromWorker = { type: 'drained', cut, metrics: await registry.getMetricsAsJSON() }
+    await new Promise<void>((resolve) => {
+      if (process.send) process.send(last, undefined, {}, () => resolve())
+      else resolve()
+    })
     buckets.close()
 
     await rollout.stop()
@@ -118,10 +144,13 @@ async function main(): Promise<void> {
   }
   let reloading = Promise.resolve()
 
-  process.on('message', async (m: ToWorker) => {
+  process.on('message', async (m: ToWorker, handle?: Socket) => {
     switch (m.type) {
       case 'drain':
-        await drain(m.deadlineMs)
+        await drain(m.deadlineMs, m.handOver)
+        break
+      case 'connection':
+        if (handle) instance.adopt(m.listener, handle, m.client, Buffer.from(m.data, 'base64'))
         break
       case 'taken':
         buckets.answered(m)
@@ -154,7 +183,7 @@ async function main(): Promise<void> {
   // Each worker has the log files open itself: logrotate's postrotate signals every worker.
   process.on('SIGUSR1', () => instance.reopenLogs())
   // A supervisor that is gone cannot send "drain": finish what is in flight and go.
-  process.on('disconnect', () => void drain(config.drainDeadline))
+  process.on('disconnect', () => void drain(config.drainDeadline, false))
 }
 
 main().catch((err) => {

@@ -52,13 +52,27 @@ function answers(query: Buffer, reply: Buffer): boolean {
   return reply.subarray(12, end).equals(query.subarray(12, end))
 }
 
+/** Copies of `queries` in turn, each with an ID that `inFlight` does not hold. */
+export function querySource(
+  queries: readonly Buffer[],
+): (inFlight: Map<number, unknown>) => Buffer {
+  let next = 0
+  let nextId = 0
+  return (inFlight) => {
+    let id = nextId++ & 0xffff
+    while (inFlight.has(id)) id = nextId++ & 0xffff
+    const query = Buffer.from(queries[next++ % queries.length])
+    query.writeUInt16BE(id, 0)
+    return query
+  }
+}
+
 /** Queries `queries` in turn (each given a fresh ID) over UDP, `window` in flight at once. */
 export function udpLoad(port: number, queries: readonly Buffer[], window = 16): DnsLoad {
   const counts = newCounts()
   const socket = createSocket('udp4')
   const inFlight = new Map<number, { query: Buffer; timer: NodeJS.Timeout }>()
-  let nextId = 0
-  let next = 0
+  const nextQuery = querySource(queries)
   let stopping = false
   let drained: () => void = () => {}
 
@@ -74,10 +88,8 @@ export function udpLoad(port: number, queries: readonly Buffer[], window = 16): 
   const send = () => {
     if (stopping) return
     while (inFlight.size < window) {
-      let id = nextId++ & 0xffff
-      while (inFlight.has(id)) id = nextId++ & 0xffff
-      const query = Buffer.from(queries[next++ % queries.length])
-      query.writeUInt16BE(id, 0)
+      const query = nextQuery(inFlight)
+      const id = query.readUInt16BE(0)
       const timer = setTimeout(() => {
         counts.unanswered++
         settle(id)
@@ -113,18 +125,25 @@ export function udpLoad(port: number, queries: readonly Buffer[], window = 16): 
   }
 }
 
-/** Queries over `connections` TCP connections, one query at a time on each. */
-export function tcpLoad(port: number, queries: readonly Buffer[], connections = 4): DnsLoad {
+/**
+ * Queries over `connections` TCP connections, `window` in flight on each (1:
+ * one at a time; more: pipelined, answered in any order, RFC 7766 section 6.2.1.1).
+ */
+export function tcpLoad(
+  port: number,
+  queries: readonly Buffer[],
+  connections = 4,
+  window = 1,
+): DnsLoad {
   const counts = newCounts()
   let stopping = false
-  let next = 0
-  let nextId = 0
+  const nextQuery = querySource(queries)
   const running: Promise<void>[] = []
 
-  /** One connection's life: query, wait, repeat; on a close, reconnect and ask again. */
+  /** One connection's life: ask, and ask again as answers come; on a close, reconnect and ask what was left again. */
   const lane = async () => {
-    let pending: Buffer | undefined
-    while (!stopping || pending) {
+    let pending = new Map<number, Buffer>()
+    while (!stopping || pending.size > 0) {
       const socket = connect(port, '127.0.0.1')
       socket.setNoDelay(true)
       const refused = await new Promise<Error | undefined>((resolve) => {
@@ -135,58 +154,59 @@ export function tcpLoad(port: number, queries: readonly Buffer[], connections = 
         // The listening socket is the supervisor's and never closes: a refusal is a
         // failure, even with no query pending, and this lane asks no more.
         noteError(counts, refused)
-        if (pending) counts.unanswered++
+        counts.unanswered += pending.size
         return
       }
       pending = await converse(socket, pending)
       socket.destroy()
-      if (pending) counts.retried++
+      counts.retried += pending.size
     }
   }
 
-  /** Sends queries until stopped; resolves with the query left unanswered when the server closed. */
-  const converse = (socket: Socket, first: Buffer | undefined) =>
-    new Promise<Buffer | undefined>((resolve) => {
-      let query: Buffer | undefined
+  /** Sends queries until stopped; resolves with those left unanswered when the server closed. */
+  const converse = (socket: Socket, left: Map<number, Buffer>) =>
+    new Promise<Map<number, Buffer>>((resolve) => {
+      const inFlight = new Map<number, Buffer>()
       let buffered = Buffer.alloc(0)
-      const ask = (q?: Buffer) => {
-        if (!q && stopping) return resolve(undefined)
-        if (q) query = q
-        else {
-          query = Buffer.from(queries[next++ % queries.length])
-          query.writeUInt16BE(nextId++ & 0xffff, 0)
-          counts.sent++
-        }
+      const send = (query: Buffer) => {
+        inFlight.set(query.readUInt16BE(0), query)
         const framed = Buffer.alloc(2 + query.length)
         framed.writeUInt16BE(query.length, 0)
         query.copy(framed, 2)
         socket.write(framed)
       }
+      const fill = () => {
+        while (!stopping && inFlight.size < window) {
+          counts.sent++
+          send(nextQuery(inFlight))
+        }
+        if (stopping && inFlight.size === 0) resolve(inFlight)
+      }
       const timer = setTimeout(() => {
-        counts.unanswered++
-        query = undefined
-        resolve(undefined)
+        counts.unanswered += inFlight.size
+        resolve(new Map())
       }, TIMEOUT_MS * 4)
       socket.on('data', (chunk) => {
         buffered = Buffer.concat([buffered, chunk])
         while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
           const reply = buffered.subarray(2, 2 + buffered.readUInt16BE(0))
           buffered = buffered.subarray(2 + reply.length)
+          const query = inFlight.get(reply.readUInt16BE(0))
           if (!query) continue
+          inFlight.delete(reply.readUInt16BE(0))
           counts.answered++
           if (!answers(query, reply)) counts.wrong++
-          query = undefined
           timer.refresh()
-          ask()
         }
+        fill()
       })
-      const closed = () => {
+      socket.once('close', () => {
         clearTimeout(timer)
-        resolve(query)
-      }
-      socket.once('close', closed)
+        resolve(inFlight)
+      })
       socket.once('error', () => {})
-      ask(first)
+      for (const query of left.values()) send(query)
+      fill()
     })
 
   for (let i = 0; i < connections; i++) running.push(lane())

@@ -5,7 +5,7 @@
 import { connect as connectTls, type TLSSocket } from 'node:tls'
 import { Flag, Rcode } from '../../../dns/constants.ts'
 import { decodeMessage } from '../../../dns/message.ts'
-import type { DnsLoad, DnsLoadCounts } from './dns-load.ts'
+import { type DnsLoad, type DnsLoadCounts, querySource } from './dns-load.ts'
 import { MAX_ATTEMPTS, pace, type Spent, STALL_MS } from './load-pace.ts'
 import { queries } from './restart-load.ts'
 
@@ -50,8 +50,7 @@ export function dotLoad(
     errors: [],
   }
   const paced = pace(perSecond)
-  let next = 0
-  let nextId = 0
+  const nextQuery = querySource(queries)
 
   /** Asks on `socket` until stopped or closed; resolves with the queries left unanswered when the server closed. */
   const converse = (socket: TLSSocket, carried: Buffer[]) =>
@@ -85,12 +84,8 @@ export function dotLoad(
             send(again)
             continue
           }
-          let id = nextId++ & 0xffff
-          while (inFlight.has(id)) id = nextId++ & 0xffff
-          const query = Buffer.from(queries[next++ % queries.length])
-          query.writeUInt16BE(id, 0)
           counts.sent++
-          send(query)
+          send(nextQuery(inFlight))
         }
         if (paced.stopping && inFlight.size === 0 && carried.length === 0) settle([])
       }

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path'
 import autocannon from 'autocannon'
-import { expect } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { Type } from '../../../dns/constants.ts'
 import { buildQuery } from '../../../dns/message.ts'
 import { type BindServer, startBind } from './bind.ts'
@@ -13,7 +13,7 @@ import { ROOT } from './cli.ts'
 import type { DnsLoadCounts } from './dns-load.ts'
 import { freePort } from './free-port.ts'
 import { startNginx } from './nginx.ts'
-import type { SupervisedProxy } from './supervised.ts'
+import { type SupervisedProxy, startSupervised } from './supervised.ts'
 
 const ZONES = join(ROOT, 'proxy', 'e2e', 'zones')
 export const NEW_HOST = 'new.e2e.test'
@@ -111,6 +111,37 @@ export function proxyConfig(b: Backends, dnsPort: number, httpPort: number): Pro
 
 interface Stoppable {
   stop(): Promise<unknown>
+}
+
+/**
+ * For a file of tests against a supervised proxy in front of the backends:
+ * the backends started once; after each test, the loads it started stopped
+ * and its proxy gone.
+ */
+export function supervisedTestBed() {
+  let backends: Backends | undefined
+  let proxy: SupervisedProxy | undefined
+  const { started, stopAll } = loadTracker()
+  beforeAll(async () => {
+    backends = await startBackends()
+  })
+  afterAll(async () => {
+    await backends?.stop()
+  })
+  afterEach(async () => {
+    await stopAll()
+    proxy?.cleanup()
+    proxy = undefined
+  })
+  return {
+    started,
+    backends: () => backends!,
+    /** Starts `cutover start` with `config`; it goes after the test. */
+    async start(config: Record<string, unknown>): Promise<SupervisedProxy> {
+      proxy = await startSupervised(config)
+      return proxy
+    },
+  }
 }
 
 /** The loads a test started, so that one failing before it stops them leaves none behind. */
