@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { duration } from '../../common/units.ts'
 import { typeCode } from '../../dns/constants.ts'
 import { nameKey } from '../../dns/name.ts'
+import { cidrSchema } from '../../modules/access/cidr.ts'
 import {
   DEFAULT_MINIMAL_RESPONSES,
   MINIMAL_RESPONSES,
@@ -83,6 +84,18 @@ export const dns = z.strictObject({
   zones: z.array(dnsZone).default([]),
   /** Which optional records answers carry, as BIND's `minimal-responses` (its 9.18 default). */
   minimalResponses: minimalResponses.default(DEFAULT_MINIMAL_RESPONSES),
+  /** Response rate limiting of the new path's UDP answers, as BIND's rate-limit; off at 0 responses a second. */
+  rateLimit: z
+    .strictObject({
+      responsesPerSecond: z.int().min(0).max(1_000_000).default(0),
+      window: z.int().min(1).max(3600).default(15),
+      slip: z.int().min(0).max(10).default(2),
+      ipv4PrefixLength: z.int().min(0).max(32).default(24),
+      ipv6PrefixLength: z.int().min(0).max(128).default(56),
+      exempt: z.array(cidrSchema).default([]),
+      maxAccounts: z.int().min(1000).max(10_000_000).default(100_000),
+    })
+    .prefault({}),
   legacy: dnsLegacy,
   packetcache: packetcacheSettings.prefault({}),
   /** Where record events for the zones come from; a journal in the state folder by default. */

@@ -23,6 +23,7 @@ import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
 import { LegacyCall } from './legacy-call.ts'
+import { type ResponseRateLimiter, writeSlip } from './response-rate-limit.ts'
 
 /** Sends a response back the way its query came. */
 export interface DnsReplier<Peer> {
@@ -50,6 +51,8 @@ export interface DnsEngineParts {
   control: { token: string; option: number } | undefined
   /** log.queries: a line for a sampled share of queries. */
   queryLog?: DnsQueryLog
+  /** dns.rateLimit, when on: the new path's UDP answers over the rate are dropped or slipped. */
+  rateLimit?: ResponseRateLimiter
 }
 
 /** A traced query: what the trace will say besides the final path and reason. */
@@ -75,6 +78,7 @@ export class DnsEngine {
   readonly #ctx: DnsContext
   readonly #byPath: Record<PathLabel, PathMetrics>
   readonly #malformed: HotCount
+  readonly #rateLimited: Record<'drop' | 'slip', HotCount>
   readonly #fallbacks = new Map<string, HotCount>()
   #lastErrorLog = 0
   /** Index of the module that answered in the last #runChain. */
@@ -104,6 +108,10 @@ export class DnsEngine {
     })
     this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
     this.#malformed = parts.metrics.malformed.child({ protocol: 'dns' })
+    this.#rateLimited = {
+      drop: parts.metrics.rateLimited.child({ action: 'dropped' }),
+      slip: parts.metrics.rateLimited.child({ action: 'slipped' }),
+    }
   }
 
   /** Handles one query from address `client`; the response goes to `replier` now or when the legacy answers. */
@@ -162,6 +170,12 @@ export class DnsEngine {
     if (path === 'new') {
       const verdict = this.#runChain(this.#parts.newChain, ctx, start)
       if (verdict.kind === 'answer') {
+        if (
+          this.#parts.rateLimit &&
+          transport === 'udp' &&
+          this.#limited(ctx, client, scope, peer, out)
+        )
+          return
         this.#respond(this.#parts.newChain, ctx, peer, out, 'new', scope, start, trace)
         return
       }
@@ -187,6 +201,22 @@ export class DnsEngine {
     call.trace = trace
     if (logged) logged.upstreamAt = performance.now()
     this.#parts.forwarder.forward(call)
+  }
+
+  /** Over dns.rateLimit: the answer dropped, or slipped (the question alone, TC set); true when it was. */
+  #limited<P>(ctx: DnsContext, client: string, scope: Scope, peer: P, out: DnsReplier<P>): boolean {
+    const action = this.#parts.rateLimit!.check(
+      client,
+      scope.id,
+      ctx.query,
+      ctx.response,
+      performance.now() / 1000,
+    )
+    if (action === 'send') return false
+    this.#rateLimited[action].n++
+    if (action === 'drop') out.dropped(peer)
+    else out.sendReply(peer, ctx.out, writeSlip(ctx.query, ctx.out))
+    return true
   }
 
   #control(query: Buffer, view: QueryView): Control | undefined {

@@ -29,6 +29,7 @@ import { openRecordLog, recordLogName } from '../records/open-record-log.ts'
 import { DnsShadow } from '../shadow/dns-shadow.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { DnsEngine } from './engine.ts'
+import { ResponseRateLimiter } from './response-rate-limit.ts'
 import { type DnsTcpLimits, DnsTcpListener } from './tcp-listener.ts'
 import { DnsUdpListener } from './udp-listener.ts'
 
@@ -154,6 +155,8 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
     control: { token: deps.token, option: deps.ednsOption },
     recorder: deps.recorder,
     queryLog: deps.accessLogs.queries,
+    rateLimit:
+      dns.rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(dns.rateLimit) : undefined,
   })
   engine.shadow = new DnsShadow({
     forward: (ex) => forwarder.forward(ex),

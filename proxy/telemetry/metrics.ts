@@ -19,6 +19,7 @@ export interface Metrics {
   /** HTTP/2 client sessions ended for what they sent, by nghttp2's reason. */
   http2SessionErrors: Counter<'reason'>
   shadowShed: HotCounter<'protocol'>
+  rateLimited: HotCounter<'action'>
   /** Readers of open client connections by protocol, for the gauge; each listener adds its own. */
   openConnections: Map<string, () => number>
 }
@@ -83,6 +84,12 @@ export function createMetrics(registry: Registry): Metrics {
       'cutover_shadow_shed_total',
       'Shadow comparisons skipped because the bound on them was reached',
       ['protocol'],
+    ),
+    rateLimited: hotCounter(
+      registry,
+      'cutover_dns_rate_limited_total',
+      'New-path UDP answers over dns.rateLimit: dropped, or slipped (sent truncated so a real client asks over TCP)',
+      ['action'],
     ),
     legacyFailures: new Counter({
       name: 'cutover_legacy_failures_total',
