@@ -18,6 +18,11 @@ export interface BindServer {
   port: number
   dir: string
   stop(): Promise<void>
+  /** Stops and continues the process (SIGSTOP, SIGCONT): a server that hangs, then comes back. */
+  pause(): void
+  resume(): void
+  /** Kills the process outright (SIGKILL), then starts it again on the same port; resolves once it answers. */
+  killAndStart(): Promise<void>
 }
 
 export interface BindZone {
@@ -68,30 +73,41 @@ ${zones
   for (const z of zones.filter((z) => z.dynamic)) copyFileSync(z.file, `${dir}/${z.name}.zone`)
   writeFileSync(join(dir, 'named.conf'), conf)
   const argv = ['-g', '-c', join(dir, 'named.conf'), '-n', '1']
-  const child = spawn(
-    core === undefined ? named : 'taskset',
-    core === undefined ? argv : ['-c', String(core), named, ...argv],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
-
   let stderr = ''
-  child.stderr?.on('data', (d) => {
-    stderr += d
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const launch = () => {
+    const child = spawn(
+      core === undefined ? named : 'taskset',
+      core === undefined ? argv : ['-c', String(core), named, ...argv],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    child.stderr?.on('data', (d) => {
+      stderr += d
+    })
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    return { child, exited }
+  }
+  let run = launch()
+  const zone = zones[0]?.name ?? '.'
   const server: BindServer = {
     host: '127.0.0.1',
     port,
     dir,
     stop: async () => {
-      child.kill('SIGTERM')
-      await exited
+      run.child.kill('SIGCONT')
+      run.child.kill('SIGTERM')
+      await run.exited
       rmSync(dir, { recursive: true, force: true })
     },
+    pause: () => run.child.kill('SIGSTOP'),
+    resume: () => run.child.kill('SIGCONT'),
+    killAndStart: async () => {
+      run.child.kill('SIGKILL')
+      await run.exited
+      run = launch()
+      await waitReady(server, zone, run.child, () => stderr)
+    },
   }
-  await waitReady(server, zones[0]?.name ?? '.', child, () => stderr)
+  await waitReady(server, zone, run.child, () => stderr)
   return server
 }
 
