@@ -136,7 +136,7 @@ function prune(zone: Zone, node: ZoneNode): boolean {
 }
 
 /** Whether `name` is a delegation (or DNAME) of `zone`: what is below it is not the zone's. */
-function isCut(zone: Zone, name: Buffer): boolean {
+function hidesBelow(zone: Zone, name: Buffer): boolean {
   const node = zone.nodes.get(name)
   if (node === undefined || node === zone.apex) return false
   return node.rrsets.has(Type.NS) || node.rrsets.has(Type.DNAME)
@@ -226,14 +226,20 @@ export type ChangeResult = { changed: boolean; refused?: undefined } | { refused
 export function applyChange(zone: Zone, c: RecordChange): ChangeResult {
   const why = refusal(zone, c)
   if (why) return { refused: why }
-  const wasCut = isCut(zone, c.owner)
+  const hidBelow = hidesBelow(zone, c.owner)
   const effect = c.op === 'create' ? create(zone, c) : remove(zone, c)
   if (!effect.changed) return { changed: false }
   const node = zone.nodes.get(c.owner)
   if (node) forgetAnswers(node)
   forgetReaders(zone, c.owner)
   if (zone.signer) {
-    const signed = signChange(zone, zone.signer, c.owner, c.type, wasCut !== isCut(zone, c.owner))
+    const signed = signChange(
+      zone,
+      zone.signer,
+      c.owner,
+      c.type,
+      hidBelow !== hidesBelow(zone, c.owner),
+    )
     forgetSigned(zone, signed.nodes)
     // Proofs of absence read the chain (denial.ts): those that carry one are made again.
     if (signed.chainChanged) effect.structure = true

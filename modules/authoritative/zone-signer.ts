@@ -163,12 +163,14 @@ function matchChain(zone: Zone, signer: ZoneSigner, name: Buffer, signed: Signed
   return chain ? matchNsec3(zone, signer, chain, name) : false
 }
 
-/** The types a chain record lists for `node`: its data, and RRSIG where it signs something. */
-function typesAt(zone: Zone, node: ZoneNode, extra: number[]): number[] {
+/**
+ * The types a chain record lists for `node`: its data, NSEC for an NSEC chain
+ * (`nsec`), and RRSIG where it signs something (at a cut, only DS or the NSEC).
+ */
+function typesAt(zone: Zone, node: ZoneNode, nsec: boolean): number[] {
   const types = node.rrsets.types().filter((t) => t !== Type.NSEC && t !== Type.RRSIG)
-  const signsHere =
-    hasData(node) && (!isCut(zone, node) || node.rrsets.has(Type.DS) || extra.includes(Type.NSEC))
-  return [...types, ...extra, ...(signsHere ? [Type.RRSIG] : [])]
+  const signsHere = hasData(node) && (!isCut(zone, node) || node.rrsets.has(Type.DS) || nsec)
+  return [...types, ...(nsec ? [Type.NSEC] : []), ...(signsHere ? [Type.RRSIG] : [])]
 }
 
 function matchNsec(zone: Zone, signer: ZoneSigner, name: Buffer, signed: Signed): boolean {
@@ -184,7 +186,7 @@ function matchNsec(zone: Zone, signer: ZoneSigner, name: Buffer, signed: Signed)
     compareNames(chain.proofs[i].owner, chain.names[i], name, labeled) === 0
   const nextOf = (k: number) => chain.proofs[(k + 1) % chain.proofs.length].owner
   if (want) {
-    const bitmap = bitmapOf(typesAt(zone, node, [Type.NSEC]))
+    const bitmap = bitmapOf(typesAt(zone, node, true))
     if (present) {
       const set = chain.proofs[i]
       if (nsecBitmap(set.rrset).equals(bitmap)) return false
@@ -277,7 +279,7 @@ function matchNsec3(zone: Zone, signer: ZoneSigner, chain: Nsec3Chain, name: Buf
   }
   const before = (k: number) => (k - 1 + entries.length) % entries.length
   if (want) {
-    const bitmap = bitmapOf(typesAt(zone, node, []))
+    const bitmap = bitmapOf(typesAt(zone, node, false))
     if (present) {
       if (nsec3Fields(entries[i].rrset).bitmap.equals(bitmap)) return false
       set(i, bitmap)
@@ -324,8 +326,9 @@ export interface SignedRRset {
  * zone's keys can sign again, name by name (the zone may change between two).
  */
 export function* dueForRefresh(zone: Zone, signer: ZoneSigner): Generator<SignedRRset> {
+  // Fixed for the pass: what comes due while it runs is the next pass's.
+  const horizon = Math.floor(signer.now() / 1000) + signer.refresh
   const due = (rrset: RRset) => {
-    const horizon = Math.floor(signer.now() / 1000) + signer.refresh
     return (
       rrset.signatures?.rdatas.some((sig) => sig.wire.readUInt32BE(8) < horizon) === true &&
       keysFor(signer, rrset.type).length > 0
