@@ -8,7 +8,13 @@ import { diffCommand } from './diff.ts'
 import { COMMAND_HELP } from './help.ts'
 import { quickstartCommand } from './quickstart.ts'
 import { rolloutCommand } from './rollout.ts'
-import { reloadCommand, restartCommand, startCommand, stopCommand } from './start-stop.ts'
+import {
+  reloadCommand,
+  restartCommand,
+  startCommand,
+  stopCommand,
+  upgradeCommand,
+} from './start-stop.ts'
 
 const USAGE = `usage: cutover <command> [options]
 
@@ -17,6 +23,7 @@ commands:
   stop [--config FILE]    drain and stop the proxy started with that config, and wait for it to exit
   restart --config FILE   a new generation of workers takes over; the old one drains (no request lost)
   reload --config FILE    workers re-read the config, rollout state and zones in place
+  upgrade --config FILE   a new supervisor from the code on disk takes the sockets over; the old one drains
   check --config FILE     validate the config and load its zones, then exit
   rollout ...             status, set, plan, pause, resume, abort, promote, history ('cutover rollout help')
   diff SUITE... [options] compare the legacy with the new path case by case ('cutover diff --help')
@@ -31,6 +38,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   stop: stopCommand,
   restart: restartCommand,
   reload: reloadCommand,
+  upgrade: upgradeCommand,
   check: checkCommand,
   quickstart: quickstartCommand,
   rollout: rolloutCommand,

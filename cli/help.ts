@@ -44,6 +44,18 @@ serving. Waits until it is done.
 ${CONFIG}
 
 ${EXIT_CODES}`,
+  upgrade: `usage: cutover upgrade --config FILE
+
+Replaces the supervisor itself, for a new cutover or Node version on disk: a
+new supervisor starts from the code on disk, takes the listening sockets over
+(passed over a Unix socket, never closed), the session ticket key, the rollout
+plans and the counters; once its workers are ready the old supervisor drains
+its workers into the new ones and exits. If the new one fails to start, the
+old one serves on and this says why. Waits until the old one has exited.
+
+${CONFIG}
+
+${EXIT_CODES}`,
   check: `usage: cutover check --config FILE
 
 Validates the config, loads its zones and certificates, and says which scopes

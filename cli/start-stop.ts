@@ -1,15 +1,18 @@
 // `cutover start` runs the proxy in the foreground: a supervisor and its
 // workers (or, with `workers: 0`, one process) until SIGTERM or SIGINT.
 // `stop`, `restart` and `reload` signal it through the pid file in its state
-// folder and wait until it is done.
+// folder and wait until it is done; `upgrade` asks its admin API, and the new
+// supervisor writes its own pid into the pid file once it serves.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { CutoverError } from '../common/cutover-error.ts'
+import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
 import { type Config, loadConfig } from '../proxy/config/config.ts'
 import { startProxy } from '../proxy/process/single-process.ts'
 import { runSupervisor, type SupervisorStatus } from '../proxy/process/supervisor.ts'
+import { startedByUpgrade } from '../proxy/process/upgrade.ts'
 import { createLogger } from '../proxy/telemetry/log.ts'
 import { loadCertificates } from '../proxy/tls/certificates.ts'
 import { options, requireConfig } from './args.ts'
@@ -26,9 +29,11 @@ export async function startCommand(args: string[]): Promise<number> {
   const log = createLogger(config.log.level)
   mkdirSync(config.state, { recursive: true })
   const pidFile = join(config.state, PID_FILE)
-  writeFileSync(pidFile, `${process.pid}\n`)
+  const writePid = () => writeFileSync(pidFile, `${process.pid}\n`)
+  // A supervisor that replaces another names itself only once it serves: until then the old one runs the show.
+  if (!startedByUpgrade()) writePid()
   try {
-    if (config.workers !== 0) return await runSupervisor(config.file, log)
+    if (config.workers !== 0) return await runSupervisor(config.file, log, writePid)
     const proxy = await startProxy(config, log)
     process.on('SIGHUP', () =>
       log.warn(
@@ -44,7 +49,8 @@ export async function startCommand(args: string[]): Promise<number> {
       process.once('SIGINT', stop)
     })
   } finally {
-    rmSync(pidFile, { force: true })
+    // After an upgrade the file names the successor.
+    if (pidIn(pidFile) === process.pid) rmSync(pidFile, { force: true })
   }
 }
 
@@ -64,21 +70,29 @@ function located(args: string[]): { config: Config | undefined; pidFile: string 
   return { config, pidFile: join(state, PID_FILE) }
 }
 
-/** The pid in `pidFile`; a usage error when there is none, naming the command to pass --config to, if given. */
-function pidIn(pidFile: string, command?: string): number {
+/** The pid in `pidFile`, or undefined when there is none. */
+function pidIn(pidFile: string): number | undefined {
   try {
     return Number(readFileSync(pidFile, 'utf8').trim())
   } catch {
+    return undefined
+  }
+}
+
+/** The pid in `pidFile`; a usage error when there is none, naming the command to pass --config to, if given. */
+function runningPid(pidFile: string, command?: string): number {
+  const pid = pidIn(pidFile)
+  if (pid === undefined)
     throw new CutoverError(
       'USAGE',
       `no running proxy found: ${pidFile} does not exist (pass --config FILE of the running proxy${command ? ` to 'cutover ${command}'` : ''})`,
     )
-  }
+  return pid
 }
 
 function running(args: string[], command: string): Running {
   const { config, pidFile } = located(args)
-  const pid = pidIn(pidFile, command)
+  const pid = runningPid(pidFile, command)
   if (!config) throw new CutoverError('USAGE', `'cutover ${command}' needs --config FILE`)
   if (!alive(pid))
     throw new CutoverError(
@@ -97,9 +111,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function status(config: Config): Promise<SupervisorStatus> {
+function adminAt(config: Config): string {
   const { host, port } = config.admin.listen
-  const at = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+async function status(config: Config): Promise<SupervisorStatus> {
+  const at = adminAt(config)
   let res: Response
   try {
     res = await fetch(`${at}/workers`)
@@ -137,7 +155,7 @@ function stoppedBefore(command: string): number {
 
 export async function stopCommand(args: string[]): Promise<number> {
   const { pidFile } = located(args)
-  const pid = pidIn(pidFile)
+  const pid = runningPid(pidFile)
   if (!alive(pid)) {
     rmSync(pidFile, { force: true })
     process.stdout.write(`cutover was not running (stale pid file ${pidFile} removed)\n`)
@@ -212,6 +230,43 @@ export async function reloadCommand(args: string[]): Promise<number> {
   }
   process.stderr.write(
     `the reload did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
+  )
+  return 1
+}
+
+export async function upgradeCommand(args: string[]): Promise<number> {
+  const { config, pid } = running(args, 'upgrade')
+  const before = await status(config)
+  const res = await fetch(`${adminAt(config)}/upgrade`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${readToken(tokenFileOf(config))}` },
+  })
+  if (res.status !== 202) {
+    const { error } = (await res.json()) as { error?: string }
+    process.stderr.write(`upgrade refused: ${error ?? res.statusText}\n`)
+    return 1
+  }
+  const deadline = Date.now() + WAIT_MS
+  while (Date.now() < deadline) {
+    // Whichever supervisor answers: the old one until the new one serves, then the new one.
+    const now = await statusWhileRunning(config, pid)
+    if (now === 'stopped') {
+      const successor = await status(config).catch(() => undefined)
+      if (successor === undefined || successor.pid === pid) return stoppedBefore('upgrade')
+      process.stdout.write(
+        `upgraded: supervisor ${pid} replaced by ${successor.pid}, serving with ${successor.workers.length} workers\n`,
+      )
+      return 0
+    }
+    const upgrade = now?.lastUpgrade
+    if (now?.pid === pid && upgrade && upgrade.at !== before.lastUpgrade?.at && !upgrade.ok) {
+      process.stderr.write(`upgrade failed: ${upgrade.error}; the running supervisor serves on\n`)
+      return 1
+    }
+    await delay(200)
+  }
+  process.stderr.write(
+    `the upgrade did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
   )
   return 1
 }

@@ -44,6 +44,8 @@ export interface RolloutService {
  * one process that drives plans (`drives`: a lone instance, or the supervisor
  * of workers) also seeds the state with the config's scopes and runs the
  * controller on `scopes`' counters; a worker only follows the state.
+ * `mayLead`: whether the controller may act yet (a supervisor that is taking
+ * over from another waits until that one has stopped driving plans).
  */
 export async function startRollout(
   config: { rollout: RolloutSettings; state: string },
@@ -51,6 +53,7 @@ export async function startRollout(
   rolloutPercent: PercentGauge,
   log: RolloutLog,
   drives = true,
+  mayLead: () => boolean = () => true,
 ): Promise<RolloutService> {
   const initialOf = (set: ScopeSet) =>
     new Map([...set.values()].map((s) => [s.id, s.initialBasisPoints]))
@@ -87,7 +90,7 @@ export async function startRollout(
     stats: fleet?.stats ?? localStats(scopes),
     limits: r.gates,
     rollbackToZero: r.rollbackTo === 'zero',
-    leading: fleet ? fleet.leading : () => true,
+    leading: fleet ? () => mayLead() && fleet.leading() : mayLead,
     log,
   })
   if (drives) controller.start()

@@ -37,6 +37,8 @@ export interface AdminDeps {
   warnings?(): string[]
   /** Record events for the DNS zones (absent without DNS). */
   publishRecord?: PublishRecord
+  /** With workers: starts `cutover upgrade`, or throws why it cannot start now. */
+  upgrade?(): void
 }
 
 const percentBody = z.strictObject({
@@ -206,6 +208,19 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
           return promotePlan(s, id, 'admin', body.reason ?? 'promoted by hand', now)
       }
     })
+  })
+
+  app.post('/upgrade', { preHandler: requireToken }, async (_req, reply) => {
+    if (!deps.upgrade)
+      return reply
+        .code(404)
+        .send({ error: 'the proxy runs without workers (workers: 0): it cannot upgrade in place' })
+    try {
+      deps.upgrade()
+    } catch (err) {
+      return reply.code(409).send({ error: (err as Error).message })
+    }
+    return reply.code(202).send({ upgrading: true, from: process.pid })
   })
 
   app.setErrorHandler((err, _req, reply) => {

@@ -22,6 +22,7 @@ import {
   type ProxyProtocolIntake,
   proxyProtocolRefused,
 } from '../net/proxy-protocol-intake.ts'
+import type { SocketSource } from '../net/socket-source.ts'
 import { trustedProxies } from '../net/trusted-proxies.ts'
 import type { PreparedReload, ServiceDeps } from '../process/service-deps.ts'
 import { type RecordFeed, startRecordFeed } from '../records/feed.ts'
@@ -221,14 +222,14 @@ export async function startDns(
     if (snapshotWriter && records.replayedAtStart >= SNAPSHOT_AFTER_REPLAYING)
       snapshot(parts.authoritative, records.position(parts.authoritative), deps.env.log)
     all.push(
-      await listenDns(parts.engine, dns, dns.listen, undefined, {
+      await listenDns(parts.engine, dns, deps.sockets, dns.listen, undefined, {
         udp: intake(dns.proxyProtocol, 'dns-udp'),
         tcp: intake(dns.proxyProtocol, 'dns-tcp'),
       }),
     )
     // The diff harness's way to the new path, for any query, EDNS or not.
     if (dns.candidateListen)
-      all.push(await listenDns(parts.engine, dns, dns.candidateListen, 'new'))
+      all.push(await listenDns(parts.engine, dns, deps.sockets, dns.candidateListen, 'new'))
     if (dns.tls) {
       if (!deps.tls) throw new Error('dns.tls without certificates')
       dot = new DnsTcpListener(
@@ -243,7 +244,7 @@ export async function startDns(
         },
         intake(dns.tls.proxyProtocol, 'dns-tls'),
       )
-      await dot.listen(dns.tls.listen)
+      await dot.listen(dns.tls.listen, deps.sockets, 'dot')
     }
   } catch (err) {
     parts.forwarder.close()
@@ -352,35 +353,24 @@ interface DnsListeners {
   tcp: DnsTcpListener
 }
 
-/**
- * UDP and TCP on one address and port. Port 0 means "any free one": UDP picks it,
- * TCP takes the same, and if that TCP port is taken both try again.
- */
+/** UDP and TCP on one address and port (the socket source binds them as a pair, on one port when 0 asks for any). */
 async function listenDns(
   engine: DnsEngine,
   dns: DnsConfig,
+  sockets: SocketSource,
   listen: HostPort,
   force?: Path,
   proxyProtocol: { udp?: ProxyProtocolIntake; tcp?: ProxyProtocolIntake } = {},
 ): Promise<DnsListeners> {
-  // The last try's UDP socket is closed only once the next one is bound: in a
-  // worker, node:cluster would hand a key just freed to the next listen (and
-  // assert that it is gone); held, the next try gets a key, and a port, of its own.
-  let previous: DnsUdpListener | undefined
-  for (let attempt = 1; ; attempt++) {
-    const udp = new DnsUdpListener(engine, listen.host.includes(':'), force, proxyProtocol.udp)
-    const tcp = new DnsTcpListener(engine, tcpLimits(dns), force, undefined, proxyProtocol.tcp)
-    await udp.listen(listen)
-    await previous?.close()
-    try {
-      await tcp.listen({ host: listen.host, port: udp.port })
-      return { udp, tcp }
-    } catch (err) {
-      previous = udp
-      if (listen.port !== 0 || attempt === 10) {
-        await udp.close()
-        throw err
-      }
-    }
+  const udp = new DnsUdpListener(engine, listen.host.includes(':'), force, proxyProtocol.udp)
+  const tcp = new DnsTcpListener(engine, tcpLimits(dns), force, undefined, proxyProtocol.tcp)
+  const role = force ? 'candidate' : 'dns'
+  try {
+    await udp.listen(listen, sockets, role)
+    await tcp.listen(listen, sockets, role)
+  } catch (err) {
+    await Promise.all([udp.close(), tcp.close()])
+    throw err
   }
+  return { udp, tcp }
 }

@@ -11,6 +11,7 @@ import { createServer as createTlsServer, Server as TlsServer } from 'node:tls'
 import type { Path } from '../../rollout/scope.ts'
 import type { HostPort } from '../config/units.ts'
 import { type HandOver, stopReading, takeUnread, whenWritten } from '../net/connection-handover.ts'
+import type { ListenRole } from '../net/listen-sockets.ts'
 import {
   claimTls,
   clientOf,
@@ -18,6 +19,7 @@ import {
   type ProxyProtocolIntake,
   proxiedServer,
 } from '../net/proxy-protocol-intake.ts'
+import type { SocketSource } from '../net/socket-source.ts'
 import {
   followCertificates,
   type TlsListenerOptions,
@@ -61,6 +63,7 @@ export class DnsTcpListener implements DnsReplier<Connection> {
   /** The engine queries go to; replaced whole on reload. */
   engine: DnsEngine
   #stopping = false
+  #port = 0
   /** While draining for a restart: passes idle connections to the new generation. */
   #handOver: HandOver | undefined
   /** Queries that came after this listener closed their connection: the client's to ask again. */
@@ -105,19 +108,12 @@ export class DnsTcpListener implements DnsReplier<Connection> {
     if (this.#inner instanceof TlsServer) this.#inner.setTicketKeys(keys)
   }
 
-  listen(at: HostPort): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen({ port: at.port, host: at.host }, () => {
-        this.#server.off('error', reject)
-        resolve()
-      })
-    })
+  async listen(at: HostPort, sockets: SocketSource, role: ListenRole): Promise<void> {
+    this.#port = await sockets.listen(this.#server, role, at)
   }
 
   get port(): number {
-    const a = this.#server.address()
-    return typeof a === 'object' && a ? a.port : 0
+    return this.#port
   }
 
   get connections(): number {

@@ -9,8 +9,10 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { createUdpSocket } from '../../legacy-adapter/udp-socket.ts'
 import type { Path } from '../../rollout/scope.ts'
 import type { HostPort } from '../config/units.ts'
+import type { ListenRole } from '../net/listen-sockets.ts'
 import { parseProxyHeader } from '../net/proxy-protocol.ts'
 import type { ProxyProtocolIntake } from '../net/proxy-protocol-intake.ts'
+import type { SocketSource } from '../net/socket-source.ts'
 import type { DnsEngine, DnsReplier } from './engine.ts'
 
 /**
@@ -32,6 +34,7 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
   /** The engine queries go to; replaced whole on reload. */
   engine: DnsEngine
   #closed = false
+  #port = 0
 
   /**
    * `force`: the candidate listener's path for every query (the diff harness's
@@ -63,18 +66,12 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
     this.engine.handle(query, 'udp', header.source ?? rinfo.address, rinfo, this, force)
   }
 
-  listen(at: HostPort): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#socket.once('error', reject)
-      this.#socket.bind(at.port, at.host, () => {
-        this.#socket.off('error', reject)
-        resolve()
-      })
-    })
+  async listen(at: HostPort, sockets: SocketSource, role: ListenRole): Promise<void> {
+    this.#port = await sockets.bind(this.#socket, role, at)
   }
 
   get port(): number {
-    return this.#socket.address().port
+    return this.#port
   }
 
   sendReply(peer: RemoteInfo, buf: Buffer, length: number): void {

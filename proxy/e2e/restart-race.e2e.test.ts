@@ -8,13 +8,11 @@
 
 import { describe, expect, it } from 'vitest'
 import { tcpLoad, udpLoad } from './support/dns-load.ts'
-import { freePort } from './support/free-port.ts'
 import { http10Load } from './support/http10-load.ts'
 import {
   expectAllAnswered,
   httpLoad,
   NEW_HOST,
-  proxyConfig,
   queries,
   supervisedTestBed,
 } from './support/restart-load.ts'
@@ -38,13 +36,6 @@ const STEPS: Command[][] = [
   ['reload', 'reload', 'restart'],
 ]
 
-async function startProxy(): Promise<{ p: SupervisedProxy; dnsPort: number; httpPort: number }> {
-  const dnsPort = await freePort()
-  const httpPort = await freePort()
-  const p = await bed.start(proxyConfig(bed.backends(), dnsPort, httpPort))
-  return { p, dnsPort, httpPort }
-}
-
 /** Gives `commands` at once; each must succeed. */
 async function atOnce(p: SupervisedProxy, commands: readonly Command[]): Promise<void> {
   const results = await Promise.all(commands.map((c) => p.command(c)))
@@ -53,7 +44,7 @@ async function atOnce(p: SupervisedProxy, commands: readonly Command[]): Promise
 
 describe('reload, restart and stop in every order and at once', () => {
   it('under HTTP and DNS load: nothing lost, nothing asked again, nothing cut', async () => {
-    const { p, dnsPort, httpPort } = await startProxy()
+    const { p, dnsPort, httpPort } = await bed.startOnFreePorts()
     const http = started(httpLoad(`http://127.0.0.1:${httpPort}`))
     const old = started(http10Load(httpPort, NEW_HOST))
     const udp = started(udpLoad(dnsPort, queries))
@@ -103,7 +94,7 @@ describe('reload, restart and stop in every order and at once', () => {
   }, 300_000)
 
   it('a stop given at once with a reload and a restart: whichever comes first, the supervisor stops, starts no worker after, and exits 0', async () => {
-    const { p, dnsPort } = await startProxy()
+    const { p, dnsPort } = await bed.startOnFreePorts()
     const tcp = started(tcpLoad(dnsPort, queries, 4, 8))
     await until(() => tcp.counts.answered > 100, 'the load to get going', 20_000)
     const [reload, restart, stop] = await Promise.all(
@@ -127,7 +118,7 @@ describe('reload, restart and stop in every order and at once', () => {
 
 describe('a restart hands connections over', () => {
   it('an idle DNS-over-TCP connection, and one with half a query read, go on in the new generation', async () => {
-    const { p, dnsPort } = await startProxy()
+    const { p, dnsPort } = await bed.startOnFreePorts()
     const { connect } = await import('node:net')
     const socket = connect(dnsPort, '127.0.0.1')
     await new Promise((resolve) => socket.once('connect', resolve))

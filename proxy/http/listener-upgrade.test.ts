@@ -10,6 +10,8 @@ import { Counter } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeTestCa, type TestCa } from '../e2e/support/certs.ts'
 import { within } from '../e2e/support/upstream.ts'
+import { listenSockets } from '../net/listen-sockets.ts'
+import { localSource } from '../net/socket-source.ts'
 import { loadCertificates } from '../tls/certificates.ts'
 import type { HttpEngine } from './engine.ts'
 import { HttpListener, type HttpsOptions } from './listener.ts'
@@ -51,7 +53,7 @@ const echoEngine = {
 async function listen(https?: HttpsOptions): Promise<HttpListener> {
   const listener = new HttpListener(echoEngine, limits, { n: 0 }, https)
   listeners.push(listener)
-  await listener.listen({ host: '127.0.0.1', port: 0 })
+  await listener.listen({ host: '127.0.0.1', port: 0 }, localSource(listenSockets()), 'http')
   return listener
 }
 

@@ -9,6 +9,8 @@ import { Counter } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeTestCa, type TestCa } from '../e2e/support/certs.ts'
 import { within } from '../e2e/support/upstream.ts'
+import { listenSockets } from '../net/listen-sockets.ts'
+import { localSource } from '../net/socket-source.ts'
 import { loadCertificates } from '../tls/certificates.ts'
 import type { HttpEngine } from './engine.ts'
 import { HttpListener } from './listener.ts'
@@ -37,7 +39,7 @@ async function listen(): Promise<{ listener: HttpListener; served: () => number 
   } as unknown as HttpEngine
   const listener = new HttpListener(engine, limits, { n: 0 })
   listeners.push(listener)
-  await listener.listen({ host: '127.0.0.1', port: 0 })
+  await listener.listen({ host: '127.0.0.1', port: 0 }, localSource(listenSockets()), 'http')
   return { listener, served: () => served }
 }
 
@@ -135,7 +137,7 @@ describe('drain of HTTP/2 over TLS', () => {
       },
     )
     listeners.push(listener)
-    await listener.listen({ host: '127.0.0.1', port: 0 })
+    await listener.listen({ host: '127.0.0.1', port: 0 }, localSource(listenSockets()), 'http')
     const session = http2Connect(`https://127.0.0.1:${listener.port}`, {
       ca: readFileSync(ca.caCert, 'utf8'),
       servername: 'h2.test',

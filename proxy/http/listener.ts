@@ -21,7 +21,9 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Counter } from 'prom-client'
 import type { HostPort } from '../config/units.ts'
+import type { ListenRole } from '../net/listen-sockets.ts'
 import { claimTls, type ProxyProtocolIntake, proxiedServer } from '../net/proxy-protocol-intake.ts'
+import type { SocketSource } from '../net/socket-source.ts'
 import type { HotCount } from '../telemetry/hot-metrics.ts'
 import {
   followCertificates,
@@ -70,6 +72,7 @@ export class HttpListener {
   /** Connections that carried a request already: an upgrade on one during a drain is refused. */
   readonly #served = new WeakSet<Socket>()
   #draining = false
+  #port = 0
 
   /** `proxyProtocol`: every connection starts with a PROXY protocol header, from a trusted peer. */
   constructor(
@@ -181,14 +184,8 @@ export class HttpListener {
     ;(this.#inner as NetServer & { setTicketKeys?: (k: Buffer) => void }).setTicketKeys?.(keys)
   }
 
-  listen(at: HostPort): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#outer.once('error', reject)
-      this.#outer.listen({ port: at.port, host: at.host }, () => {
-        this.#outer.off('error', reject)
-        resolve()
-      })
-    })
+  async listen(at: HostPort, sockets: SocketSource, role: ListenRole): Promise<void> {
+    this.#port = await sockets.listen(this.#outer, role, at)
   }
 
   get connections(): number {
@@ -201,8 +198,7 @@ export class HttpListener {
   }
 
   get port(): number {
-    const a = this.#outer.address()
-    return typeof a === 'object' && a ? a.port : 0
+    return this.#port
   }
 
   /**

@@ -229,7 +229,7 @@ export async function startHttp(
   const listeners = [listener]
   let secure: HttpListener | undefined
   try {
-    await listener.listen(http.listen)
+    await listener.listen(http.listen, deps.sockets, 'http')
     if (http.tls) {
       if (!deps.tls || !certificates) throw new Error('http.tls without certificates')
       secure = new HttpListener(
@@ -248,7 +248,7 @@ export async function startHttp(
         intake(http.tls.proxyProtocol, 'https'),
       )
       listeners.push(secure)
-      await secure.listen(http.tls.listen)
+      await secure.listen(http.tls.listen, deps.sockets, 'https')
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()))

@@ -12,6 +12,7 @@ import type { Logger } from '../telemetry/log.ts'
 import { TICKET_KEYS_ENV } from '../tls/ticket-keys.ts'
 import { crashWindow } from './crash-backoff.ts'
 import type { FromWorker, ToWorker, WireStats } from './ipc.ts'
+import type { SupervisorSockets } from './supervisor-sockets.ts'
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
 /** How long a worker may take to build its zones and sites and say it is ready. */
@@ -43,7 +44,7 @@ export interface WorkerState {
 
 export interface GenerationsOptions {
   /** Where a worker reads its config (it reads the file again at each start and reload). */
-  config: Pick<Config, 'file' | 'state' | 'drainDeadline' | 'upgradeDrainDeadline' | 'workerAccept'>
+  config: Pick<Config, 'file' | 'state' | 'drainDeadline' | 'upgradeDrainDeadline'>
   /** Workers per generation. */
   count: number
   log: Logger
@@ -55,6 +56,10 @@ export interface GenerationsOptions {
   crashed(): void
   /** The session ticket keys a new worker starts with, when the config has TLS listeners. */
   ticketKeys(): Buffer | undefined
+  /** The listening sockets workers ask for. */
+  sockets: SupervisorSockets
+  /** Generations the supervisor this one replaced had: numbering goes on from there. */
+  generationsBefore: number
 }
 
 export function sendTo(w: WorkerState, m: ToWorker): void {
@@ -76,12 +81,12 @@ export class Generations {
   #window = crashWindow()
   #stopping = false
   #nextTaker = 0
+  /** Where handed-over connections go instead of this supervisor's workers: its successor's. */
+  #handTo: ((m: HandedConnection, socket: Socket) => void) | undefined
 
   constructor(o: GenerationsOptions) {
     this.#o = o
-    // node:cluster reads the policy once, at the first setup, for the life of this process.
-    cluster.schedulingPolicy =
-      o.config.workerAccept === 'roundRobin' ? cluster.SCHED_RR : cluster.SCHED_NONE
+    this.#current = o.generationsBefore
     cluster.setupPrimary({ exec: WORKER, args: [] })
   }
 
@@ -144,6 +149,11 @@ export class Generations {
     await Promise.all(this.#of(gen).map((w) => this.#drainOne(w, handOver)))
   }
 
+  /** Connections handed over from now on go to `to` (a successor supervisor) rather than to a worker here. */
+  handTo(to: (m: HandedConnection, socket: Socket) => void): void {
+    this.#handTo = to
+  }
+
   /** No worker is replaced from now on: the supervisor is stopping. */
   stopping(): void {
     this.#stopping = true
@@ -162,6 +172,7 @@ export class Generations {
   #drainOne(w: WorkerState, handOver: boolean): Promise<void> {
     return new Promise((resolve) => {
       w.handOver = handOver
+      this.#o.sockets.leave(w)
       // A worker still starting does not listen for messages yet: it is told when it is ready.
       if (w.state !== 'starting') this.#tellDrain(w)
       w.state = 'draining'
@@ -210,7 +221,10 @@ export class Generations {
       worker.on('message', (m: FromWorker, handle?: Socket) => {
         switch (m.type) {
           case 'connection':
-            this.#passOn(m, handle)
+            if (handle) this.passOn(m, handle)
+            return
+          case 'listen':
+            this.#o.sockets.answer(w, m)
             return
           case 'ready':
             clearTimeout(timer)
@@ -236,6 +250,7 @@ export class Generations {
       worker.on('exit', (code, signal) => {
         clearTimeout(timer)
         this.#workers.delete(worker.id)
+        this.#o.sockets.leave(w)
         this.#o.exited(w)
         const wasStarting = w.state === 'starting'
         // Settles a start still waiting; no effect once it was ready.
@@ -255,7 +270,10 @@ export class Generations {
     // restart, a key rotated out since), and a rotation sent while it started went unheard.
     const keys = this.#o.ticketKeys()
     if (keys) sendTicketKeys([w], keys)
-    if (w.state === 'starting') w.state = 'ready'
+    if (w.state === 'starting') {
+      w.state = 'ready'
+      this.#o.sockets.ready()
+    }
     // Told to drain while it was starting, when it could not hear it yet.
     else if (w.state === 'draining') this.#tellDrain(w)
   }
@@ -269,11 +287,11 @@ export class Generations {
   }
 
   /**
-   * A connection a draining worker handed over goes to a ready worker of the
-   * current generation, in turn; with none left to take it, it is closed.
+   * A connection a draining worker handed over (here, or the predecessor's)
+   * goes to a ready worker of the current generation, in turn, or to the
+   * successor; with none left to take it, it is closed.
    */
-  #passOn(m: HandedConnection, socket: Socket | undefined): void {
-    if (socket === undefined) return
+  passOn(m: HandedConnection, socket: Socket): void {
     // Node made it a reading socket here: stop that before it reads a query, and carry what it read.
     const unread = takeUnread(socket)
     if (unread.length > 0)
@@ -281,6 +299,10 @@ export class Generations {
         ...m,
         data: Buffer.concat([Buffer.from(m.data, 'base64'), ...unread]).toString('base64'),
       }
+    if (this.#handTo) {
+      this.#handTo(m, socket)
+      return
+    }
     const takers = this.#of(this.#current).filter(
       (w) => w.state === 'ready' && w.worker.isConnected(),
     )

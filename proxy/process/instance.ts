@@ -14,6 +14,7 @@ import { scopeListOf } from '../config/scope-list.ts'
 import { type DnsService, startDns } from '../dns/service.ts'
 import { type HttpService, startHttp } from '../http/service.ts'
 import type { HandedListener, HandOver } from '../net/connection-handover.ts'
+import type { SocketSource } from '../net/socket-source.ts'
 import { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import { AccessLogs, checkLogFiles } from '../telemetry/access-log.ts'
 import { startLoadGauge } from '../telemetry/load-gauge.ts'
@@ -39,6 +40,8 @@ export interface InstanceOptions {
   ticketKeys?: Buffer
   /** The worker id access and query log lines carry (absent in one process: 0). */
   worker?: number
+  /** Where the listeners get their sockets. */
+  sockets: SocketSource
 }
 
 export interface Instance {
@@ -103,6 +106,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     : undefined
   const deps = (c: Config): ServiceDeps => ({
     env: { log: o.log, registry: o.registry, buckets: o.buckets },
+    sockets: o.sockets,
     metrics: o.metrics,
     scopes: scopeListOf(c),
     token: o.token,

@@ -6,6 +6,7 @@ import type { ScopeStats, StatsLike } from '../../rollout/scope.ts'
 import type { HandedConnection } from '../net/connection-handover.ts'
 import type { Published } from '../records/feed.ts'
 import type { TakeAnswer, TakeRequest } from './shared-ratelimit.ts'
+import type { DealtConnection, ListenAnswer, ListenAsk } from './worker-sockets.ts'
 
 /** Scope counters as they travel (latency counts as plain arrays). */
 export type WireStats = StatsLike
@@ -38,6 +39,10 @@ export type ToWorker =
   | { type: 'ticket-keys'; keys: string }
   | WorkerRequest
   | TakeAnswer
+  /** A listening socket it asked for (the socket comes with it, unless dealt). */
+  | ListenAnswer
+  /** A connection the supervisor accepted for it (the socket comes with it). */
+  | DealtConnection
 
 export type FromWorker =
   | {
@@ -63,6 +68,7 @@ export type FromWorker =
   | HandedConnection
   | WorkerReply
   | TakeRequest
+  | ListenAsk
 
 export function toWire(s: ScopeStats): WireStats {
   return { ...s, newLatency: [...s.newLatency], legacyLatency: [...s.legacyLatency] }

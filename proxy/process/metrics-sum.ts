@@ -13,6 +13,11 @@ type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
 export interface MetricsSum {
   /** Keeps a leaving worker's scope counters, and its final metrics when it sent them. */
   retire(stats: Record<string, WireStats>, metrics?: unknown): void
+  /**
+   * The counters of the supervisor this one replaced (`cutover upgrade`), in
+   * place of those it sent before: they count in every sum from now on.
+   */
+  predecessor(stats: Record<string, WireStats>, metrics: unknown): void
   /** Sets each scope's counters to the sum over `live` workers and the retired ones. */
   sumStats(scopes: ScopeSet, live: Iterable<Record<string, WireStats>>): void
   /**
@@ -21,12 +26,39 @@ export interface MetricsSum {
    * in the retired sum already).
    */
   text(live: () => unknown[]): Promise<string>
+  /** The same sum as `text`, as prom-client's JSON (for a successor to take over). */
+  json(live: () => unknown[]): Promise<unknown>
+}
+
+/** Counters and histograms only: the gauges of a process that is gone describe nothing any more. */
+function monotonicOf(metrics: unknown): MetricsJson {
+  return (metrics as MetricsJson).filter(
+    (m) => String(m.type) === 'counter' || String(m.type) === 'histogram',
+  )
 }
 
 export function metricsSum(): MetricsSum {
   const retiredStats = new Map<string, ScopeStats>()
   let retiredMetrics: MetricsJson = []
+  let before: { stats: Record<string, WireStats>; metrics: MetricsJson } = {
+    stats: {},
+    metrics: [],
+  }
   let retiring: Promise<void> = Promise.resolve()
+  /** Every worker's metrics, gone, before an upgrade and `live`, added up. */
+  const merged = async (live: () => unknown[]) => {
+    // A worker may retire while an earlier one's metrics are being added in.
+    let settled: Promise<void>
+    do {
+      settled = retiring
+      await settled
+    } while (settled !== retiring)
+    return AggregatorRegistry.aggregate([
+      retiredMetrics,
+      before.metrics,
+      ...(live() as MetricsJson[]),
+    ])
+  }
   return {
     retire(stats, metrics) {
       for (const [id, s] of Object.entries(stats)) {
@@ -35,10 +67,7 @@ export function metricsSum(): MetricsSum {
         retiredStats.set(id, r)
       }
       if (!metrics) return
-      // Counters and histograms only: a gone worker's gauges describe nothing any more.
-      const monotonic = (metrics as MetricsJson).filter(
-        (m) => String(m.type) === 'counter' || String(m.type) === 'histogram',
-      )
+      const monotonic = monotonicOf(metrics)
       retiring = retiring.then(async () => {
         retiredMetrics = await AggregatorRegistry.aggregate([
           retiredMetrics,
@@ -46,8 +75,11 @@ export function metricsSum(): MetricsSum {
         ]).getMetricsAsJSON()
       })
     },
+    predecessor(stats, metrics) {
+      before = { stats, metrics: monotonicOf(metrics) }
+    },
     sumStats(scopes, live) {
-      const workers = [...live]
+      const workers = [...live, before.stats]
       for (const [id, scope] of scopes) {
         const sum = newStats()
         for (const stats of workers) if (stats[id]) addStats(sum, stats[id])
@@ -56,15 +88,7 @@ export function metricsSum(): MetricsSum {
         Object.assign(scope.stats, sum)
       }
     },
-    async text(live) {
-      // A worker may retire while an earlier one's metrics are being added in.
-      let settled: Promise<void>
-      do {
-        settled = retiring
-        await settled
-      } while (settled !== retiring)
-      const all = [retiredMetrics, ...(live() as MetricsJson[])]
-      return AggregatorRegistry.aggregate(all).metrics()
-    },
+    text: async (live) => (await merged(live)).metrics(),
+    json: async (live) => (await merged(live)).getMetricsAsJSON(),
   }
 }

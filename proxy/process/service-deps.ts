@@ -6,6 +6,7 @@ import type { ModuleEnv } from '../../modules/env.ts'
 import type { ShadowConfig } from '../config/config.ts'
 import type { ScopeList } from '../config/scope-list.ts'
 import type { TlsSettings } from '../config/tls-settings.ts'
+import type { SocketSource } from '../net/socket-source.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { AccessLogs } from '../telemetry/access-log.ts'
 import type { LoadGauge } from '../telemetry/load-gauge.ts'
@@ -15,6 +16,8 @@ import type { CertificateStore } from '../tls/certificates.ts'
 
 export interface ServiceDeps {
   env: ModuleEnv & { log: Logger }
+  /** Where the listeners get their sockets: the supervisor's, or this process's own. */
+  sockets: SocketSource
   metrics: Metrics
   /** Every scope of the config; each side marks whether the new path serves its own. */
   scopes: ScopeList

@@ -11,6 +11,8 @@ import { type RolloutService, startRollout } from '../../rollout/service.ts'
 import { createAdmin } from '../admin/admin-api.ts'
 import { loadOrCreateToken } from '../admin/token.ts'
 import type { Config } from '../config/config.ts'
+import { listenSockets } from '../net/listen-sockets.ts'
+import { localSource } from '../net/socket-source.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
 import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
@@ -42,6 +44,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   let rollout: RolloutService | undefined
   let admin: FastifyInstance | undefined
   const ticketKeys = await ticketKeysFor(config, log, (keys) => instance?.setTicketKeys(keys))
+  const sockets = listenSockets()
   try {
     instance = await startInstance(config, {
       log,
@@ -50,6 +53,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       token,
       snapshotWriter: true,
       ticketKeys: ticketKeys?.current(),
+      sockets: localSource(sockets),
     })
     const { dns, scopes } = instance
     rollout = await startRollout(config, scopes, metrics.rolloutPercent, log)
@@ -71,6 +75,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   } catch (err) {
     ticketKeys?.stop()
     await Promise.allSettled([instance?.stop(), rollout?.stop(), admin?.close()])
+    sockets.close()
     if (err instanceof CutoverError) throw err
     throw new CutoverError('LISTEN_FAILED', `cannot listen: ${(err as Error).message}`, {
       cause: err,
@@ -113,6 +118,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       process.off('SIGUSR1', reopenLogs)
       ticketKeys?.stop()
       await Promise.allSettled([serving.stop(), running.close()])
+      sockets.close()
       await stopRollout.stop()
     },
   }

@@ -27,6 +27,10 @@ export interface SupervisorStatus {
   reloads: number
   lastReload: { ok: boolean; error?: string } | undefined
   crashes: number
+  /** The supervisor's own pid: after `cutover upgrade`, its successor's. */
+  pid: number
+  /** The last `cutover upgrade` asked of this supervisor: the new one's pid, or why it failed. */
+  lastUpgrade: { at: number; ok: boolean; pid?: number; error?: string } | undefined
 }
 
 export type Reloads = Pick<SupervisorStatus, 'reloads' | 'lastReload'>
@@ -40,8 +44,31 @@ export interface SupervisorAdminDeps {
   rollout: RolloutService
   records: RecordPublisher | undefined
   reloads(): Reloads
+  lastUpgrade(): SupervisorStatus['lastUpgrade']
+  /** Starts `cutover upgrade`; throws (a usage error) when it cannot start now. */
+  upgrade(): void
   /** Whether the supervisor is stopping (draining every worker). */
   stopping(): boolean
+}
+
+/** Asks every worker that serves, or drains and has not sent its last counters; each answer with its worker. */
+export async function askWorkers<A extends Ask>(
+  generations: Generations,
+  requests: WorkerRequests,
+  request: A,
+) {
+  const live = generations
+    .all()
+    .filter((w) => w.state !== 'starting' && !w.drained && w.worker.isConnected())
+  const replies = await requests.askEach(
+    live.map((w) => w.worker),
+    request,
+    ASK_WITHIN_MS,
+  )
+  return live.flatMap((w, i) => {
+    const reply = replies[i]
+    return reply ? [{ w, reply }] : []
+  })
 }
 
 export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
@@ -57,6 +84,8 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
     })),
     ...d.reloads(),
     crashes: generations.crashes,
+    pid: process.pid,
+    lastUpgrade: d.lastUpgrade(),
   })
 
   /** Why the proxy is not ready (empty when it is), for /readyz. */
@@ -71,21 +100,7 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
     return reasons
   }
 
-  /** Asks every worker that serves, or drains and has not sent its last counters. */
-  const askAll = async <A extends Ask>(request: A) => {
-    const live = generations
-      .all()
-      .filter((w) => w.state !== 'starting' && !w.drained && w.worker.isConnected())
-    const replies = await d.requests.askEach(
-      live.map((w) => w.worker),
-      request,
-      ASK_WITHIN_MS,
-    )
-    return live.flatMap((w, i) => {
-      const reply = replies[i]
-      return reply ? [{ w, reply }] : []
-    })
-  }
+  const askAll = <A extends Ask>(request: A) => askWorkers(generations, d.requests, request)
 
   const metricsText = async () => {
     const replies = await askAll({ type: 'metrics' })
@@ -120,5 +135,6 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
     notReady,
     warnings: () => [...new Set(generations.ready().flatMap((w) => w.warnings))],
     status,
+    upgrade: d.upgrade,
   })
 }

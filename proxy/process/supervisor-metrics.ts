@@ -5,10 +5,19 @@ import { Counter, Gauge, Registry } from 'prom-client'
 
 export type SupervisorMetrics = ReturnType<typeof supervisorMetrics>
 
+/** Sums of one counter in prom-client's JSON (its values have no labels here). */
+function counterIn(json: unknown, name: string): number {
+  const metric = (json as { name: string; values: { value: number }[] }[]).find(
+    (m) => m.name === name,
+  )
+  return metric?.values.reduce((sum, v) => sum + v.value, 0) ?? 0
+}
+
 export function supervisorMetrics() {
   const registry = new Registry()
-  return {
-    registry,
+  /** What has been added from a replaced supervisor's counters so far, by counter. */
+  const carried = new Map<string, number>()
+  const counters = {
     rolloutPercent: new Gauge({
       name: 'cutover_rollout_percent',
       help: "Share of a scope's traffic on the new path, in percent",
@@ -31,5 +40,21 @@ export function supervisorMetrics() {
       help: 'Requests and connections still in flight when a drain deadline ended them',
       registers: [registry],
     }),
+  }
+  return {
+    registry,
+    ...counters,
+    /**
+     * Adds the counters of the supervisor this one replaced (`cutover upgrade`),
+     * as it sent them (prom-client's JSON); each call adds what grew since the last.
+     */
+    carry(own: unknown): void {
+      for (const counter of [counters.crashes, counters.drainCut]) {
+        const name = (counter as unknown as { name: string }).name
+        const total = counterIn(own, name)
+        counter.inc(Math.max(0, total - (carried.get(name) ?? 0)))
+        carried.set(name, Math.max(total, carried.get(name) ?? 0))
+      }
+    },
   }
 }

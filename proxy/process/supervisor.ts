@@ -1,8 +1,9 @@
-// The supervisor: owns the listening sockets (Node's cluster keeps them in this
-// process and shares them with the workers) and the generations of workers
-// that serve them; does no request work itself. It runs the admin API, the
-// rollout state and plans, and the rate limit buckets the workers share.
-// Reload, restart and stop run one at a time; docs/process-model.md tells how.
+// The supervisor: owns the listening sockets (bound here, or taken from
+// systemd or from the supervisor it replaced, and given to the workers) and
+// the generations of workers that serve them; does no request work itself. It
+// runs the admin API, the rollout state and plans, and the rate limit buckets
+// the workers share. Reload, restart, upgrade and stop run one at a time;
+// docs/process-model.md tells how.
 
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
@@ -10,23 +11,42 @@ import { type RolloutService, startRollout } from '../../rollout/service.ts'
 import { loadOrCreateToken } from '../admin/token.ts'
 import { type Config, loadConfig } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
+import { listenSockets } from '../net/listen-sockets.ts'
+import { listenOnHandle } from '../net/socket-source.ts'
+import { systemdSockets } from '../net/systemd-sockets.ts'
 import { openRecordLog } from '../records/open-record-log.ts'
 import type { RecordLog } from '../records/record-log.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
 import type { TicketKeyRing } from '../tls/ticket-keys.ts'
 import { Generations, sendTicketKeys } from './generations.ts'
+import { toWire } from './ipc.ts'
 import { metricsSum } from './metrics-sum.ts'
 import { type RecordPublisher, recordPublisher } from './record-publisher.ts'
 import { reloadWorkers } from './reload-workers.ts'
 import { bucketHost } from './shared-ratelimit.ts'
-import { type Reloads, supervisorAdmin } from './supervisor-admin.ts'
+import {
+  askWorkers,
+  type Reloads,
+  type SupervisorStatus,
+  supervisorAdmin,
+} from './supervisor-admin.ts'
 import { type SupervisorMetrics, supervisorMetrics } from './supervisor-metrics.ts'
+import { type SupervisorSockets, supervisorSockets } from './supervisor-sockets.ts'
+import {
+  type Counters,
+  type Predecessor,
+  predecessor,
+  type Successor,
+  startSuccessor,
+} from './upgrade.ts'
 import { type WorkerReports, workerReports } from './worker-reports.ts'
 import { workerRequests } from './worker-requests.ts'
 
 /** How often the workers' scope counters are summed for the plan controller. */
 const SUM_STATS_MS = 1000
+/** How often a supervisor that was replaced sends its successor its counters while it drains. */
+const COUNTERS_MS = 1000
 
 export type { SupervisorStatus } from './supervisor-admin.ts'
 
@@ -50,6 +70,14 @@ export class Supervisor {
   /** Session ticket keys for every worker's TLS listeners, when the config has any. */
   #ticketKeys: TicketKeyRing | undefined
   #reloads: Reloads = { reloads: 0, lastReload: undefined }
+  #lastUpgrade: SupervisorStatus['lastUpgrade']
+  #sockets: SupervisorSockets
+  /** The supervisor this one replaces (`cutover upgrade`), until it has handed everything over. */
+  #predecessor: Predecessor | undefined
+  /** Whether this one drives plans: not while its predecessor still does. */
+  #leading: { on: boolean }
+  /** Settles once this supervisor has handed everything to its successor and drained. */
+  #replaced: { promise: Promise<void>; resolve(): void } = Promise.withResolvers<void>()
   #stopping = false
   /** The operation running (reload, restart, stop): the next one waits for it. */
   #busy: Promise<void> = Promise.resolve()
@@ -58,10 +86,30 @@ export class Supervisor {
   /** Starts the rollout, the first generation and the admin API; resolves once all of it serves. */
   static async start(file: string, log: Logger): Promise<Supervisor> {
     const config = loadConfig(file)
+    const before = await predecessor()
+    const table = listenSockets()
+    for (const s of before?.sockets ?? systemdSockets(config)) table.adopt(s)
     const metrics = supervisorMetrics()
     const scopes = scopeListOf(config).all
-    const rollout = await startRollout(config, scopes, metrics.rolloutPercent, log, true)
-    const supervisor = new Supervisor(config, log, metrics, rollout)
+    // Not while a predecessor still drives the plans.
+    const leading = { on: before === undefined }
+    const rollout = await startRollout(
+      config,
+      scopes,
+      metrics.rolloutPercent,
+      log,
+      true,
+      () => leading.on,
+    )
+    const supervisor = new Supervisor(
+      config,
+      log,
+      metrics,
+      rollout,
+      supervisorSockets(table, config.workerAccept),
+      before,
+      leading,
+    )
     await supervisor.#begin()
     return supervisor
   }
@@ -71,11 +119,17 @@ export class Supervisor {
     log: Logger,
     metrics: SupervisorMetrics,
     rollout: RolloutService,
+    sockets: SupervisorSockets,
+    before: Predecessor | undefined,
+    leading: { on: boolean },
   ) {
     this.#config = config
     this.#log = log
     this.#metrics = metrics
     this.#rollout = rollout
+    this.#sockets = sockets
+    this.#predecessor = before
+    this.#leading = leading
     this.#recordLog = config.dns ? openRecordLog(config.dns.records) : undefined
     this.#records = this.#recordLog && recordPublisher(this.#recordLog)
     this.#reports = workerReports({
@@ -96,6 +150,8 @@ export class Supervisor {
       exited: (w) => reports.retire(w),
       crashed: () => metrics.crashes.inc(),
       ticketKeys: () => this.#ticketKeys?.current(),
+      sockets,
+      generationsBefore: before?.generation ?? 0,
     })
     this.#statsTimer = setInterval(() => this.#sumStats(), SUM_STATS_MS)
     this.#statsTimer.unref()
@@ -116,26 +172,50 @@ export class Supervisor {
     return this.#serial(() => this.#restart())
   }
 
-  /** Drains every worker, then closes the admin API, the rollout and the record log. */
+  /**
+   * A new supervisor from the code on disk takes over (`cutover upgrade`); this
+   * one then drains and settles `replaced`. Throws when it cannot start now.
+   */
+  upgrade(): void {
+    if (this.#stopping) throw new Error('the proxy is stopping or was replaced already')
+    void this.#serial(() => this.#upgrade())
+  }
+
+  /** Settles once a successor serves everything and this supervisor's workers are gone. */
+  get replaced(): Promise<void> {
+    return this.#replaced.promise
+  }
+
+  /** Drains every worker, then closes the admin API, the rollout, the record log and the sockets. */
   stop(): Promise<void> {
     this.#stopped ??= this.#serial(async () => {
       this.#log.info({ generation: this.#gens.current }, 'stop: every worker drains now')
       this.#stopping = true
       this.#gens.stopping()
       await this.#gens.drain(this.#gens.current)
-      clearInterval(this.#statsTimer)
-      this.#ticketKeys?.stop()
       await this.#admin?.close()
-      await this.#rollout.stop()
-      await this.#recordLog?.close()
+      this.#sockets.close()
+      await this.#release()
     })
     return this.#stopped
   }
 
+  /** What outlives the workers: timers, the ticket keys, the rollout and the record log. */
+  async #release(): Promise<void> {
+    clearInterval(this.#statsTimer)
+    this.#ticketKeys?.stop()
+    await this.#rollout.stop()
+    await this.#recordLog?.close()
+  }
+
   async #begin(): Promise<void> {
+    const before = this.#predecessor
     try {
-      this.#ticketKeys = await ticketKeysFor(this.#config, this.#log, (keys) =>
-        sendTicketKeys(this.#gens.all(), keys),
+      this.#ticketKeys = await ticketKeysFor(
+        this.#config,
+        this.#log,
+        (keys) => sendTicketKeys(this.#gens.all(), keys),
+        before?.ticketKey,
       )
       // Made before any worker starts, so no two processes create it at once.
       const token = loadOrCreateToken(this.#config)
@@ -149,17 +229,102 @@ export class Supervisor {
         rollout: this.#rollout,
         records: this.#records,
         reloads: () => this.#reloads,
+        lastUpgrade: () => this.#lastUpgrade,
+        upgrade: () => this.upgrade(),
         stopping: () => this.#stopping,
       })
-      const { listen } = this.#config.admin
-      await this.#admin.listen({ host: listen.host, port: listen.port })
+      if (before) await this.#takeOver(before)
+      await this.#admin.ready()
+      const admin = this.#sockets.table.open('tcp', 'admin', this.#config.admin.listen)
+      await listenOnHandle(this.#admin.server, admin.handle)
     } catch (err) {
+      before?.failed((err as Error).message)
       // The workers that did start would serve on without a supervisor that gave up.
       this.#gens.killAll()
       this.#ticketKeys?.stop()
       throw err
     }
+    before?.serving()
+    this.#predecessor = undefined
     this.#logServing()
+  }
+
+  /** Its workers ready, waits until the predecessor gave up the admin API and plans; takes its counters. */
+  async #takeOver(before: Predecessor): Promise<void> {
+    before.onConnection((m, socket) => this.#gens.passOn(m, socket))
+    before.ready()
+    this.#adoptCounters(await before.released)
+    before.onCounters((c) => this.#adoptCounters(c))
+    this.#leading.on = true
+  }
+
+  #adoptCounters(c: Counters): void {
+    this.#sum.predecessor(c.scopes, c.workers)
+    this.#metrics.carry(c.own)
+  }
+
+  /** Everything this supervisor has counted, for its successor. */
+  async #counters(): Promise<Counters> {
+    this.#sumStats()
+    const replies = await askWorkers(this.#gens, this.#requests, { type: 'metrics' })
+    return {
+      workers: await this.#sum.json(() =>
+        replies.filter((r) => !r.w.drained).map((r) => r.reply.metrics),
+      ),
+      scopes: Object.fromEntries(
+        [...this.#rollout.scopes].map(([id, scope]) => [id, toWire(scope.stats)]),
+      ),
+      own: await this.#metrics.registry.getMetricsAsJSON(),
+    }
+  }
+
+  async #upgrade(): Promise<void> {
+    if (this.#stopping) return
+    const at = Date.now()
+    this.#log.info('upgrade: starting a new supervisor from the code on disk')
+    let successor: Successor | undefined
+    try {
+      successor = await startSuccessor(
+        this.#config.file,
+        this.#sockets.table.all(),
+        this.#ticketKeys?.current(),
+        this.#gens.current,
+      )
+      await successor.ready
+      this.#leading.on = false
+      await successor.release(await this.#counters())
+    } catch (err) {
+      successor?.kill()
+      this.#leading.on = true
+      const error = (err as Error).message
+      this.#lastUpgrade = { at, ok: false, error }
+      this.#log.error({ err: error }, 'upgrade failed: this supervisor serves on')
+      return
+    }
+    this.#lastUpgrade = { at, ok: true, pid: successor.pid }
+    this.#log.info(
+      { successor: successor.pid },
+      'upgrade: the new supervisor serves; this one drains its workers and exits',
+    )
+    await this.#handOff(successor)
+  }
+
+  /** Drains this supervisor's workers into its successor's and sends it the counters, the last once they are gone. */
+  async #handOff(successor: Successor): Promise<void> {
+    this.#stopping = true
+    this.#gens.stopping()
+    await this.#admin?.close()
+    this.#sockets.stopDealing()
+    this.#gens.handTo((m, socket) => successor.passOn(m, socket))
+    const timer = setInterval(
+      () => void this.#counters().then((c) => successor.counters(c)),
+      COUNTERS_MS,
+    )
+    await this.#gens.drain(this.#gens.current, true)
+    clearInterval(timer)
+    await successor.counters(await this.#counters())
+    await this.#release()
+    this.#replaced.resolve()
   }
 
   #serial(job: () => Promise<void>): Promise<void> {
@@ -261,8 +426,13 @@ export class Supervisor {
  * Runs the supervisor until SIGTERM or SIGINT has drained it; resolves with the
  * exit code. SIGHUP reloads, SIGUSR2 restarts, SIGUSR1 has every worker reopen its log files.
  */
-export async function runSupervisor(file: string, log: Logger): Promise<number> {
+export async function runSupervisor(
+  file: string,
+  log: Logger,
+  serving: () => void = () => {},
+): Promise<number> {
   const supervisor = await Supervisor.start(file, log)
+  serving()
   const failed = (what: string) => (err: Error) => log.error({ err: err.message }, `${what} failed`)
   process.on('SIGHUP', () => void supervisor.reload().catch(failed('reload')))
   process.on('SIGUSR2', () => void supervisor.restart().catch(failed('restart')))
@@ -277,5 +447,7 @@ export async function runSupervisor(file: string, log: Logger): Promise<number> 
     }
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
+    // Replaced by `cutover upgrade`: its successor serves on.
+    supervisor.replaced.then(() => done(0))
   })
 }

@@ -16,6 +16,7 @@ import { ticketKeysFromEnv } from '../tls/ticket-keys.ts'
 import { startInstance } from './instance.ts'
 import { type FromWorker, type ToWorker, toWire } from './ipc.ts'
 import { workerBuckets } from './shared-ratelimit.ts'
+import { workerSockets } from './worker-sockets.ts'
 
 const STATS_MS = 1000
 
@@ -52,6 +53,12 @@ async function main(): Promise<void> {
   const registry = new Registry()
   const metrics = createMetrics(registry)
   const buckets = workerBuckets(send)
+  const sockets = workerSockets(send)
+  // Before the instance starts: its listeners ask for their sockets as they start.
+  process.on('message', (m: ToWorker, handle?: unknown) => {
+    if (m.type === 'listening') sockets.answered(m, handle)
+    else if (m.type === 'dealt') sockets.dealt(m, handle as Socket | undefined)
+  })
   new Counter({
     name: 'cutover_ratelimit_fail_open_total',
     help: 'Rate limit tokens let through because the supervisor did not answer in time',
@@ -71,6 +78,7 @@ async function main(): Promise<void> {
     snapshotWriter: process.env.CUTOVER_SNAPSHOT_WRITER === '1',
     ticketKeys: ticketKeysFromEnv(),
     worker: id,
+    sockets,
   }).catch((err: Error) => {
     send({ type: 'failed', error: err.message })
     process.exit(1)

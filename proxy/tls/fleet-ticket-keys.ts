@@ -15,6 +15,8 @@ export interface FleetTicketKeyOptions {
   prefix: string
   rotationMs: number
   log: { warn(obj: object, msg?: string): void }
+  /** The key to keep while Redis cannot be reached (the replaced supervisor's), else one of its own. */
+  first?: Buffer
 }
 
 /** How often a supervisor looks for a newer key: within a minute of a rotation. */
@@ -34,7 +36,7 @@ export async function fleetTicketKeys(
   })
   client.on('error', () => {})
   const name = `${o.prefix}:tls:ticket-key`
-  let key = randomBytes(TICKET_KEY_BYTES)
+  let key = o.first ?? randomBytes(TICKET_KEY_BYTES)
   let warned = false
   const sync = async (): Promise<void> => {
     try {
@@ -80,10 +82,11 @@ export async function ticketKeysFor(
   config: Config,
   log: FleetTicketKeyOptions['log'],
   rotated: (keys: Buffer) => void,
+  first?: Buffer,
 ): Promise<TicketKeyRing | undefined> {
   if (!config.tls) return undefined
   const rotationMs = config.tls.ticketRotation
-  if (config.rollout.store !== 'redis') return ticketKeyRing(rotationMs, rotated)
+  if (config.rollout.store !== 'redis') return ticketKeyRing(rotationMs, rotated, first)
   const { url, prefix } = config.rollout.redis
-  return fleetTicketKeys({ url, prefix, rotationMs, log }, rotated)
+  return fleetTicketKeys({ url, prefix, rotationMs, log, first }, rotated)
 }

@@ -16,9 +16,16 @@ export interface TicketKeyRing {
   stop(): void
 }
 
-/** A ring that makes a key now and a new one every `rotationMs`, calling `rotated` with it. */
-export function ticketKeyRing(rotationMs: number, rotated: (keys: Buffer) => void): TicketKeyRing {
-  let key = randomBytes(TICKET_KEY_BYTES)
+/**
+ * A ring that starts with `first` (the key of the supervisor this one
+ * replaced) or a key it makes, and makes a new one every `rotationMs`, calling `rotated` with it.
+ */
+export function ticketKeyRing(
+  rotationMs: number,
+  rotated: (keys: Buffer) => void,
+  first: Buffer = randomBytes(TICKET_KEY_BYTES),
+): TicketKeyRing {
+  let key = first
   const timer = setInterval(() => {
     key = randomBytes(TICKET_KEY_BYTES)
     rotated(key)

@@ -15,8 +15,10 @@ export interface CliRun {
   exited: Promise<number>
 }
 
-export function runCli(args: string[]): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** `launcher`: a command that runs cutover in turn (systemd-socket-activate with its options). */
+export function runCli(args: string[], launcher: string[] = []): CliRun {
+  const [command, ...rest] = [...launcher, process.execPath, CLI, ...args]
+  const child = spawn(command, rest, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

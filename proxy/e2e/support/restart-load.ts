@@ -141,6 +141,15 @@ export function supervisedTestBed() {
       proxy = await startSupervised(config)
       return proxy
     },
+    /** Starts `cutover start` with `proxyConfig` on free ports, `more` laid over it; it goes after the test. */
+    async startOnFreePorts(
+      more: Record<string, unknown> = {},
+    ): Promise<{ p: SupervisedProxy; dnsPort: number; httpPort: number }> {
+      const dnsPort = await freePort()
+      const httpPort = await freePort()
+      proxy = await startSupervised({ ...proxyConfig(backends!, dnsPort, httpPort), ...more })
+      return { p: proxy, dnsPort, httpPort }
+    },
   }
 }
 

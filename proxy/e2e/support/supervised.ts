@@ -23,9 +23,28 @@ export interface SupervisedProxy {
   /** One metric's value from /metrics, strictly: see `sampleOf` and `familiesOfText` for what throws. */
   metric(name: string, labels?: Record<string, string>): Promise<number>
   /** Runs `cutover <name> --config FILE`; resolves with its exit code and output. */
-  command(name: 'restart' | 'reload' | 'stop'): Promise<{ code: number; output: string }>
+  command(
+    name: 'restart' | 'reload' | 'stop' | 'upgrade',
+  ): Promise<{ code: number; output: string }>
   /** Kills it if a test left it running, and removes its folder. */
   cleanup(): void
+}
+
+/** The pid the proxy's pid file names, if it has one. */
+export function supervisorPid(dir: string): number | undefined {
+  try {
+    return Number(readFileSync(join(dir, 'state', 'cutover.pid'), 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // gone already
+  }
 }
 
 /** Starts `cutover start` with `config` (admin port, state and log level filled in). */
@@ -68,6 +87,9 @@ export async function startSupervised(
     },
     cleanup() {
       if (run.child.exitCode === null) run.child.kill('SIGKILL')
+      // After `cutover upgrade` the supervisor is another process: the pid file names it.
+      const pid = supervisorPid(dir)
+      if (pid !== undefined && pid !== run.child.pid) killQuietly(pid)
       rmSync(dir, { recursive: true, force: true })
     },
   }

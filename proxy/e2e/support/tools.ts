@@ -22,6 +22,7 @@ const PACKAGES: Record<string, string> = {
   haproxy: 'haproxy',
   'redis-server': 'redis-server',
   chromium: 'chromium',
+  'systemd-socket-activate': 'systemd',
 }
 
 /** The load generators only the benchmarks run. */
