@@ -27,7 +27,7 @@ export async function startCommand(args: string[]): Promise<number> {
   // A certificate that cannot serve is a config error before anything listens.
   if (config.tls) loadCertificates(config.tls)
   const log = createLogger(config.log.level)
-  mkdirSync(config.state, { recursive: true })
+  prepareStateFolder(config.state)
   const pidFile = join(config.state, PID_FILE)
   const writePid = () => writeFileSync(pidFile, `${process.pid}\n`)
   // A supervisor that replaces another names itself only once it serves: until then the old one runs the show.
@@ -51,6 +51,21 @@ export async function startCommand(args: string[]): Promise<number> {
   } finally {
     // After an upgrade the file names the successor.
     if (pidIn(pidFile) === process.pid) rmSync(pidFile, { force: true })
+  }
+}
+
+/** Makes the state folder, and proves it can be written before anything depends on it. */
+function prepareStateFolder(state: string): void {
+  const probe = join(state, `.write-test-${process.pid}`)
+  try {
+    mkdirSync(state, { recursive: true })
+    writeFileSync(probe, '')
+    rmSync(probe)
+  } catch (err) {
+    throw new CutoverError(
+      'CONFIG_INVALID',
+      `the state folder ${state} cannot be written (${(err as Error).message}): cutover keeps its pid file, admin token, rollout state and zone snapshots there; make it writable, free space in it, or set \`state:\` to a folder that can be`,
+    )
   }
 }
 

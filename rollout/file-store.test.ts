@@ -4,6 +4,7 @@
 
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -23,7 +24,7 @@ import {
   stateSchema,
   withInitialScopes,
 } from './state.ts'
-import { VersionConflict } from './store.ts'
+import { StoreUnavailable, VersionConflict } from './store.ts'
 
 const A = 'dns:example.test'
 const B = 'http:shop.example.test/api/'
@@ -278,6 +279,46 @@ describe('update', () => {
     )
     expect(readFileSync(file, 'utf8')).toBe(before)
     expect(s.current().scopes[A].basisPoints).toBe(100)
+  })
+
+  it('a write that fails (the folder full or unwritable) changes nothing, leaves nothing behind, and says why', async () => {
+    const s = store()
+    const before = readFileSync(file, 'utf8')
+    const lines = historyLines().length
+    // Where the new state would be written first, something that cannot be written to.
+    const tmp = `${file}.${process.pid}.tmp`
+    mkdirSync(tmp)
+    const change = (st: RolloutState) => setPercent(st, A, 100, 'admin', 'x', 2000)
+    await expect(s.update(change)).rejects.toThrow(StoreUnavailable)
+    await expect(s.update(change)).rejects.toThrow(
+      `cannot write the rollout state ${file} (EISDIR: illegal operation on a directory`,
+    )
+    await expect(s.update(change)).rejects.toThrow('it stays at version 1: free space in')
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    expect(s.current().version).toBe(1)
+    expect(historyLines().length).toBe(lines)
+    rmSync(tmp, { recursive: true })
+    await s.update(change)
+    expect(onDisk().scopes[A].basisPoints).toBe(100)
+    expect(readdirSync(join(dir, 'state')).sort()).toEqual([
+      'rollout-history.jsonl',
+      'rollout.json',
+    ])
+  })
+
+  it('a history that cannot be appended keeps the change and makes the store unhealthy until one is', async () => {
+    const s = store()
+    rmSync(history, { force: true })
+    mkdirSync(history)
+    await s.update((st) => setPercent(st, A, 100, 'admin', 'x', 2000))
+    expect(onDisk().scopes[A].basisPoints).toBe(100)
+    expect(s.health()).toEqual({
+      ok: false,
+      detail: expect.stringContaining(`rollout history ${history} not written (EISDIR`),
+    })
+    rmSync(history, { recursive: true })
+    await s.update((st) => setPercent(st, A, 200, 'admin', 'y', 3000))
+    expect(s.health()).toEqual({ ok: true })
   })
 
   it('starts from what another instance wrote, so neither change is lost', async () => {

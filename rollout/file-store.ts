@@ -13,17 +13,27 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  unlinkSync,
   watch,
   writeSync,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CutoverError } from '../common/cutover-error.ts'
 import { type HistoryEntry, type RolloutState, stateSchema, type Transition } from './state.ts'
-import type { RolloutStore, StoreHealth } from './store.ts'
+import { type RolloutStore, type StoreHealth, StoreUnavailable } from './store.ts'
 import { versionConflict } from './version-check.ts'
 
 /** How often the file is checked even when no watch event came (network filesystems miss them). */
 const POLL_MS = 500
+
+/** Removes a half-written file, if there is one to remove. */
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch {
+    // never made, or not a file of ours
+  }
+}
 
 export class FileStore implements RolloutStore {
   readonly #file: string
@@ -34,6 +44,8 @@ export class FileStore implements RolloutStore {
   #watcher: FSWatcher | undefined
   #poll: NodeJS.Timeout | undefined
   #raw = ''
+  /** Why the last transition is missing from the history, if it is. */
+  #historyGap: string | undefined
 
   /** Reads `file`; a missing file is created from `initial`, a corrupt one is an error naming it. */
   constructor(file: string, initial: (state: RolloutState) => Transition, onCreate: () => void) {
@@ -93,7 +105,7 @@ export class FileStore implements RolloutStore {
   }
 
   health(): StoreHealth {
-    return this.#health
+    return this.#historyGap ? { ok: false, detail: this.#historyGap } : this.#health
   }
 
   async close(): Promise<void> {
@@ -155,22 +167,40 @@ export class FileStore implements RolloutStore {
     }
   }
 
+  /**
+   * Writes the whole state beside the file, then renames it over: the file is
+   * the old state or the new one, never half of either. A write that fails (the
+   * folder full or read-only) leaves nothing behind and throws StoreUnavailable.
+   */
   #persist(t: Transition): void {
     const raw = `${JSON.stringify(t.state, null, 2)}\n`
     const tmp = `${this.#file}.${process.pid}.tmp`
-    const fd = openSync(tmp, 'w', 0o644)
     try {
-      writeSync(fd, raw)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
+      const fd = openSync(tmp, 'w', 0o644)
+      try {
+        writeSync(fd, raw)
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+      renameSync(tmp, this.#file)
+    } catch (err) {
+      removeQuietly(tmp)
+      throw new StoreUnavailable(
+        `cannot write the rollout state ${this.#file} (${(err as Error).message}); it stays at version ${this.#state.version}: free space in ${dirname(this.#file)} or make it writable`,
+      )
     }
-    renameSync(tmp, this.#file)
     this.#raw = raw
     this.#health = { ok: true }
     this.#state = t.state
-    if (t.entries.length > 0)
+    if (t.entries.length === 0) return
+    try {
       appendFileSync(this.#historyFile, t.entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
+      this.#historyGap = undefined
+    } catch (err) {
+      // The change is made; only its record is missing, and /readyz says so until one is written again.
+      this.#historyGap = `rollout history ${this.#historyFile} not written (${(err as Error).message}): the change to version ${t.state.version} is not in it`
+    }
   }
 
   #emit(): void {

@@ -15,7 +15,7 @@ import {
   stateSchema,
   type Transition,
 } from './state.ts'
-import { type RolloutStore, type StoreHealth, VersionConflict } from './store.ts'
+import { type RolloutStore, type StoreHealth, StoreUnavailable, VersionConflict } from './store.ts'
 import { versionConflict } from './version-check.ts'
 
 export interface RedisStoreOptions {
@@ -97,7 +97,9 @@ export class RedisStore implements RolloutStore {
     expectedVersion?: number,
   ): Promise<RolloutState> {
     if (this.#client.status !== 'ready')
-      throw new Error(`Redis at ${this.#options.url} is unreachable; rollout changes need it`)
+      throw new StoreUnavailable(
+        `Redis at ${this.#options.url} is unreachable; rollout changes need it`,
+      )
     for (let attempt = 0; attempt < 10; attempt++) {
       await this.#client.watch(this.#keys.state)
       const latest = await this.#read()

@@ -6,6 +6,9 @@ import type { HistoryEntry, RolloutState, Transition } from './state.ts'
 
 export class VersionConflict extends Error {}
 
+/** The store cannot take a change now (Redis unreachable, the state folder full or read-only); the state is as it was. */
+export class StoreUnavailable extends Error {}
+
 export interface StoreHealth {
   ok: boolean
   /** Why not, for /readyz and logs (e.g. "redis unreachable; serving the last known state, version 12"). */

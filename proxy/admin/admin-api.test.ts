@@ -2,7 +2,7 @@
 // service: reading is free, changing needs the token, and every refusal has
 // its status and reason.
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -224,6 +224,15 @@ describe('PUT /rollout/<scope>', () => {
     const res = await put('dns:nope.test', { percent: 50 })
     expect(res.statusCode).toBe(404)
     expect(res.json().error).toBe("unknown scope 'dns:nope.test'; GET /rollout lists them")
+  })
+
+  it('answers 503 with the reason when the state cannot be written, and changes nothing', async () => {
+    // Where the new state is written first, something that cannot be written to.
+    mkdirSync(join(dir, `rollout.json.${process.pid}.tmp`))
+    const res = await put(ZONE, { percent: 10 })
+    expect(res.statusCode).toBe(503)
+    expect(res.json().error).toMatch(/^cannot write the rollout state .*rollout\.json \(EISDIR/)
+    expect(service.scopes.get(ZONE)?.basisPoints).toBe(0)
   })
 
   it('answers 409 when the state moved on since the version the change was made from', async () => {

@@ -18,7 +18,7 @@ import {
   type Transition,
   TransitionError,
 } from '../../rollout/state.ts'
-import { VersionConflict } from '../../rollout/store.ts'
+import { StoreUnavailable, VersionConflict } from '../../rollout/store.ts'
 import { type PublishRecord, recordRoutes } from './record-routes.ts'
 import { tokenMatches } from './token.ts'
 
@@ -228,6 +228,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
       return reply.code(400).send({ error: err.message })
     if (err instanceof NotFound) return reply.code(404).send({ error: err.message })
     if (err instanceof VersionConflict) return reply.code(409).send({ error: err.message })
+    if (err instanceof StoreUnavailable) return reply.code(503).send({ error: err.message })
     const status = (err as { statusCode?: number }).statusCode
     if (status && status < 500) return reply.code(status).send({ error: (err as Error).message })
     return reply.code(500).send({ error: (err as Error).message })

@@ -149,7 +149,17 @@ describe('configuration errors', () => {
 })
 
 describe('every command, used wrong', () => {
-  const COMMANDS = ['start', 'stop', 'restart', 'reload', 'check', 'quickstart', 'rollout', 'diff']
+  const COMMANDS = [
+    'start',
+    'stop',
+    'restart',
+    'reload',
+    'upgrade',
+    'check',
+    'quickstart',
+    'rollout',
+    'diff',
+  ]
   const noStack = (out: string) => expect(out).not.toMatch(/\n\s+at .+:\d+:\d+/)
 
   it("--help prints that command's usage and exits 0", async () => {
@@ -176,6 +186,16 @@ describe('every command, used wrong', () => {
     // A pid file left by a proxy that is gone.
     mkdirSync(join(dir, 'state'))
     writeFileSync(join(dir, 'state', 'cutover.pid'), '999999\n')
+    // A state folder that cannot be made: a file stands where it would be.
+    writeFileSync(join(dir, 'not-a-folder'), '')
+    const unwritable = join(dir, 'unwritable.yaml')
+    writeFileSync(
+      unwritable,
+      stringify({
+        state: join(dir, 'not-a-folder', 'state'),
+        dns: { listen: '127.0.0.1:0', legacy: { servers: ['127.0.0.1:9'] } },
+      }),
+    )
     const cases: [string[], RegExp][] = [
       ...COMMANDS.filter((c) => c !== 'diff').map((c): [string[], RegExp] => [
         [c, '--bogus'],
@@ -185,6 +205,10 @@ describe('every command, used wrong', () => {
       [['check', '--config', join(dir, 'missing.yaml')], /missing\.yaml/],
       [['start', '--config', join(dir, 'missing.yaml')], /missing\.yaml/],
       [['check', '--config', malformed], /malformed\.yaml/],
+      [
+        ['start', '--config', unwritable],
+        /the state folder .*not-a-folder\/state cannot be written \(ENOTDIR.*set `state:` to a folder that can/,
+      ],
       [['reload', '--config', stopped], /cutover is not running: .*cutover\.pid names pid 999999/],
       [['restart', '--config', stopped], /cutover is not running/],
       [

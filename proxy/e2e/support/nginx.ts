@@ -12,6 +12,13 @@ import { findTool } from './tools.ts'
 
 export interface NginxServer {
   dir: string
+  /** SIGSTOP: it holds every connection and answers nothing until resumed. */
+  pause(): void
+  resume(): void
+  /** SIGKILL: its connections reset, its ports refuse until `start`. */
+  kill(): Promise<void>
+  /** Starts it again on the same config and ports (after `kill`). */
+  start(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -52,26 +59,40 @@ ${httpBody}
 ${streamBody === undefined ? '' : `stream {\n${streamBody}\n}\n`}`
   writeFileSync(join(dir, 'nginx.conf'), conf)
   const argv = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]
-  // Benchmarks pin nginx to one core; tests let it run anywhere.
-  const child = spawn(
-    core === undefined ? nginx : 'taskset',
-    core === undefined ? argv : ['-c', String(core), nginx, ...argv],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
+  let child: ChildProcess
+  let exited: Promise<void>
   let stderr = ''
-  child.stderr?.on('data', (d) => {
-    stderr += d
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const launch = async () => {
+    // Benchmarks pin nginx to one core; tests let it run anywhere.
+    child = spawn(
+      core === undefined ? nginx : 'taskset',
+      core === undefined ? argv : ['-c', String(core), nginx, ...argv],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    child.stderr?.on('data', (d) => {
+      stderr += d
+    })
+    const running = child
+    exited = new Promise<void>((resolve) => running.once('exit', () => resolve()))
+    await untilListening('nginx', child, ports, () => stderr, server.stop)
+  }
   const server: NginxServer = {
     dir,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    kill: async () => {
+      child.kill('SIGKILL')
+      await exited
+    },
+    start: launch,
     stop: async () => {
+      child.kill('SIGCONT')
       child.kill('SIGTERM')
       await exited
       rmSync(dir, { recursive: true, force: true })
     },
   }
-  await untilListening('nginx', child, ports, () => stderr, server.stop)
+  await launch()
   return server
 }
 

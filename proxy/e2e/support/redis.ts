@@ -11,6 +11,8 @@ import { findTool } from './tools.ts'
 export interface RedisServer {
   url: string
   port: number
+  /** SIGKILL: gone at once, as a crash; start another on the same port and folder to have its data back. */
+  kill(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -49,6 +51,10 @@ export async function startRedis(
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await exited
+    },
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM')
       await exited
