@@ -115,7 +115,7 @@ export async function dnsBench(): Promise<string> {
       startCutover(SERVER_CORE, dir, (listen) => ({
         dns: {
           listen,
-          zones: [{ name: 'example.test', file }],
+          zones: [{ name: 'example.test', file, percent: 100 }],
           legacy: { servers: [`127.0.0.1:${legacy.port}`] },
           packetcache: { enabled: false },
         },

@@ -37,6 +37,7 @@ export async function httpBench(): Promise<string> {
           {
             host: 'bench.test',
             origin: originUrl,
+            percent: 100,
             rules: [{ type: 'static', match: { exact: '/static' }, body: 'hello\n' }],
             shadow,
           },

@@ -117,7 +117,7 @@ async function publishToAnswer(file: string): Promise<Latency> {
       workers: 2,
       dns: {
         listen: `127.0.0.1:${dnsPort}`,
-        zones: [{ name: ORIGIN, file }],
+        zones: [{ name: ORIGIN, file, percent: 100 }],
         // Never asked: every query here is for the zone on the new path.
         legacy: { servers: [`127.0.0.1:${await freePort()}`] },
         records: { redis: { url: redis.url, stream } },

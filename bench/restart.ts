@@ -34,7 +34,7 @@ export async function restartBench(): Promise<string> {
         listen: `127.0.0.1:${port}`,
         legacy: { url: `http://127.0.0.1:${originPort}` },
         doh: false,
-        sites: [{ host: 'bench.test', origin: `http://127.0.0.1:${originPort}` }],
+        sites: [{ host: 'bench.test', origin: `http://127.0.0.1:${originPort}`, percent: 100 }],
       },
       workers: 1,
       admin: { listen: `127.0.0.1:${adminPort}` },

@@ -29,7 +29,7 @@ export async function websocketBench(): Promise<string> {
         listen,
         legacy: { url: upstreamUrl },
         doh: false,
-        sites: [{ host: SITE, origin: upstreamUrl, rules: [] }],
+        sites: [{ host: SITE, origin: upstreamUrl, percent: 100, rules: [] }],
       },
     }))
   const rows: Row[] = []

@@ -1,7 +1,9 @@
-// Option parsing shared by the commands: unknown options are usage errors.
+// Option parsing shared by the commands (unknown options are usage errors),
+// and where a config's admin API is.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { CutoverError } from '../common/cutover-error.ts'
+import type { Config } from '../proxy/config/config.ts'
 
 export function options<T extends NonNullable<ParseArgsConfig['options']>>(
   args: string[],
@@ -23,4 +25,10 @@ export function requireConfig(value: string | boolean | undefined, command: stri
     )
   }
   return value
+}
+
+/** The base URL of the admin API a config names. */
+export function adminUrl(config: Pick<Config, 'admin'>): string {
+  const { host, port } = config.admin.listen
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }

@@ -4,8 +4,11 @@
 
 import { CutoverError } from '../common/cutover-error.ts'
 import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
-import { loadConfig } from '../proxy/config/config.ts'
-import { options } from './args.ts'
+import { type Config, loadConfig } from '../proxy/config/config.ts'
+import type { GateReading } from '../rollout/gates.ts'
+import { adminUrl, options } from './args.ts'
+import { readingText } from './gate-text.ts'
+import { driftOf, moveFor } from './rollout-drift.ts'
 
 export const ROLLOUT_USAGE = `usage: cutover rollout <command> [--config FILE]
 
@@ -15,11 +18,15 @@ export const ROLLOUT_USAGE = `usage: cutover rollout <command> [--config FILE]
                                            walk SCOPE through the steps, baking each while its gates hold
   pause|resume|abort|promote SCOPE [--reason TEXT]
   history [SCOPE] [--json] [--limit N]     who changed what, when, from, to and why
+  apply [--bake DURATION] [--reason TEXT]  move the live state to the config's percentages (the config
+                                           seeds it only at the first start): a raise of more than 25
+                                           points becomes a plan of 25-point steps, each baked (default 10m)
 
 SCOPE is like dns:example.com, dns:example.com/AAAA, http:shop.example.com or http:shop.example.com/api/.
 --config defaults to $CUTOVER_CONFIG, then ./cutover.yaml.`
 
 interface Admin {
+  config: Config
   base: string
   token: () => string
 }
@@ -27,11 +34,34 @@ interface Admin {
 function adminOf(configFile: string | undefined): Admin {
   const file = configFile ?? process.env.CUTOVER_CONFIG ?? 'cutover.yaml'
   const config = loadConfig(file)
-  const { host, port } = config.admin.listen
   return {
-    base: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    config,
+    base: adminUrl(config),
     token: () => readToken(tokenFileOf(config)),
   }
+}
+
+/** `rollout apply`: each scope the live state has elsewhere than the config, moved there, or left and why. */
+async function apply(admin: Admin, bake: string, reason: string | undefined): Promise<string[]> {
+  const live = (await call(admin, 'GET', '/rollout')) as { scopes: ScopeView[] }
+  const drifts = driftOf(admin.config, live.scopes)
+  if (drifts.length === 0) return ['the live state already agrees with the config']
+  const lines: string[] = []
+  for (const d of drifts) {
+    const move = moveFor(d)
+    const path = `/rollout/${encodeURIComponent(d.scope)}`
+    if (move.kind === 'set') {
+      await call(admin, 'PUT', path, {
+        percent: move.percent,
+        reason: reason ?? `rollout apply: the config says ${move.percent}%`,
+      })
+      lines.push(`${d.scope}: ${d.live}% -> ${move.percent}%`)
+    } else if (move.kind === 'plan') {
+      await call(admin, 'POST', path, { action: 'plan', steps: move.steps, bake })
+      lines.push(`${d.scope}: ${d.live}% -> plan ${move.steps.join(', ')} (bake ${bake} each)`)
+    } else lines.push(`${d.scope}: left at ${d.live}%: ${move.why}`)
+  }
+  return lines
 }
 
 async function call(admin: Admin, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -73,7 +103,7 @@ interface ScopeView {
   gates?: {
     kind: string
     why?: string
-    readings: { gate: string; value: number; limit: number; samples: number; state: string }[]
+    readings: GateReading[]
   }
 }
 
@@ -88,14 +118,7 @@ function planText(s: ScopeView, now: number): string {
 }
 
 function gatesText(s: ScopeView): string {
-  if (!s.gates) return ''
-  return s.gates.readings
-    .filter((r) => r.state !== 'not-applicable')
-    .map(
-      (r) =>
-        `${r.gate} ${r.gate === 'latency' ? `${Number.isFinite(r.value) ? r.value.toFixed(2) : '-'}x` : `${(r.value * 100).toFixed(2)}%`} ${r.state}`,
-    )
-    .join('; ')
+  return s.gates ? s.gates.readings.map(readingText).join('; ') : ''
 }
 
 function table(rows: string[][]): string {
@@ -206,6 +229,11 @@ export async function rolloutCommand(args: string[]): Promise<number> {
           action: command,
           reason: values.reason,
         })) as ScopeView,
+      )
+      return 0
+    case 'apply':
+      process.stdout.write(
+        `${(await apply(admin, values.bake ?? '10m', values.reason)).join('\n')}\n`,
       )
       return 0
     case 'history': {

@@ -15,7 +15,7 @@ import { runSupervisor, type SupervisorStatus } from '../proxy/process/superviso
 import { startedByUpgrade } from '../proxy/process/upgrade.ts'
 import { createLogger } from '../proxy/telemetry/log.ts'
 import { loadCertificates } from '../proxy/tls/certificates.ts'
-import { options, requireConfig } from './args.ts'
+import { adminUrl, options, requireConfig } from './args.ts'
 import { checkCommand } from './check.ts'
 
 const PID_FILE = 'cutover.pid'
@@ -126,13 +126,8 @@ function alive(pid: number): boolean {
   }
 }
 
-function adminAt(config: Config): string {
-  const { host, port } = config.admin.listen
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
-}
-
 async function status(config: Config): Promise<SupervisorStatus> {
-  const at = adminAt(config)
+  const at = adminUrl(config)
   let res: Response
   try {
     res = await fetch(`${at}/workers`)
@@ -252,7 +247,7 @@ export async function reloadCommand(args: string[]): Promise<number> {
 export async function upgradeCommand(args: string[]): Promise<number> {
   const { config, pid } = running(args, 'upgrade')
   const before = await status(config)
-  const res = await fetch(`${adminAt(config)}/upgrade`, {
+  const res = await fetch(`${adminUrl(config)}/upgrade`, {
     method: 'POST',
     headers: { authorization: `Bearer ${readToken(tokenFileOf(config))}` },
   })

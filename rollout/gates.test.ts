@@ -137,14 +137,14 @@ describe('judge', () => {
     expect(reading(j.readings, 'latency')).toMatchObject({ state: 'not-applicable', samples: 0 })
   })
 
-  it('reads the mismatch gate as zero without shadow traffic', () => {
+  it('does not apply the mismatch gate without shadow traffic: nothing compared is not "ok"', () => {
     const j = judge(stats(healthy), limits)
     expect(reading(j.readings, 'mismatch-rate')).toEqual({
       gate: 'mismatch-rate',
       value: 0,
       limit: 0.001,
       samples: 0,
-      state: 'ok',
+      state: 'not-applicable',
     })
     expect(j.kind).toBe('pass')
   })

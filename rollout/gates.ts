@@ -74,10 +74,13 @@ export function judge(w: ScopeStats, limits: GateLimits): Judgement {
             ? 'breached'
             : 'ok',
   }
-  // Without shadow traffic the mismatch gate reads zero, as if every comparison agreed.
+  // Without shadow traffic nothing was compared: the gate does not apply, and never reads "ok".
   const mismatch =
     w.shadowed === 0
-      ? { ...rate('mismatch-rate', 0, 0, limits.maxMismatchRate, 0), state: 'ok' as const }
+      ? {
+          ...rate('mismatch-rate', 0, 0, limits.maxMismatchRate, 0),
+          state: 'not-applicable' as const,
+        }
       : rate('mismatch-rate', w.mismatches, w.shadowed, limits.maxMismatchRate, limits.minSamples)
   const readings = [
     rate('error-rate', w.newErrors, w.newRequests, limits.maxErrorRate, limits.minSamples),

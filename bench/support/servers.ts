@@ -112,6 +112,7 @@ export function staticSite(listen: string, host: string, path: string): Record<s
       {
         host,
         origin: NOWHERE,
+        percent: 100,
         rules: [{ type: 'static', match: { exact: path }, body: 'hello\n' }],
       },
     ],

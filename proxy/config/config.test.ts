@@ -377,7 +377,7 @@ describe('errors', () => {
 
   it('ask for the origin of a site with traffic on the new path', () => {
     const file = write(
-      `${HTTP}  sites:\n    - { host: a.test, origin: "http://127.0.0.1:1" }\n    - { host: b.test }\n`,
+      `${HTTP}  sites:\n    - { host: a.test, origin: "http://127.0.0.1:1" }\n    - { host: b.test, percent: 5 }\n`,
     )
     expect(() => loadConfig(file)).toThrow(
       new RegExp(

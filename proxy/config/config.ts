@@ -222,7 +222,7 @@ export function loadConfig(file: string): Config {
     )
   }
   config.http?.sites.forEach((s, i) => {
-    if (!s.origin && (s.percent > 0 || Object.values(s.paths).some((p) => p > 0))) {
+    if (!s.origin && ((s.percent ?? 0) > 0 || Object.values(s.paths).some((p) => p > 0))) {
       throw new CutoverError(
         'CONFIG_INVALID',
         `${file}: http.sites[${i}].origin: a site with traffic on the new path needs its origin, like "http://127.0.0.1:8082"`,

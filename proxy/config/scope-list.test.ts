@@ -32,6 +32,14 @@ http:
 `
 
 describe('scopeListOf', () => {
+  it('starts a zone or site with no percent at 0: nothing moves until someone says so', () => {
+    const list = scopeListOf(config(BOTH.replace(', percent: 25', '').replace(', percent: 50', '')))
+    expect(list.all.get('dns:example.test')?.initialBasisPoints).toBe(0)
+    expect(list.all.get('http:www.example.test')?.initialBasisPoints).toBe(0)
+    // Narrowed scopes always name theirs.
+    expect(list.all.get('dns:example.test/AAAA')?.initialBasisPoints).toBe(500)
+  })
+
   it('makes each scope once, in config order, with the catch-alls after each side', () => {
     const list = scopeListOf(config(BOTH))
     expect([...list.all.keys()]).toEqual([

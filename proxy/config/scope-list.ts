@@ -52,7 +52,7 @@ export function scopeListOf(config: Config): ScopeList {
   })
   const zones = (config.dns?.zones ?? []).map((z): DnsZoneScopes => {
     const id = dnsScopeId(z.name)
-    const scope = add(spec(id, 'dns', z.percent, z))
+    const scope = add(spec(id, 'dns', z.percent ?? 0, z))
     const qtypes = new Map<number, Scope>()
     for (const [type, bp] of Object.entries(z.qtypes))
       qtypes.set(typeCode(type)!, add(spec(`${id}/${type.toUpperCase()}`, 'dns', bp, z)))
@@ -63,7 +63,7 @@ export function scopeListOf(config: Config): ScopeList {
   if (config.dns) all.set(dnsCatchAll.id, dnsCatchAll)
   const sites = (config.http?.sites ?? []).map((s): SiteScopes => {
     const id = `http:${s.host}`
-    const scope = add(spec(id, 'http', s.percent, s))
+    const scope = add(spec(id, 'http', s.percent ?? 0, s))
     const paths = Object.entries(s.paths).map(([prefix, bp]) => ({
       prefix,
       scope: add(spec(`${id}${prefix}`, 'http', bp, s)),

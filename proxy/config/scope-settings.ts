@@ -27,9 +27,13 @@ export const stickiness = z
       'expected one of client-ip, client-subnet, ecs, qname (DNS), host, header:<Name> (HTTP)',
   })
 
-/** How a zone or site starts out in the rollout; the state store has the live percentage. */
+/**
+ * How a zone or site starts out in the rollout; the state store has the live
+ * percentage. Without `percent` it starts at 0: nothing moves to the new path
+ * until someone says so.
+ */
 export const scopeSettings = {
-  percent: percent.default(10_000),
+  percent: percent.optional(),
   stickiness: stickiness.optional(),
   salt: z.string().min(1).optional(),
   /** Share of its traffic also sent to the other path and compared (live shadow). */

@@ -62,7 +62,7 @@ beforeAll(async () => {
     },
     dns: {
       listen: '127.0.0.1:0',
-      zones: [{ name: 'e2e.test', file: E2E_ZONE }],
+      zones: [{ name: 'e2e.test', file: E2E_ZONE, percent: 100 }],
       legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '1s' },
     },
     http: {

@@ -35,7 +35,7 @@ beforeAll(async () => {
   proxy = await startTestProxy({
     dns: {
       listen: '127.0.0.1:0',
-      zones: [{ name: 'e2e.test', file: E2E_ZONE }],
+      zones: [{ name: 'e2e.test', file: E2E_ZONE, percent: 100 }],
       legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '1s' },
     },
   })
@@ -200,7 +200,7 @@ describe('minimalResponses, each value against BIND set the same way', () => {
           dns: {
             listen: '127.0.0.1:0',
             minimalResponses: setting === 'no' ? 'no-auth' : 'no-auth-recursive',
-            zones: [{ name: 'e2e.test', file: E2E_ZONE, minimalResponses: setting }],
+            zones: [{ name: 'e2e.test', file: E2E_ZONE, minimalResponses: setting, percent: 100 }],
             legacy: { servers: [`127.0.0.1:${pair.bind.port}`], timeout: '1s' },
           },
         })
@@ -229,7 +229,7 @@ describe('every record type BIND reads from a master file', () => {
       pair.proxy = await startTestProxy({
         dns: {
           listen: '127.0.0.1:0',
-          zones: [{ name: 'types.test', file }],
+          zones: [{ name: 'types.test', file, percent: 100 }],
           legacy: { servers: [`127.0.0.1:${pair.bind.port}`], timeout: '1s' },
         },
       })

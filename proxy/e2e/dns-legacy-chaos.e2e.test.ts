@@ -28,7 +28,7 @@ let b: BindServer
 let proxy: TestProxy
 
 beforeAll(async () => {
-  const zones = [{ name: 'other.test', file: join(ZONES, 'other.test.zone') }]
+  const zones = [{ name: 'other.test', file: join(ZONES, 'other.test.zone'), percent: 100 }]
   ;[a, b] = await Promise.all([startBind(zones, ZONES), startBind(zones, ZONES)])
   proxy = await startTestProxy({
     dns: {

@@ -19,7 +19,7 @@ beforeAll(async () => {
   proxy = await startTestProxy({
     dns: {
       listen: '127.0.0.1:0',
-      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') }],
+      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone'), percent: 100 }],
       legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '1s' },
     },
   })

@@ -60,7 +60,7 @@ for (const nsec3 of [false, true])
         dns: {
           listen: '127.0.0.1:0',
           candidateListen: `127.0.0.1:${await freePort()}`,
-          zones: [{ name: 'signed.test', file }],
+          zones: [{ name: 'signed.test', file, percent: 100 }],
           legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '1s' },
           // Legacy answers compared exactly: the cache would count their TTLs down.
           packetcache: { enabled: false },

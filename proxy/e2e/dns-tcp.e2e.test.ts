@@ -251,7 +251,7 @@ async function startProxy(
     dns: {
       listen: '127.0.0.1:0',
       tcp,
-      zones: [{ name: 'example.test', file: EXAMPLE_ZONE }],
+      zones: [{ name: 'example.test', file: EXAMPLE_ZONE, percent: 100 }],
       legacy: {
         servers: [`127.0.0.1:${legacy.port}`],
         timeout: '10s',

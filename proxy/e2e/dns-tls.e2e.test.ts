@@ -43,7 +43,7 @@ function startDot(tcp: Record<string, unknown> = {}): Promise<TestProxy> {
       listen: '127.0.0.1:0',
       tls: { listen: '127.0.0.1:0' },
       tcp,
-      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') }],
+      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone'), percent: 100 }],
       legacy: { servers: [`127.0.0.1:${bind.port}`], timeout: '2s' },
       // Every legacy answer comes from BIND, with BIND's TTLs.
       packetcache: { enabled: false },

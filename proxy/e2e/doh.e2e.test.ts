@@ -42,8 +42,12 @@ beforeAll(async () => {
     dns: {
       listen: '127.0.0.1:0',
       zones: [
-        { name: 'example.test', file: join(ROOT, 'examples', 'zones', 'example.test.zone') },
-        { name: 'ttl.test', file: join(zoneDir, 'ttl.test.zone') },
+        {
+          name: 'example.test',
+          file: join(ROOT, 'examples', 'zones', 'example.test.zone'),
+          percent: 100,
+        },
+        { name: 'ttl.test', file: join(zoneDir, 'ttl.test.zone'), percent: 100 },
       ],
       legacy: { servers: [`127.0.0.1:${deadDns}`], timeout: '300ms' },
     },

@@ -37,7 +37,11 @@ describe('cutover start and stop', () => {
         dns: {
           listen: '127.0.0.1:0',
           zones: [
-            { name: 'example.test', file: join(ROOT, 'examples', 'zones', 'example.test.zone') },
+            {
+              name: 'example.test',
+              file: join(ROOT, 'examples', 'zones', 'example.test.zone'),
+              percent: 100,
+            },
           ],
           legacy: { servers: [`127.0.0.1:${legacyPort}`] },
         },
@@ -127,7 +131,7 @@ describe('configuration errors', () => {
       stringify({
         dns: {
           listen: '127.0.0.1:0',
-          zones: [{ name: 'bad.test', file: 'bad.zone' }],
+          zones: [{ name: 'bad.test', file: 'bad.zone', percent: 100 }],
           legacy: { servers: ['127.0.0.1:9'] },
         },
       }),

@@ -157,6 +157,7 @@ describe('rules that cannot run in front of the legacy are refused at config tim
           {
             host: SITE,
             origin: legacy.url,
+            percent: 100,
             rules: [{ type: 'headers' }, { type, ...rest, everywhere: true }],
           },
         ],

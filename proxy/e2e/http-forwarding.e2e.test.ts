@@ -24,6 +24,7 @@ function site(origin: string) {
   return {
     host: SITE,
     origin,
+    percent: 100,
     rules: [
       {
         type: 'headers',

@@ -51,7 +51,7 @@ beforeAll(async () => {
       legacy: { url: `http://127.0.0.1:${legacyPort}` },
       upstream: { headersTimeout: '2s', bodyTimeout: '1s' },
       doh: false,
-      sites: [{ host: SITE, origin: `http://127.0.0.1:${originPort}`, rules: [] }],
+      sites: [{ host: SITE, origin: `http://127.0.0.1:${originPort}`, percent: 100, rules: [] }],
     },
   })
 }, 30_000)

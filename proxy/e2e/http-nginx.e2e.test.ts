@@ -105,6 +105,7 @@ beforeAll(async () => {
         {
           host: 'www.e2e.test',
           origin: `http://127.0.0.1:${originPort}`,
+          percent: 100,
           rules: [
             { type: 'redirect', match: { prefix: '/old/' }, to: '/new/$1', status: 301 },
             { type: 'redirect', match: { exact: '/moved' }, to: '/elsewhere', status: 302 },

@@ -33,6 +33,7 @@ beforeAll(async () => {
         {
           host: SITE,
           origin: origin.url,
+          percent: 100,
           rules: [
             { type: 'access', action: 'deny', ip: ['127.0.0.1/32'], path: { prefix: '/admin/' } },
             { type: 'headers', request: { set: { 'X-Site': 'new' } } },

@@ -98,6 +98,7 @@ beforeAll(async () => {
           {
             host: SITE,
             origin: origin.url,
+            percent: 100,
             rules: [{ type: 'headers', response: { set: { 'X-Served-By': 'cutover' } } }],
           },
         ],

@@ -49,7 +49,11 @@ function server(name: string, listen: string, cert: IssuedCertificate, extra = '
 function sites(clientCert: IssuedCertificate) {
   const origin = `https://127.0.0.1:${port.origin}`
   const trusted = { ca: ca.caCert, servername: 'origin.test' }
-  const site = (host: string, upstream: Record<string, unknown>) => ({ host, origin: upstream })
+  const site = (host: string, upstream: Record<string, unknown>) => ({
+    host,
+    origin: upstream,
+    percent: 100,
+  })
   return [
     site('www.example.test', { url: origin, tls: trusted }),
     site('by-url-name.example.test', {

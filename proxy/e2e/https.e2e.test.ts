@@ -333,7 +333,13 @@ describe('DNS over HTTPS over HTTP/2', () => {
       tls: { certificates: [ca.issue('doh', ['doh.tls.test'])] },
       dns: {
         listen: '127.0.0.1:0',
-        zones: [{ name: 'e2e.test', file: join(ROOT, 'proxy', 'e2e', 'zones', 'e2e.test.zone') }],
+        zones: [
+          {
+            name: 'e2e.test',
+            file: join(ROOT, 'proxy', 'e2e', 'zones', 'e2e.test.zone'),
+            percent: 100,
+          },
+        ],
         legacy: { servers: [`127.0.0.1:${await freePort()}`] },
       },
       http: {

@@ -247,7 +247,7 @@ describe('a Redis stream shared by the workers', () => {
       workers: 2,
       dns: {
         listen: `127.0.0.1:${dnsPort}`,
-        zones: [{ name: 'e2e.test', file: ZONE }],
+        zones: [{ name: 'e2e.test', file: ZONE, percent: 100 }],
         legacy: { servers: [`127.0.0.1:${bind.port}`] },
         records: { redis: { url: redis.url, stream } },
       },
@@ -385,7 +385,7 @@ describe('zone snapshots', () => {
       workers: 2,
       dns: {
         listen: `127.0.0.1:${dnsPort}`,
-        zones: [{ name: 'snap.test', file: zoneFile }],
+        zones: [{ name: 'snap.test', file: zoneFile, percent: 100 }],
         legacy: { servers: [`127.0.0.1:${bind.port}`] },
         records: { redis: { url: redis.url, stream } },
       },
@@ -444,8 +444,8 @@ describe('zone snapshots', () => {
         listen: `127.0.0.1:${await freePort()}`,
         // And a zone never snapshotted ($INCLUDEs): its replay starts at line 1, the check must not.
         zones: [
-          { name: 'snapj.test', file: zoneFile },
-          { name: 'e2e.test', file: ZONE },
+          { name: 'snapj.test', file: zoneFile, percent: 100 },
+          { name: 'e2e.test', file: ZONE, percent: 100 },
         ],
         legacy: { servers: [`127.0.0.1:${bind.port}`] },
       },

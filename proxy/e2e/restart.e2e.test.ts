@@ -7,7 +7,6 @@ import { writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
@@ -107,19 +106,6 @@ function slowUpload(
       }
     }, ms / 10)
   })
-}
-
-/** Writes `c` as the running proxy's config file (with the admin, state and log it started with). */
-function writeConfig(p: SupervisedProxy, c: Record<string, unknown>): void {
-  writeFileSync(
-    p.file,
-    stringify({
-      admin: { listen: `127.0.0.1:${p.adminPort}` },
-      log: { level: 'info' },
-      state: join(p.dir, 'state'),
-      ...c,
-    }),
-  )
 }
 
 async function dnsAnswer(name: string): Promise<string[]> {
@@ -264,7 +250,7 @@ describe('reload', () => {
     const p = await start()
     const moved = config()
     ;(moved.dns as { listen: string }).listen = `127.0.0.1:${await freePort()}`
-    writeConfig(p, moved)
+    p.rewrite(moved)
     const { code, output } = await p.command('reload')
     expect(code).toBe(1)
     expect(output).toContain(
@@ -285,8 +271,8 @@ describe('reload', () => {
       writeFileSync(zone, zoneText(address))
       const c = config()
       const dns = c.dns as { zones: unknown[] }
-      dns.zones = [...dns.zones, { name: 'moved.test', file: zone }]
-      writeConfig(p, c)
+      dns.zones = [...dns.zones, { name: 'moved.test', file: zone, percent: 100 }]
+      p.rewrite(c)
     }
     withZone('192.0.2.50')
     expect((await p.command('reload')).code).toBe(0)
@@ -313,7 +299,7 @@ describe('reload', () => {
 describe('settings taken at start', () => {
   it('a restart keeps what the supervisor took at start (workers, workerAccept) and says so', async () => {
     const p = await start()
-    writeConfig(p, { ...config(), workers: 3, workerAccept: 'shared' })
+    p.rewrite({ ...config(), workers: 3, workerAccept: 'shared' })
     expect((await p.command('restart')).code).toBe(0)
     await until(
       async () => (await p.status()).workers.every((w) => w.state === 'ready'),

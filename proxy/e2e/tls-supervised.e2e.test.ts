@@ -116,7 +116,7 @@ async function startOnFreePorts(
       tls: { listen: `127.0.0.1:${dot}` },
       // s_client holds its connections open, asking nothing, while the test looks (here and on HTTPS).
       tcp: { idleTimeout: '60s' },
-      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') }],
+      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone'), percent: 100 }],
       legacy: { servers: [`127.0.0.1:${bind.port}`] },
     },
     http: {

@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { tcpLoad, udpLoad } from './support/dns-load.ts'
 import { http10Load } from './support/http10-load.ts'
 import {
@@ -79,15 +78,10 @@ describe('cutover upgrade', () => {
     // The config still validates; its zone file does not load, so no new worker starts.
     const zone = join(p.dir, 'broken.zone')
     writeFileSync(zone, '$ORIGIN broken.test.\n@ 3600 IN SOA ns hostmaster (1 2 3\n')
-    const config = {
-      ...proxyConfig(bed.backends(), dnsPort, httpPort),
-      admin: { listen: `127.0.0.1:${p.adminPort}` },
-      log: { level: 'info' },
-      state: join(p.dir, 'state'),
-    }
-    const zones = (config.dns as { zones: { name: string; file: string }[] }).zones
-    zones.push({ name: 'broken.test', file: zone })
-    writeFileSync(p.file, stringify(config))
+    const config = proxyConfig(bed.backends(), dnsPort, httpPort)
+    const zones = (config.dns as { zones: { name: string; file: string; percent: number }[] }).zones
+    zones.push({ name: 'broken.test', file: zone, percent: 100 })
+    p.rewrite(config)
 
     const { code, output } = await p.command('upgrade')
     expect(code, output).toBe(1)

@@ -59,7 +59,7 @@ async function start(
       listen: `127.0.0.1:${httpPort}`,
       legacy: { url: legacy.url },
       doh: false,
-      sites: [{ host: SITE, origin: origin.url, rules: [] }],
+      sites: [{ host: SITE, origin: origin.url, percent: 100, rules: [] }],
     },
   })
   return proxy

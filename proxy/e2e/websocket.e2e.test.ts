@@ -101,6 +101,7 @@ describe('WebSockets through a live proxy', () => {
           {
             host: SITE,
             origin: origin.url,
+            percent: 100,
             rules: [
               { type: 'access', action: 'deny', ip: ['127.0.0.1/32'], path: { prefix: '/admin/' } },
               { type: 'headers', request: { set: { 'X-Site': 'new' } } },
@@ -218,7 +219,7 @@ describe('upstreams that do not switch protocols', () => {
           listen: '127.0.0.1:0',
           legacy: { url },
           doh: false,
-          sites: [{ host: SITE, origin: url, rules: [] }],
+          sites: [{ host: SITE, origin: url, percent: 100, rules: [] }],
         },
       })
       cleanups.push(() => proxy.stop())
@@ -237,7 +238,7 @@ describe('upstreams that do not switch protocols', () => {
         listen: '127.0.0.1:0',
         legacy: { url: path === 'legacy' ? dead : echo.url },
         doh: false,
-        sites: [{ host: SITE, origin: path === 'new' ? dead : echo.url, rules: [] }],
+        sites: [{ host: SITE, origin: path === 'new' ? dead : echo.url, percent: 100, rules: [] }],
       },
     })
     cleanups.push(() => proxy.stop())
@@ -260,7 +261,7 @@ it('carries wss:// through the HTTPS listener, telling the origin X-Forwarded-Pr
       tls: { listen: '127.0.0.1:0' },
       legacy: { url: `http://127.0.0.1:${await freePort()}` },
       doh: false,
-      sites: [{ host: SITE, origin: origin.url, rules: [] }],
+      sites: [{ host: SITE, origin: origin.url, percent: 100, rules: [] }],
     },
   })
   cleanups.push(() => proxy.stop())

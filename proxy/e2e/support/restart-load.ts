@@ -89,7 +89,7 @@ export function proxyConfig(b: Backends, dnsPort: number, httpPort: number): Pro
     drainDeadline: '20s',
     dns: {
       listen: `127.0.0.1:${dnsPort}`,
-      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone') }],
+      zones: [{ name: 'e2e.test', file: join(ZONES, 'e2e.test.zone'), percent: 100 }],
       legacy: { servers: [`127.0.0.1:${b.bind.port}`] },
       packetcache: { enabled: false },
     },

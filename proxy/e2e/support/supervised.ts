@@ -22,6 +22,8 @@ export interface SupervisedProxy {
   metrics(): Promise<string>
   /** One metric's value from /metrics, strictly: see `sampleOf` and `familiesOfText` for what throws. */
   metric(name: string, labels?: Record<string, string>): Promise<number>
+  /** Writes `config` as its config file, with the admin, state and log it started with (then `reload`, `restart`...). */
+  rewrite(config: Record<string, unknown>): void
   /** Runs `cutover <name> --config FILE`; resolves with its exit code and output. */
   command(
     name: 'restart' | 'reload' | 'stop' | 'upgrade',
@@ -55,15 +57,17 @@ export async function startSupervised(
   const dir = mkdtempSync(join(tmpdir(), 'cutover-supervised-'))
   const file = join(dir, 'cutover.yaml')
   const adminPort = await freePort()
-  writeFileSync(
-    file,
-    stringify({
-      admin: { listen: `127.0.0.1:${adminPort}` },
-      log: { level: 'info' },
-      state: join(dir, 'state'),
-      ...config,
-    }),
-  )
+  const rewrite = (c: Record<string, unknown>) =>
+    writeFileSync(
+      file,
+      stringify({
+        admin: { listen: `127.0.0.1:${adminPort}` },
+        log: { level: 'info' },
+        state: join(dir, 'state'),
+        ...c,
+      }),
+    )
+  rewrite(config)
   const run = runCli(['start', '--config', file])
   await waitForOutput(run, 'cutover is serving', startTimeoutMs)
   const token = readFileSync(join(dir, 'state', 'admin-token'), 'utf8').trim()
@@ -77,6 +81,7 @@ export async function startSupervised(
     token,
     status: async () => (await (await admin('/workers')).json()) as SupervisorStatus,
     metrics,
+    rewrite,
     async metric(name, labels = {}) {
       return sampleOf(familiesOfText(await metrics()), name, labels)
     },
