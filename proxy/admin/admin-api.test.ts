@@ -16,6 +16,8 @@ import { createMetrics } from '../telemetry/metrics.ts'
 import { createAdmin } from './admin-api.ts'
 
 const TOKEN = 'test-admin-token-0123456789abcdef'
+const BOT = 'deploy-bot-token-0123456789abcdef'
+const VIEWER = 'viewer-token-0123456789abcdef'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
 const ZONE = 'dns:example.test'
@@ -76,6 +78,11 @@ async function start(extra: string[] = []): Promise<void> {
   app = createAdmin({
     registry,
     token: TOKEN,
+    tokens: () => [
+      { name: 'admin', role: 'operator', token: TOKEN },
+      { name: 'deploy-bot', role: 'operator', token: BOT },
+      { name: 'sre-oncall', role: 'viewer', token: VIEWER },
+    ],
     rollout: service,
     shadow: async () => ({ examples: [], fields: [] }),
     notReady: () => notReady,
@@ -154,6 +161,44 @@ describe('GET /rollout', () => {
     const res = await app.inject({ method: 'GET', url: url('dns:nope.test') })
     expect(res.statusCode).toBe(404)
     expect(res.json().error).toBe("unknown scope 'dns:nope.test'; GET /rollout lists them")
+  })
+})
+
+describe('named tokens', () => {
+  it("records each change under its token's name", async () => {
+    const res = await put(ZONE, { percent: 5 }, { authorization: `Bearer ${BOT}` })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ updatedBy: 'deploy-bot' })
+    const plan = await post(
+      AAAA,
+      { action: 'plan', steps: [30], bake: '1m' },
+      { authorization: `Bearer ${BOT}` },
+    )
+    expect(plan.statusCode).toBe(200)
+    const history = (await app.inject({ method: 'GET', url: '/history' })).json().entries as {
+      by: string
+      action: string
+    }[]
+    expect(history.slice(-2).map((e) => [e.action, e.by])).toEqual([
+      ['set', 'deploy-bot'],
+      ['plan', 'deploy-bot'],
+    ])
+  })
+
+  it("refuses a viewer's token any change, naming it; it still reads", async () => {
+    const res = await put(ZONE, { percent: 5 }, { authorization: `Bearer ${VIEWER}` })
+    expect(res.statusCode).toBe(403)
+    expect(res.json().error).toBe("token 'sre-oncall' is a viewer's: it can read, not change")
+    expect(
+      (await post(ZONE, { action: 'pause' }, { authorization: `Bearer ${VIEWER}` })).statusCode,
+    ).toBe(403)
+    expect(service.store.current().version).toBe(1)
+    const read = await app.inject({
+      method: 'GET',
+      url: '/rollout',
+      headers: { authorization: `Bearer ${VIEWER}` },
+    })
+    expect(read.statusCode).toBe(200)
   })
 })
 

@@ -2,7 +2,6 @@
 // and the rollout (read it freely; change it with the admin token).
 
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import { duration } from '../../common/units.ts'
 import { toBasisPoints } from '../../rollout/bucket.ts'
@@ -19,13 +18,17 @@ import {
   TransitionError,
 } from '../../rollout/state.ts'
 import { StoreUnavailable, VersionConflict } from '../../rollout/store.ts'
+import type { MetricsSource } from './metrics-listener.ts'
 import { type PublishRecord, recordRoutes } from './record-routes.ts'
-import { tokenMatches } from './token.ts'
+import { type NamedToken, tokenOf } from './token.ts'
 
 export interface AdminDeps {
   /** Where /metrics comes from: this process's registry, or the workers' aggregated. */
-  registry: Pick<Registry, 'contentType' | 'metrics'>
+  registry: MetricsSource
+  /** The main admin token (named "admin"). */
   token: string
+  /** Every token taken, by name and role (absent: the main one alone). */
+  tokens?(): readonly NamedToken[]
   rollout: RolloutService
   /** The live shadow comparison of a scope: per-field rates and the last mismatching examples. */
   shadow(scope: string): Promise<{ examples: readonly unknown[]; fields: readonly unknown[] }>
@@ -173,22 +176,31 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     const state = await rollout.store.update((s) => t(s, Date.now()), version)
     return scopeView(state, id)
   }
+  const callers = new WeakMap<FastifyRequest, NamedToken>()
+  const main: NamedToken[] = [{ name: 'admin', role: 'operator', token: deps.token }]
   const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization ?? ''
     if (!header.startsWith('Bearer '))
       return reply
         .code(401)
         .send({ error: 'this call changes state: send Authorization: Bearer <admin token>' })
-    if (!tokenMatches(header.slice(7), deps.token))
-      return reply.code(403).send({ error: 'wrong admin token' })
+    const caller = tokenOf(header.slice(7), deps.tokens?.() ?? main)
+    if (!caller) return reply.code(403).send({ error: 'wrong admin token' })
+    if (caller.role !== 'operator')
+      return reply
+        .code(403)
+        .send({ error: `token '${caller.name}' is a viewer's: it can read, not change` })
+    callers.set(req, caller)
   }
+  /** Who made a change, for its history: the name of the token it came with. */
+  const by = (req: FastifyRequest) => callers.get(req)?.name ?? 'admin'
   recordRoutes(app, deps.publishRecord, requireToken)
   app.put<{ Params: { '*': string } }>('/rollout/*', { preHandler: requireToken }, async (req) => {
     const id = known(req.params['*'])
     const body = parse(percentBody, req.body)
     const bp = percentToBp(body.percent)
     return change(id, body.version, (s, now) =>
-      setPercent(s, id, bp, 'admin', body.reason ?? 'set by hand', now),
+      setPercent(s, id, bp, by(req), body.reason ?? 'set by hand', now),
     )
   })
   app.post<{ Params: { '*': string } }>('/rollout/*', { preHandler: requireToken }, async (req) => {
@@ -197,15 +209,15 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     return change(id, body.version, (s, now) => {
       switch (body.action) {
         case 'plan':
-          return startPlan(s, id, body.steps.map(percentToBp), body.bake, 'admin', now)
+          return startPlan(s, id, body.steps.map(percentToBp), body.bake, by(req), now)
         case 'pause':
-          return pausePlan(s, id, 'admin', body.reason ?? 'paused by hand', now)
+          return pausePlan(s, id, by(req), body.reason ?? 'paused by hand', now)
         case 'resume':
-          return resumePlan(s, id, 'admin', now)
+          return resumePlan(s, id, by(req), now)
         case 'abort':
-          return abortPlan(s, id, 'admin', body.reason ?? 'aborted by hand', now)
+          return abortPlan(s, id, by(req), body.reason ?? 'aborted by hand', now)
         default:
-          return promotePlan(s, id, 'admin', body.reason ?? 'promoted by hand', now)
+          return promotePlan(s, id, by(req), body.reason ?? 'promoted by hand', now)
       }
     })
   })

@@ -1,6 +1,8 @@
-// The admin token: what every state-changing admin call, forced path and
-// decision trace must prove. From CUTOVER_ADMIN_TOKEN, else the token file
-// (created with a random token, readable by its owner only, on first start).
+// The admin tokens. The main one ("admin"): what every state-changing admin
+// call, forced path and decision trace may prove; from CUTOVER_ADMIN_TOKEN,
+// else the token file (created with a random token, readable by its owner
+// only, on first start). Named ones (admin.tokens), made the same way: each
+// change made with one is recorded under its name, and a viewer's changes nothing.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import {
@@ -25,6 +27,41 @@ export function loadOrCreateToken(config: Config): string {
   const fromEnv = process.env.CUTOVER_ADMIN_TOKEN
   if (fromEnv) return fromEnv
   const file = tokenFileOf(config)
+  createTokenFile(file)
+  return readToken(file)
+}
+
+/** Who presents a token, and what it may do. */
+export interface NamedToken {
+  name: string
+  role: 'operator' | 'viewer'
+  token: string
+}
+
+/** Every token the admin API takes: the main one (named "admin", an operator) and admin.tokens. */
+export function loadNamedTokens(config: Config): NamedToken[] {
+  const all: NamedToken[] = [{ name: 'admin', role: 'operator', token: loadOrCreateToken(config) }]
+  for (const t of config.admin.tokens) {
+    createTokenFile(t.file)
+    const token = readTokenFile(t.file)
+    const twin = all.find((other) => other.token === token)
+    if (twin)
+      throw new CutoverError(
+        'CONFIG_INVALID',
+        `admin token '${t.name}' (${t.file}) is the same as '${twin.name}': each person or tool needs a token of its own`,
+      )
+    all.push({ name: t.name, role: t.role, token })
+  }
+  return all
+}
+
+/** The token `presented` is, if any (each compared in constant time). */
+export function tokenOf(presented: string, tokens: readonly NamedToken[]): NamedToken | undefined {
+  return tokens.find((t) => tokenMatches(presented, t.token))
+}
+
+/** Makes `file` with a random token, readable by its owner only, unless it exists. */
+function createTokenFile(file: string): void {
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true })
     // Written aside and renamed into place: a process reading it at the same
@@ -36,13 +73,14 @@ export function loadOrCreateToken(config: Config): string {
     if (existsSync(file)) rmSync(aside)
     else renameSync(aside, file)
   }
-  return readToken(file)
 }
 
 /** The token a client presents: the variable, else the file the proxy created. */
 export function readToken(file: string): string {
-  const fromEnv = process.env.CUTOVER_ADMIN_TOKEN
-  if (fromEnv) return fromEnv
+  return process.env.CUTOVER_ADMIN_TOKEN || readTokenFile(file)
+}
+
+function readTokenFile(file: string): string {
   let token: string
   try {
     token = readFileSync(file, 'utf8').trim()
@@ -61,7 +99,7 @@ export function readToken(file: string): string {
 }
 
 /** Constant-time comparison of a presented token with the real one. */
-export function tokenMatches(presented: string, token: string): boolean {
+function tokenMatches(presented: string, token: string): boolean {
   const a = Buffer.from(presented)
   const b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)

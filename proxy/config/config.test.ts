@@ -84,7 +84,7 @@ describe('valid configs', () => {
         maxTtl: 86_400_000,
       },
     })
-    expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9090 } })
+    expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9090 }, tokens: [] })
     expect(c.log).toEqual({ level: 'info', access: { percent: 0 }, queries: { percent: 0 } })
     expect(c.state).toBe(join(dir, '.cutover'))
   })

@@ -24,6 +24,28 @@ const admin = z.strictObject({
     })
     .prefault('127.0.0.1:9090'),
   tokenFile: z.string().optional(),
+  /**
+   * More tokens, one per person or tool: the name goes into the history of
+   * every change made with it; an `operator` may change state, a `viewer`
+   * only reads. Each file is made (random, owner-only) if it does not exist.
+   */
+  tokens: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, {
+          message: 'expected a name of letters, digits and . _ @ - (at most 64)',
+        }),
+        file: z.string(),
+        role: z.enum(['operator', 'viewer']),
+      }),
+    )
+    .default([])
+    .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, {
+      message: 'two tokens have the same name: history could not tell who changed what',
+    })
+    .refine((ts) => ts.every((t) => t.name !== 'admin'), {
+      message: '"admin" is the name of the tokenFile token; give this one another',
+    }),
 })
 
 const hostName = z
@@ -147,6 +169,8 @@ const schema = z.strictObject({
   tls: tlsSettings.optional(),
   rollout: rolloutSettings.prefault({}),
   admin: admin.prefault({ listen: '127.0.0.1:9090' }),
+  /** GET /metrics alone on an address of its own (read-only, no token), for a Prometheus beyond loopback. */
+  metrics: z.strictObject({ listen: hostPort }).optional(),
   state: z.string().default('.cutover'),
   log: z
     .strictObject({
@@ -278,6 +302,7 @@ function resolvePaths(config: Config, dir: string): void {
 
   if (config.record) config.record.dir = at(config.record.dir)
   config.admin.tokenFile = atOptional(config.admin.tokenFile)
+  for (const t of config.admin.tokens) t.file = at(t.file)
   config.log.access.file = atOptional(config.log.access.file)
   config.log.queries.file = atOptional(config.log.queries.file)
 }

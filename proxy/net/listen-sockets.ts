@@ -24,7 +24,7 @@ export interface RawHandle {
 export type SocketKind = 'tcp' | 'udp'
 
 /** What a listening socket is for. DNS roles are a pair: UDP and TCP on one port. */
-export type ListenRole = 'dns' | 'candidate' | 'dot' | 'http' | 'https' | 'admin'
+export type ListenRole = 'dns' | 'candidate' | 'dot' | 'http' | 'https' | 'admin' | 'metrics'
 
 const PAIRED: ReadonlySet<ListenRole> = new Set(['dns', 'candidate'])
 

@@ -21,6 +21,7 @@ function listenersOf(config: Config): { role: ListenRole; at: HostPort }[] {
     { role: 'http', at: config.http?.listen },
     { role: 'https', at: config.http?.tls?.listen },
     { role: 'admin', at: config.admin.listen },
+    { role: 'metrics', at: config.metrics?.listen },
   ]
   return all.flatMap((l) => (l.at ? [{ role: l.role, at: l.at }] : []))
 }

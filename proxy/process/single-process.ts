@@ -3,13 +3,15 @@
 // its stop. No supervisor, so no restart or reload; SIGUSR1 reopens the access
 // and query log files.
 
+import type { Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { CutoverError } from '../../common/cutover-error.ts'
 import type { AuthoritativeModule } from '../../modules/authoritative/index.ts'
 import { type RolloutService, startRollout } from '../../rollout/service.ts'
 import { createAdmin } from '../admin/admin-api.ts'
-import { loadOrCreateToken } from '../admin/token.ts'
+import { metricsServer } from '../admin/metrics-listener.ts'
+import { loadNamedTokens } from '../admin/token.ts'
 import type { Config } from '../config/config.ts'
 import { listenSockets } from '../net/listen-sockets.ts'
 import { localSource } from '../net/socket-source.ts'
@@ -28,6 +30,8 @@ export interface RunningProxy {
   httpsPort: number
   dotPort: number
   adminPort: number
+  /** GET /metrics alone (metrics.listen), 0 when not configured. */
+  metricsPort: number
   registry: Registry
   authoritative: AuthoritativeModule | undefined
   rollout: RolloutService
@@ -39,10 +43,13 @@ export interface RunningProxy {
 export async function startProxy(config: Config, log: Logger): Promise<RunningProxy> {
   const registry = new Registry()
   const metrics = createMetrics(registry)
-  const token = loadOrCreateToken(config)
+  const tokens = loadNamedTokens(config)
+  const token = tokens[0].token
   let instance: Instance | undefined
   let rollout: RolloutService | undefined
   let admin: FastifyInstance | undefined
+  let scrape: Server | undefined
+  let metricsPort = 0
   const ticketKeys = await ticketKeysFor(config, log, (keys) => instance?.setTicketKeys(keys))
   const sockets = listenSockets()
   try {
@@ -62,6 +69,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     admin = createAdmin({
       registry,
       token,
+      tokens: () => tokens,
       rollout: r,
       shadow: async (id) => {
         const judge = serving.judge(id)
@@ -72,8 +80,13 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
       publishRecord: dns && ((body) => dns.records.publish(body)),
     })
     await admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port })
+    if (config.metrics) {
+      scrape = metricsServer(registry)
+      metricsPort = await localSource(sockets).listen(scrape, 'metrics', config.metrics.listen)
+    }
   } catch (err) {
     ticketKeys?.stop()
+    scrape?.close()
     await Promise.allSettled([instance?.stop(), rollout?.stop(), admin?.close()])
     sockets.close()
     if (err instanceof CutoverError) throw err
@@ -110,6 +123,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     httpsPort: http?.tlsPort ?? 0,
     dotPort: dns?.tlsPort ?? 0,
     adminPort,
+    metricsPort,
     registry,
     authoritative: dns?.authoritative,
     rollout,
@@ -117,6 +131,8 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     async stop() {
       process.off('SIGUSR1', reopenLogs)
       ticketKeys?.stop()
+      scrape?.closeAllConnections()
+      scrape?.close()
       await Promise.allSettled([serving.stop(), running.close()])
       sockets.close()
       await stopRollout.stop()

@@ -5,6 +5,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { RolloutService } from '../../rollout/service.ts'
 import { createAdmin } from '../admin/admin-api.ts'
+import type { MetricsSource } from '../admin/metrics-listener.ts'
+import type { NamedToken } from '../admin/token.ts'
 import type { Generations } from './generations.ts'
 import type { MetricsSum } from './metrics-sum.ts'
 import type { RecordPublisher } from './record-publisher.ts'
@@ -37,6 +39,8 @@ export type Reloads = Pick<SupervisorStatus, 'reloads' | 'lastReload'>
 
 export interface SupervisorAdminDeps {
   token: string
+  /** Every admin token by name and role; a reload reads them again. */
+  tokens(): readonly NamedToken[]
   generations: Generations
   requests: WorkerRequests
   sum: MetricsSum
@@ -71,6 +75,26 @@ export async function askWorkers<A extends Ask>(
   })
 }
 
+/** /metrics of a supervisor: every worker's metrics summed with those of workers gone, then its own. */
+export function summedMetrics(
+  d: Pick<SupervisorAdminDeps, 'generations' | 'requests' | 'sum' | 'metrics'>,
+): MetricsSource {
+  const { generations } = d
+  return {
+    contentType: d.metrics.registry.contentType,
+    async metrics() {
+      const replies = await askWorkers(generations, d.requests, { type: 'metrics' })
+      // A worker that drained meanwhile is in the retired sum already.
+      const workers = await d.sum.text(() =>
+        replies.filter((r) => !r.w.drained).map((r) => r.reply.metrics),
+      )
+      d.metrics.workers.reset()
+      for (const w of generations.all()) d.metrics.workers.inc({ state: w.state })
+      return `${workers}\n${await d.metrics.registry.metrics()}`
+    },
+  }
+}
+
 export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
   const { generations } = d
   const status = (): SupervisorStatus => ({
@@ -102,21 +126,11 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
 
   const askAll = <A extends Ask>(request: A) => askWorkers(generations, d.requests, request)
 
-  const metricsText = async () => {
-    const replies = await askAll({ type: 'metrics' })
-    // A worker that drained meanwhile is in the retired sum already.
-    const workers = await d.sum.text(() =>
-      replies.filter((r) => !r.w.drained).map((r) => r.reply.metrics),
-    )
-    d.metrics.workers.reset()
-    for (const w of generations.all()) d.metrics.workers.inc({ state: w.state })
-    return `${workers}\n${await d.metrics.registry.metrics()}`
-  }
-
   const { records } = d
   return createAdmin({
-    registry: { contentType: d.metrics.registry.contentType, metrics: metricsText },
+    registry: summedMetrics(d),
     token: d.token,
+    tokens: d.tokens,
     rollout: d.rollout,
     publishRecord:
       records &&

@@ -5,10 +5,12 @@
 // the workers share. Reload, restart, upgrade and stop run one at a time;
 // docs/process-model.md tells how.
 
+import type { Server } from 'node:http'
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { type RolloutService, startRollout } from '../../rollout/service.ts'
-import { loadOrCreateToken } from '../admin/token.ts'
+import { metricsServer } from '../admin/metrics-listener.ts'
+import { loadNamedTokens, type NamedToken } from '../admin/token.ts'
 import { type Config, loadConfig } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
 import { listenSockets } from '../net/listen-sockets.ts'
@@ -29,6 +31,7 @@ import {
   askWorkers,
   type Reloads,
   type SupervisorStatus,
+  summedMetrics,
   supervisorAdmin,
 } from './supervisor-admin.ts'
 import { type SupervisorMetrics, supervisorMetrics } from './supervisor-metrics.ts'
@@ -66,10 +69,14 @@ export class Supervisor {
   #recordLog: RecordLog | undefined
   #records: RecordPublisher | undefined
   #admin: FastifyInstance | undefined
+  /** GET /metrics on metrics.listen, when the config has it. */
+  #scrape: Server | undefined
   #statsTimer: NodeJS.Timeout
   /** Session ticket keys for every worker's TLS listeners, when the config has any. */
   #ticketKeys: TicketKeyRing | undefined
   #reloads: Reloads = { reloads: 0, lastReload: undefined }
+  /** The admin API's tokens: the main one first, then admin.tokens (read again at each reload). */
+  #tokens: NamedToken[] = []
   #lastUpgrade: SupervisorStatus['lastUpgrade']
   #sockets: SupervisorSockets
   /** The supervisor this one replaces (`cutover upgrade`), until it has handed everything over. */
@@ -193,11 +200,22 @@ export class Supervisor {
       this.#stopping = true
       this.#gens.stopping()
       await this.#gens.drain(this.#gens.current)
-      await this.#admin?.close()
+      await this.#closeAdmin()
       this.#sockets.close()
       await this.#release()
     })
     return this.#stopped
+  }
+
+  /** The admin API and the metrics listener: their sockets stay open for a successor. */
+  async #closeAdmin(): Promise<void> {
+    this.#scrape?.closeAllConnections()
+    await Promise.all([
+      this.#admin?.close(),
+      new Promise<void>((resolve) =>
+        this.#scrape ? this.#scrape.close(() => resolve()) : resolve(),
+      ),
+    ])
   }
 
   /** What outlives the workers: timers, the ticket keys, the rollout and the record log. */
@@ -218,10 +236,11 @@ export class Supervisor {
         before?.ticketKey,
       )
       // Made before any worker starts, so no two processes create it at once.
-      const token = loadOrCreateToken(this.#config)
+      this.#tokens = loadNamedTokens(this.#config)
       await this.#gens.start()
       this.#admin = supervisorAdmin({
-        token,
+        token: this.#tokens[0].token,
+        tokens: () => this.#tokens,
         generations: this.#gens,
         requests: this.#requests,
         sum: this.#sum,
@@ -237,6 +256,21 @@ export class Supervisor {
       await this.#admin.ready()
       const admin = this.#sockets.table.open('tcp', 'admin', this.#config.admin.listen)
       await listenOnHandle(this.#admin.server, admin.handle)
+      const scrape = this.#config.metrics?.listen
+      if (scrape) {
+        this.#scrape = metricsServer(
+          summedMetrics({
+            generations: this.#gens,
+            requests: this.#requests,
+            sum: this.#sum,
+            metrics: this.#metrics,
+          }),
+        )
+        await listenOnHandle(
+          this.#scrape,
+          this.#sockets.table.open('tcp', 'metrics', scrape).handle,
+        )
+      }
     } catch (err) {
       before?.failed((err as Error).message)
       // The workers that did start would serve on without a supervisor that gave up.
@@ -313,7 +347,7 @@ export class Supervisor {
   async #handOff(successor: Successor): Promise<void> {
     this.#stopping = true
     this.#gens.stopping()
-    await this.#admin?.close()
+    await this.#closeAdmin()
     this.#sockets.stopDealing()
     this.#gens.handTo((m, socket) => successor.passOn(m, socket))
     const timer = setInterval(
@@ -378,6 +412,7 @@ export class Supervisor {
     const live = this.#gens.ready()
     const result = await reloadWorkers(this.#config.file, live, this.#requests)
     if (result.ok) {
+      this.#reloadTokens(result.next)
       await this.#rollout.adopt(scopeListOf(result.next).all)
       for (const w of live) this.#reports.applyServable(w)
     }
@@ -391,6 +426,18 @@ export class Supervisor {
         { err: result.error },
         `reload refused: ${result.why}; the old config keeps serving`,
       )
+  }
+
+  /** The admin tokens of a reloaded config; ones that cannot be read leave the previous ones, said why. */
+  #reloadTokens(next: Config): void {
+    try {
+      this.#tokens = loadNamedTokens(next)
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error).message },
+        'reload: the admin tokens were not read again; the previous ones stay',
+      )
+    }
   }
 
   #sumStats(): void {
