@@ -16,15 +16,22 @@ export function options<T extends NonNullable<ParseArgsConfig['options']>>(
   }
 }
 
-/** The --config value, or a usage error saying the option is needed. */
+/** The --config value, else $CUTOVER_CONFIG; undefined without either. */
+export function configFileOf(value: string | boolean | undefined): string | undefined {
+  if (typeof value === 'string' && value !== '') return value
+  return process.env.CUTOVER_CONFIG || undefined
+}
+
+/** The --config value (or $CUTOVER_CONFIG), or a usage error saying the option is needed. */
 export function requireConfig(value: string | boolean | undefined, command: string): string {
-  if (typeof value !== 'string' || value === '') {
+  const file = configFileOf(value)
+  if (file === undefined) {
     throw new CutoverError(
       'USAGE',
-      `'cutover ${command}' needs --config FILE (a YAML file; see examples/quickstart.yaml)`,
+      `'cutover ${command}' needs --config FILE (or CUTOVER_CONFIG; a YAML file, see examples/quickstart.yaml)`,
     )
   }
-  return value
+  return file
 }
 
 /** The base URL of the admin API a config names. */

@@ -2,17 +2,18 @@
 // proxy's admin API (the one place changes are validated and audited), with the
 // admin token from CUTOVER_ADMIN_TOKEN or the token file of the config.
 
+import { setTimeout as delay } from 'node:timers/promises'
 import { CutoverError } from '../common/cutover-error.ts'
 import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
 import { type Config, loadConfig } from '../proxy/config/config.ts'
 import type { GateReading } from '../rollout/gates.ts'
-import { adminUrl, options } from './args.ts'
+import { adminUrl, configFileOf, options } from './args.ts'
 import { readingText } from './gate-text.ts'
 import { driftOf, moveFor } from './rollout-drift.ts'
 
 export const ROLLOUT_USAGE = `usage: cutover rollout <command> [--config FILE]
 
-  status [--json]                          every scope: percentage, plan step, gate health
+  status [--json] [--watch]                every scope: percentage, plan step, gate health (--watch: every 2 s until Ctrl-C)
   set SCOPE PERCENT [--reason TEXT]        set a percentage by hand (0.01 steps; 0 is the kill switch)
   plan SCOPE --steps 1,5,25,50,100 --bake DURATION
                                            walk SCOPE through the steps, baking each while its gates hold
@@ -23,28 +24,71 @@ export const ROLLOUT_USAGE = `usage: cutover rollout <command> [--config FILE]
                                            points becomes a plan of 25-point steps, each baked (default 10m)
 
 SCOPE is like dns:example.com, dns:example.com/AAAA, http:shop.example.com or http:shop.example.com/api/.
---config defaults to $CUTOVER_CONFIG, then ./cutover.yaml.`
+--config defaults to $CUTOVER_CONFIG, then ./cutover.yaml. --admin URL reaches the admin API
+directly (another machine, through a tunnel), with the token from $CUTOVER_ADMIN_TOKEN.`
+
+/** How often `rollout status --watch` reads the state again. */
+const WATCH_MS = 2000
 
 interface Admin {
-  config: Config
+  /** The proxy's config: needed by `apply` (its percentages), and for the admin address and token without --admin. */
+  config(): Config
   base: string
   token: () => string
 }
 
-function adminOf(configFile: string | undefined): Admin {
-  const file = configFile ?? process.env.CUTOVER_CONFIG ?? 'cutover.yaml'
-  const config = loadConfig(file)
+/** An --admin URL as given: http(s), scheme, host and port only. */
+function adminBase(at: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(at)
+  } catch {
+    // said below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/')
+    throw new CutoverError(
+      'USAGE',
+      `--admin expects the admin API's URL like http://127.0.0.1:9090, got ${JSON.stringify(at)}`,
+    )
+  return url.origin
+}
+
+/**
+ * The admin API: at --admin (its token from CUTOVER_ADMIN_TOKEN), else where
+ * the config (--config, $CUTOVER_CONFIG, ./cutover.yaml) says, with its token file.
+ */
+function adminOf(configFile: string | undefined, at: string | undefined): Admin {
+  const file = configFileOf(configFile) ?? (at === undefined ? 'cutover.yaml' : undefined)
+  let loaded: Config | undefined
+  const config = () => {
+    if (file === undefined)
+      throw new CutoverError(
+        'USAGE',
+        "this needs the proxy's config too: pass --config FILE or set CUTOVER_CONFIG",
+      )
+    loaded ??= loadConfig(file)
+    return loaded
+  }
   return {
     config,
-    base: adminUrl(config),
-    token: () => readToken(tokenFileOf(config)),
+    base: at === undefined ? adminUrl(config()) : adminBase(at),
+    token: () => {
+      if (file !== undefined) return readToken(tokenFileOf(config()))
+      const fromEnv = process.env.CUTOVER_ADMIN_TOKEN
+      if (!fromEnv)
+        throw new CutoverError(
+          'USAGE',
+          '--admin without --config needs the admin token in CUTOVER_ADMIN_TOKEN',
+        )
+      return fromEnv
+    },
   }
 }
 
 /** `rollout apply`: each scope the live state has elsewhere than the config, moved there, or left and why. */
 async function apply(admin: Admin, bake: string, reason: string | undefined): Promise<string[]> {
   const live = (await call(admin, 'GET', '/rollout')) as { scopes: ScopeView[] }
-  const drifts = driftOf(admin.config, live.scopes)
+  const drifts = driftOf(admin.config(), live.scopes)
   if (drifts.length === 0) return ['the live state already agrees with the config']
   const lines: string[] = []
   for (const d of drifts) {
@@ -133,9 +177,37 @@ function table(rows: string[][]): string {
     .join('\n')
 }
 
+/** One `rollout status` table: every scope's percentage, plan and gate readings. */
+async function printStatus(
+  admin: Admin,
+  print: (data: unknown, text: () => string) => void,
+): Promise<void> {
+  const data = (await call(admin, 'GET', '/rollout')) as {
+    version: number
+    scopes: ScopeView[]
+    store: { ok: boolean; detail?: string }
+  }
+  print(data, () => {
+    const now = Date.now()
+    const rows = [['SCOPE', 'NEW %', 'STICKY BY', 'PLAN', 'GATES']]
+    for (const s of data.scopes)
+      rows.push([
+        s.scope,
+        s.servable ? s.percent.toFixed(2) : 'legacy',
+        s.stickiness,
+        planText(s, now),
+        gatesText(s),
+      ])
+    const warning = data.store.ok ? '' : `\nwarning: ${data.store.detail}`
+    return `${table(rows)}\n(state version ${data.version})${warning}`
+  })
+}
+
 export async function rolloutCommand(args: string[]): Promise<number> {
   const { values, positionals } = options(args, {
     config: { type: 'string', short: 'c' },
+    admin: { type: 'string' },
+    watch: { type: 'boolean' },
     json: { type: 'boolean' },
     reason: { type: 'string' },
     steps: { type: 'string' },
@@ -155,7 +227,7 @@ export async function rolloutCommand(args: string[]): Promise<number> {
       )
     return encodeURIComponent(scope)
   }
-  const admin = adminOf(values.config)
+  const admin = adminOf(values.config, values.admin)
   const print = (data: unknown, text: () => string) =>
     process.stdout.write(`${values.json ? JSON.stringify(data, null, 2) : text()}\n`)
   const printScope = (s: ScopeView) =>
@@ -167,25 +239,20 @@ export async function rolloutCommand(args: string[]): Promise<number> {
 
   switch (command) {
     case 'status': {
-      const data = (await call(admin, 'GET', '/rollout')) as {
-        version: number
-        scopes: ScopeView[]
-        store: { ok: boolean; detail?: string }
+      if (!values.watch) {
+        await printStatus(admin, print)
+        return 0
       }
-      print(data, () => {
-        const now = Date.now()
-        const rows = [['SCOPE', 'NEW %', 'STICKY BY', 'PLAN', 'GATES']]
-        for (const s of data.scopes)
-          rows.push([
-            s.scope,
-            s.servable ? s.percent.toFixed(2) : 'legacy',
-            s.stickiness,
-            planText(s, now),
-            gatesText(s),
-          ])
-        const warning = data.store.ok ? '' : `\nwarning: ${data.store.detail}`
-        return `${table(rows)}\n(state version ${data.version})${warning}`
+      // Until Ctrl-C: the table again every WATCH_MS, each under the time it was read.
+      let stopped = false
+      process.once('SIGINT', () => {
+        stopped = true
       })
+      while (!stopped) {
+        process.stdout.write(`\n${new Date().toISOString()}\n`)
+        await printStatus(admin, print)
+        await delay(WATCH_MS)
+      }
       return 0
     }
     case 'set': {

@@ -15,7 +15,7 @@ import { runSupervisor, type SupervisorStatus } from '../proxy/process/superviso
 import { startedByUpgrade } from '../proxy/process/upgrade.ts'
 import { createLogger } from '../proxy/telemetry/log.ts'
 import { loadCertificates } from '../proxy/tls/certificates.ts'
-import { adminUrl, options, requireConfig } from './args.ts'
+import { adminUrl, configFileOf, options, requireConfig } from './args.ts'
 import { checkCommand } from './check.ts'
 
 const PID_FILE = 'cutover.pid'
@@ -80,7 +80,8 @@ function located(args: string[]): { config: Config | undefined; pidFile: string 
     config: { type: 'string', short: 'c' },
     state: { type: 'string' },
   })
-  const config = typeof values.config === 'string' ? loadConfig(values.config) : undefined
+  const file = configFileOf(values.config)
+  const config = file === undefined ? undefined : loadConfig(file)
   const state = config ? config.state : resolve(values.state ?? '.cutover')
   return { config, pidFile: join(state, PID_FILE) }
 }

@@ -7,8 +7,9 @@
 
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cutover } from './support/cli.ts'
+import { cutover, runCli } from './support/cli.ts'
 import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
+import { until } from './support/until.ts'
 
 const ZONES = join(import.meta.dirname, 'zones')
 const NOWHERE = 'http://127.0.0.1:9'
@@ -89,5 +90,38 @@ describe('config and live state', () => {
       await fetch(`http://127.0.0.1:${p.adminPort}/history?scope=http%3Aset.e2e.test`)
     ).json()) as { entries: { why: string }[] }
     expect(history.entries.at(-1)?.why).toBe('rollout apply: the config says 20%')
+  }, 60_000)
+
+  it('without --config: CUTOVER_CONFIG, or --admin URL with CUTOVER_ADMIN_TOKEN; status --watch until Ctrl-C', async () => {
+    const p = await startSupervised(config(10, 5))
+    proxy = p
+    const check = await cutover(['check'], { CUTOVER_CONFIG: p.file })
+    expect(check.code, check.out).toBe(0)
+    expect(check.out).toContain('live state (the running proxy) agrees with the config')
+
+    const admin = `http://127.0.0.1:${p.adminPort}`
+    const refused = await cutover(['rollout', 'set', 'http:set.e2e.test', '7', '--admin', admin])
+    expect(refused.code).toBe(2)
+    expect(refused.out).toContain(
+      '--admin without --config needs the admin token in CUTOVER_ADMIN_TOKEN',
+    )
+    const set = await cutover(['rollout', 'set', 'http:set.e2e.test', '7', '--admin', admin], {
+      CUTOVER_ADMIN_TOKEN: p.token,
+    })
+    expect(set.code, set.out).toBe(0)
+    expect((await live(p)).get('http:set.e2e.test')?.percent).toBe(7)
+    const bad = await cutover(['rollout', 'status', '--admin', 'localhost:9090/x'])
+    expect(bad.code).toBe(2)
+    expect(bad.out).toContain("--admin expects the admin API's URL like http://127.0.0.1:9090")
+
+    const watch = runCli(['rollout', 'status', '--watch', '--admin', admin])
+    await until(
+      () => (watch.output().match(/\(state version \d+\)/g) ?? []).length >= 2,
+      'two tables',
+      10_000,
+    )
+    watch.child.kill('SIGINT')
+    expect(await watch.exited).toBe(0)
+    expect(watch.output()).toContain('http:set.e2e.test')
   }, 60_000)
 })

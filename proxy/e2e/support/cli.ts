@@ -15,11 +15,19 @@ export interface CliRun {
   exited: Promise<number>
 }
 
-/** `launcher`: a command that runs cutover in turn (systemd-socket-activate with its options). */
-export function runCli(args: string[], launcher: string[] = []): CliRun {
+/**
+ * `launcher`: a command that runs cutover in turn (systemd-socket-activate with
+ * its options); `env`: variables set for it beside this process's.
+ */
+export function runCli(
+  args: string[],
+  launcher: string[] = [],
+  env: Record<string, string> = {},
+): CliRun {
   const [command, ...rest] = [...launcher, process.execPath, CLI, ...args]
   const child = spawn(command, rest, {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.push(child)
@@ -35,8 +43,11 @@ export function runCli(args: string[], launcher: string[] = []): CliRun {
 }
 
 /** Runs `cutover …` to its end: its exit code and output. */
-export async function cutover(args: string[]): Promise<{ code: number; out: string }> {
-  const run = runCli(args)
+export async function cutover(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  const run = runCli(args, [], env)
   return { code: await run.exited, out: run.output() }
 }
 
