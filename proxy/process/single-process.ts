@@ -17,6 +17,7 @@ import { listenSockets } from '../net/listen-sockets.ts'
 import { localSource } from '../net/socket-source.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
+import { registerRolloutGauges } from '../telemetry/rollout-gauges.ts'
 import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
 import { type Instance, startInstance } from './instance.ts'
 
@@ -65,6 +66,10 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     const { dns, scopes } = instance
     rollout = await startRollout(config, scopes, metrics.rolloutPercent, log)
     const r = rollout
+    registerRolloutGauges(registry, {
+      current: () => r.store.current(),
+      judgement: (scope) => r.controller.judgement(scope),
+    })
     const serving = instance
     admin = createAdmin({
       registry,

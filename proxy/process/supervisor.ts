@@ -19,6 +19,7 @@ import { systemdSockets } from '../net/systemd-sockets.ts'
 import { openRecordLog } from '../records/open-record-log.ts'
 import type { RecordLog } from '../records/record-log.ts'
 import type { Logger } from '../telemetry/log.ts'
+import { registerRolloutGauges } from '../telemetry/rollout-gauges.ts'
 import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
 import type { TicketKeyRing } from '../tls/ticket-keys.ts'
 import { Generations, sendTicketKeys } from './generations.ts'
@@ -108,6 +109,10 @@ export class Supervisor {
       true,
       () => leading.on,
     )
+    registerRolloutGauges(metrics.registry, {
+      current: () => rollout.store.current(),
+      judgement: (scope) => rollout.controller.judgement(scope),
+    })
     const supervisor = new Supervisor(
       config,
       log,
