@@ -5,6 +5,8 @@
 // timeouts.
 
 import { createServer, type Server } from 'node:http'
+import type { RawHandle } from '../net/listen-sockets.ts'
+import { listenOnHandle } from '../net/socket-source.ts'
 
 export interface MetricsSource {
   contentType: string
@@ -40,4 +42,17 @@ export function metricsServer(source: MetricsSource): Server {
   )
   server.maxConnections = MAX_CONNECTIONS
   return server
+}
+
+/** Serves `source` on a socket bound elsewhere; resolves with what closes it (its connections first). */
+export async function serveMetrics(
+  source: MetricsSource,
+  handle: RawHandle,
+): Promise<() => Promise<void>> {
+  const server = metricsServer(source)
+  await listenOnHandle(server, handle)
+  return () => {
+    server.closeAllConnections()
+    return new Promise((resolve) => server.close(() => resolve()))
+  }
 }

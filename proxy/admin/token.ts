@@ -104,3 +104,20 @@ function tokenMatches(presented: string, token: string): boolean {
   const b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)
 }
+
+/** The tokens of a reloaded config; if they cannot be read, `previous`, and the log says why. */
+export function tokensOr(
+  next: Config,
+  previous: NamedToken[],
+  log: { error(obj: object, msg?: string): void },
+): NamedToken[] {
+  try {
+    return loadNamedTokens(next)
+  } catch (err) {
+    log.error(
+      { err: (err as Error).message },
+      'reload: the admin tokens were not read again; the previous ones stay',
+    )
+    return previous
+  }
+}

@@ -5,12 +5,11 @@
 // the workers share. Reload, restart, upgrade and stop run one at a time;
 // docs/process-model.md tells how.
 
-import type { Server } from 'node:http'
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { type RolloutService, startRollout } from '../../rollout/service.ts'
-import { metricsServer } from '../admin/metrics-listener.ts'
-import { loadNamedTokens, type NamedToken } from '../admin/token.ts'
+import { serveMetrics } from '../admin/metrics-listener.ts'
+import { loadNamedTokens, type NamedToken, tokensOr } from '../admin/token.ts'
 import { type Config, loadConfig } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
 import { listenSockets } from '../net/listen-sockets.ts'
@@ -23,34 +22,33 @@ import { registerRolloutGauges } from '../telemetry/rollout-gauges.ts'
 import { ticketKeysFor } from '../tls/fleet-ticket-keys.ts'
 import type { TicketKeyRing } from '../tls/ticket-keys.ts'
 import { Generations, sendTicketKeys } from './generations.ts'
-import { toWire } from './ipc.ts'
 import { metricsSum } from './metrics-sum.ts'
 import { type RecordPublisher, recordPublisher } from './record-publisher.ts'
 import { reloadWorkers } from './reload-workers.ts'
 import { bucketHost } from './shared-ratelimit.ts'
 import {
-  askWorkers,
   type Reloads,
   type SupervisorStatus,
   summedMetrics,
   supervisorAdmin,
 } from './supervisor-admin.ts'
+import { countersOf } from './supervisor-counters.ts'
+import { logServing, warnStartOnly } from './supervisor-log.ts'
 import { type SupervisorMetrics, supervisorMetrics } from './supervisor-metrics.ts'
 import { type SupervisorSockets, supervisorSockets } from './supervisor-sockets.ts'
 import {
   type Counters,
+  drainInto,
   type Predecessor,
   predecessor,
   type Successor,
-  startSuccessor,
+  upgradeTo,
 } from './upgrade.ts'
 import { type WorkerReports, workerReports } from './worker-reports.ts'
 import { workerRequests } from './worker-requests.ts'
 
 /** How often the workers' scope counters are summed for the plan controller. */
 const SUM_STATS_MS = 1000
-/** How often a supervisor that was replaced sends its successor its counters while it drains. */
-const COUNTERS_MS = 1000
 
 export type { SupervisorStatus } from './supervisor-admin.ts'
 
@@ -70,8 +68,8 @@ export class Supervisor {
   #recordLog: RecordLog | undefined
   #records: RecordPublisher | undefined
   #admin: FastifyInstance | undefined
-  /** GET /metrics on metrics.listen, when the config has it. */
-  #scrape: Server | undefined
+  /** Closes GET /metrics on metrics.listen, when the config has it. */
+  #closeScrape: () => Promise<void> = async () => {}
   #statsTimer: NodeJS.Timeout
   /** Session ticket keys for every worker's TLS listeners, when the config has any. */
   #ticketKeys: TicketKeyRing | undefined
@@ -214,13 +212,7 @@ export class Supervisor {
 
   /** The admin API and the metrics listener: their sockets stay open for a successor. */
   async #closeAdmin(): Promise<void> {
-    this.#scrape?.closeAllConnections()
-    await Promise.all([
-      this.#admin?.close(),
-      new Promise<void>((resolve) =>
-        this.#scrape ? this.#scrape.close(() => resolve()) : resolve(),
-      ),
-    ])
+    await Promise.all([this.#admin?.close(), this.#closeScrape()])
   }
 
   /** What outlives the workers: timers, the ticket keys, the rollout and the record log. */
@@ -262,20 +254,16 @@ export class Supervisor {
       const admin = this.#sockets.table.open('tcp', 'admin', this.#config.admin.listen)
       await listenOnHandle(this.#admin.server, admin.handle)
       const scrape = this.#config.metrics?.listen
-      if (scrape) {
-        this.#scrape = metricsServer(
+      if (scrape)
+        this.#closeScrape = await serveMetrics(
           summedMetrics({
             generations: this.#gens,
             requests: this.#requests,
             sum: this.#sum,
             metrics: this.#metrics,
           }),
-        )
-        await listenOnHandle(
-          this.#scrape,
           this.#sockets.table.open('tcp', 'metrics', scrape).handle,
         )
-      }
     } catch (err) {
       before?.failed((err as Error).message)
       // The workers that did start would serve on without a supervisor that gave up.
@@ -285,59 +273,52 @@ export class Supervisor {
     }
     before?.serving()
     this.#predecessor = undefined
-    this.#logServing()
+    const address = this.#admin?.server.address()
+    logServing(
+      this.#config,
+      this.#gens.all()[0]?.ports ?? {},
+      address,
+      workerCount(this.#config),
+      this.#log,
+    )
   }
 
   /** Its workers ready, waits until the predecessor gave up the admin API and plans; takes its counters. */
   async #takeOver(before: Predecessor): Promise<void> {
     before.onConnection((m, socket) => this.#gens.passOn(m, socket))
     before.ready()
-    this.#adoptCounters(await before.released)
-    before.onCounters((c) => this.#adoptCounters(c))
+    const adopt = (c: Counters) => {
+      this.#sum.predecessor(c.scopes, c.workers)
+      this.#metrics.carry(c.own)
+    }
+    adopt(await before.released)
+    before.onCounters(adopt)
     this.#leading.on = true
   }
 
-  #adoptCounters(c: Counters): void {
-    this.#sum.predecessor(c.scopes, c.workers)
-    this.#metrics.carry(c.own)
-  }
-
   /** Everything this supervisor has counted, for its successor. */
-  async #counters(): Promise<Counters> {
+  #counters(): Promise<Counters> {
     this.#sumStats()
-    const replies = await askWorkers(this.#gens, this.#requests, { type: 'metrics' })
-    return {
-      workers: await this.#sum.json(() =>
-        replies.filter((r) => !r.w.drained).map((r) => r.reply.metrics),
-      ),
-      scopes: Object.fromEntries(
-        [...this.#rollout.scopes].map(([id, scope]) => [id, toWire(scope.stats)]),
-      ),
-      own: await this.#metrics.registry.getMetricsAsJSON(),
-    }
+    return countersOf(this.#gens, this.#requests, this.#sum, this.#rollout.scopes, this.#metrics)
   }
 
   async #upgrade(): Promise<void> {
     if (this.#stopping) return
     const at = Date.now()
     this.#log.info('upgrade: starting a new supervisor from the code on disk')
-    let successor: Successor | undefined
-    try {
-      successor = await startSuccessor(
-        this.#config.file,
-        this.#sockets.table.all(),
-        this.#ticketKeys?.current(),
-        this.#gens.current,
-      )
-      await successor.ready
-      this.#leading.on = false
-      await successor.release(await this.#counters())
-    } catch (err) {
-      successor?.kill()
-      this.#leading.on = true
-      const error = (err as Error).message
-      this.#lastUpgrade = { at, ok: false, error }
-      this.#log.error({ err: error }, 'upgrade failed: this supervisor serves on')
+    const successor = await upgradeTo({
+      configFile: this.#config.file,
+      sockets: this.#sockets.table.all(),
+      ticketKey: this.#ticketKeys?.current(),
+      generation: this.#gens.current,
+      counters: () => this.#counters(),
+      lead: (on) => {
+        this.#leading.on = on
+      },
+    })
+    if ('error' in successor) {
+      this.#lastUpgrade = { at, ok: false, error: successor.error }
+      this.#log.error({ err: successor.error }, 'upgrade failed: this supervisor serves on')
       return
     }
     this.#lastUpgrade = { at, ok: true, pid: successor.pid }
@@ -354,14 +335,7 @@ export class Supervisor {
     this.#gens.stopping()
     await this.#closeAdmin()
     this.#sockets.stopDealing()
-    this.#gens.handTo((m, socket) => successor.passOn(m, socket))
-    const timer = setInterval(
-      () => void this.#counters().then((c) => successor.counters(c)),
-      COUNTERS_MS,
-    )
-    await this.#gens.drain(this.#gens.current, true)
-    clearInterval(timer)
-    await successor.counters(await this.#counters())
+    await drainInto(successor, this.#gens, () => this.#counters())
     await this.#release()
     this.#replaced.resolve()
   }
@@ -379,7 +353,7 @@ export class Supervisor {
       return
     }
     const old = this.#gens.current
-    this.#warnStartOnly()
+    warnStartOnly(this.#config, this.#log)
     try {
       await this.#gens.start()
     } catch (err) {
@@ -393,22 +367,6 @@ export class Supervisor {
     this.#log.info({ generation: this.#gens.current }, 'restart done')
   }
 
-  /** Says so when the config file changes what the supervisor took at start: a restart keeps it. */
-  #warnStartOnly(): void {
-    let next: Config
-    try {
-      next = loadConfig(this.#config.file)
-    } catch {
-      return // the new workers read it too, and their failure says why
-    }
-    for (const key of ['workers', 'workerAccept'] as const)
-      if (next[key] !== this.#config[key])
-        this.#log.warn(
-          { key, serving: this.#config[key], file: next[key] },
-          `${key} is taken at \`cutover start\`: this restart keeps ${this.#config[key]}; stop and start to change it`,
-        )
-  }
-
   async #reload(): Promise<void> {
     if (this.#stopping) {
       this.#log.info('reload not done: the proxy is stopping')
@@ -417,7 +375,7 @@ export class Supervisor {
     const live = this.#gens.ready()
     const result = await reloadWorkers(this.#config.file, live, this.#requests)
     if (result.ok) {
-      this.#reloadTokens(result.next)
+      this.#tokens = tokensOr(result.next, this.#tokens, this.#log)
       await this.#rollout.adopt(scopeListOf(result.next).all)
       for (const w of live) this.#reports.applyServable(w)
     }
@@ -433,73 +391,10 @@ export class Supervisor {
       )
   }
 
-  /** The admin tokens of a reloaded config; ones that cannot be read leave the previous ones, said why. */
-  #reloadTokens(next: Config): void {
-    try {
-      this.#tokens = loadNamedTokens(next)
-    } catch (err) {
-      this.#log.error(
-        { err: (err as Error).message },
-        'reload: the admin tokens were not read again; the previous ones stay',
-      )
-    }
-  }
-
   #sumStats(): void {
     this.#sum.sumStats(
       this.#rollout.scopes,
       this.#gens.all().map((w) => w.stats),
     )
   }
-
-  #logServing(): void {
-    const config = this.#config
-    const ports = this.#gens.all()[0]?.ports ?? {}
-    const at = (hp: { host: string } | undefined, port: number | undefined) =>
-      hp && port ? `${hp.host}:${port}` : undefined
-    const address = this.#admin?.server.address()
-    const adminPort = typeof address === 'object' && address ? address.port : undefined
-    this.#log.info(
-      {
-        dns: at(config.dns?.listen, ports.dns),
-        candidate: at(config.dns?.candidateListen, ports.candidate),
-        http: at(config.http?.listen, ports.http),
-        https: at(config.http?.tls?.listen, ports.https),
-        dot: at(config.dns?.tls?.listen, ports.dot),
-        admin: `${config.admin.listen.host}:${adminPort ?? config.admin.listen.port}`,
-        workers: workerCount(config),
-      },
-      'cutover is serving',
-    )
-  }
-}
-
-/**
- * Runs the supervisor until SIGTERM or SIGINT has drained it; resolves with the
- * exit code. SIGHUP reloads, SIGUSR2 restarts, SIGUSR1 has every worker reopen its log files.
- */
-export async function runSupervisor(
-  file: string,
-  log: Logger,
-  serving: () => void = () => {},
-): Promise<number> {
-  const supervisor = await Supervisor.start(file, log)
-  serving()
-  const failed = (what: string) => (err: Error) => log.error({ err: err.message }, `${what} failed`)
-  process.on('SIGHUP', () => void supervisor.reload().catch(failed('reload')))
-  process.on('SIGUSR2', () => void supervisor.restart().catch(failed('restart')))
-  process.on('SIGUSR1', () => supervisor.reopenLogs())
-  return new Promise((done, fail) => {
-    let asked = false
-    const stop = (signal: string) => {
-      if (asked) return
-      asked = true
-      log.info({ signal }, 'stopping: draining every worker')
-      supervisor.stop().then(() => done(0), fail)
-    }
-    process.on('SIGTERM', () => stop('SIGTERM'))
-    process.on('SIGINT', () => stop('SIGINT'))
-    // Replaced by `cutover upgrade`: its successor serves on.
-    supervisor.replaced.then(() => done(0))
-  })
 }

@@ -22,11 +22,14 @@ import type { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { HandedConnection } from '../net/connection-handover.ts'
 import type { ListenSocket, RawHandle } from '../net/listen-sockets.ts'
+import type { Generations } from './generations.ts'
 import type { WireStats } from './ipc.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/cutover.ts', import.meta.url))
 /** Set in the new supervisor's environment: it takes its sockets from its parent. */
 const UPGRADE_ENV = 'CUTOVER_UPGRADE'
+/** How often a supervisor that was replaced sends its successor its counters while it drains. */
+const COUNTERS_MS = 1000
 /** How long a new supervisor may take from its start to serving. */
 export const UPGRADE_WITHIN_MS = 90_000
 
@@ -226,4 +229,44 @@ export async function predecessor(): Promise<Predecessor | undefined> {
       takeConnection = take
     },
   }
+}
+
+/**
+ * The old supervisor's side up to the hand-over: a successor started, ready,
+ * and given the plans (`lead(false)`) and the counters; or why not, the
+ * successor ended and the plans taken back.
+ */
+export async function upgradeTo(o: {
+  configFile: string
+  sockets: ListenSocket[]
+  ticketKey: Buffer | undefined
+  generation: number
+  counters(): Promise<Counters>
+  lead(on: boolean): void
+}): Promise<Successor | { error: string }> {
+  let successor: Successor | undefined
+  try {
+    successor = await startSuccessor(o.configFile, o.sockets, o.ticketKey, o.generation)
+    await successor.ready
+    o.lead(false)
+    await successor.release(await o.counters())
+    return successor
+  } catch (err) {
+    successor?.kill()
+    o.lead(true)
+    return { error: (err as Error).message }
+  }
+}
+
+/** Drains `gens`' current generation into the successor's workers, sending the counters every second and once more after. */
+export async function drainInto(
+  successor: Successor,
+  gens: Generations,
+  counters: () => Promise<Counters>,
+): Promise<void> {
+  gens.handTo((m, socket) => successor.passOn(m, socket))
+  const timer = setInterval(() => void counters().then((c) => successor.counters(c)), COUNTERS_MS)
+  await gens.drain(gens.current, true)
+  clearInterval(timer)
+  await successor.counters(await counters())
 }

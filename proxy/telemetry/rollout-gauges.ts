@@ -4,7 +4,7 @@
 // never a reassuring 0.
 
 import { Gauge, type Registry } from 'prom-client'
-import type { Judgement } from '../../rollout/gates.ts'
+import type { GateReading, Judgement } from '../../rollout/gates.ts'
 import type { RolloutState } from '../../rollout/state.ts'
 
 /** What the gauges read from the rollout, at each scrape. */
@@ -31,24 +31,27 @@ export function registerRolloutGauges(registry: Registry, rollout: RolloutView):
         .filter((r) => r.state === 'ok' || r.state === 'breached')
         .map((r) => ({ scope, r })),
     )
-  new Gauge({
-    name: 'cutover_rollout_gate_value',
-    help: "A running plan's gate reading over its step so far (a rate, or the latency ratio); absent while it has too few samples",
-    labelNames: ['scope', 'gate'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const { scope, r } of readings()) this.set({ scope, gate: r.gate }, r.value)
-    },
-  })
-  new Gauge({
-    name: 'cutover_rollout_gate_limit',
-    help: 'The limit a gate reading is held to (rollout.gates); over it, the plan rolls back',
-    labelNames: ['scope', 'gate'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const { scope, r } of readings()) this.set({ scope, gate: r.gate }, r.limit)
-    },
-  })
+  const gates = [
+    [
+      'cutover_rollout_gate_value',
+      "A running plan's gate reading over its step so far (a rate, or the latency ratio); absent while it has too few samples",
+      (r: GateReading) => r.value,
+    ],
+    [
+      'cutover_rollout_gate_limit',
+      'The limit a gate reading is held to (rollout.gates); over it, the plan rolls back',
+      (r: GateReading) => r.limit,
+    ],
+  ] as const
+  for (const [name, help, pick] of gates)
+    new Gauge({
+      name,
+      help,
+      labelNames: ['scope', 'gate'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const { scope, r } of readings()) this.set({ scope, gate: r.gate }, pick(r))
+      },
+    })
 }
