@@ -66,6 +66,33 @@ describe('metrics.listen', () => {
     expect(put.status).toBe(401)
   }, 60_000)
 
+  it('counts a worker too busy to answer with its last answer: no sum goes backwards', async () => {
+    const [dnsPort, metricsPort] = [await freePort(), await freePort()]
+    proxy = await startSupervised({
+      workers: 1,
+      dns: dns(`127.0.0.1:${dnsPort}`),
+      metrics: { listen: `127.0.0.1:${metricsPort}` },
+    })
+    for (let i = 0; i < 5; i++)
+      await exchange(
+        { host: '127.0.0.1', port: dnsPort },
+        buildQuery({ name: 'www.e2e.test', type: Type.A }),
+        'udp',
+      )
+    const answered = /^cutover_requests_total\{protocol="dns",path="new"\} 5$/m
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+    expect(await scrape()).toMatch(answered)
+    const pid = (await proxy.status()).workers[0]?.pid
+    if (pid === undefined) throw new Error('the worker has no pid')
+    // A stopped process answers nothing, as one whose event loop is stuck under load.
+    process.kill(pid, 'SIGSTOP')
+    try {
+      expect(await scrape()).toMatch(answered)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+  }, 60_000)
+
   it('in one process (workers: 0) too', async () => {
     const p = await startTestProxy({ dns: dns('127.0.0.1:0'), metrics: { listen: '127.0.0.1:0' } })
     try {

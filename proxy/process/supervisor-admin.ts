@@ -80,13 +80,20 @@ export function summedMetrics(
   d: Pick<SupervisorAdminDeps, 'generations' | 'requests' | 'sum' | 'metrics'>,
 ): MetricsSource {
   const { generations } = d
+  const lastAnswer = new WeakMap<object, unknown>()
   return {
     contentType: d.metrics.registry.contentType,
     async metrics() {
       const replies = await askWorkers(generations, d.requests, { type: 'metrics' })
-      // A worker that drained meanwhile is in the retired sum already.
+      for (const r of replies) lastAnswer.set(r.w, r.reply.metrics)
+      // A worker too busy to answer in time (overload) counts with its last
+      // answer: left out, every counter of the sum would go backwards. One
+      // that drained meanwhile is in the retired sum already.
       const workers = await d.sum.text(() =>
-        replies.filter((r) => !r.w.drained).map((r) => r.reply.metrics),
+        generations.all().flatMap((w) => {
+          const metrics = w.drained ? undefined : lastAnswer.get(w)
+          return metrics === undefined ? [] : [metrics]
+        }),
       )
       d.metrics.workers.reset()
       for (const w of generations.all()) d.metrics.workers.inc({ state: w.state })

@@ -12,7 +12,7 @@ async function lines(registry: Registry, name: string): Promise<string[]> {
 }
 
 describe('hotCounter', () => {
-  it('shows what the children counted at scrape time, per label set', async () => {
+  it('shows what the children counted at scrape time, per label set, 0 for one that counted nothing', async () => {
     const registry = new Registry()
     const c = hotCounter(registry, 'cutover_test_total', 'help text', ['protocol', 'path'])
     const newDns = c.child({ protocol: 'dns', path: 'new' })
@@ -23,6 +23,7 @@ describe('hotCounter', () => {
     expect(await lines(registry, 'cutover_test_total')).toEqual([
       'cutover_test_total{protocol="dns",path="new"} 3',
       'cutover_test_total{protocol="dns",path="legacy"} 1',
+      'cutover_test_total{protocol="http",path="new"} 0',
     ])
     expect(newHttp.n).toBe(0)
   })

@@ -40,6 +40,8 @@ export function hotCounter<L extends string>(
     counter,
     child(labels) {
       const count = { n: 0 }
+      // The series exists from the start at 0, so a rate or an alert on it has something to read.
+      counter.inc(labels, 0)
       children.push({ labels, count, flushed: 0 })
       return count
     },
