@@ -208,6 +208,9 @@ describe('Controller.tick', () => {
       by: 'controller',
       action: 'advance',
       why: 'step 1 of 3 baked 60 s with its gates holding',
+      gates: expect.arrayContaining([
+        { gate: 'error-rate', value: 0, limit: 0.01, samples: 200, state: 'ok' },
+      ]),
     })
     expect(logged).toContainEqual({
       level: 'info',
@@ -276,6 +279,9 @@ describe('Controller.tick', () => {
       by: 'controller',
       action: 'rollback',
       why,
+      gates: expect.arrayContaining([
+        { gate: 'error-rate', value: 0.1, limit: 0.01, samples: 200, state: 'breached' },
+      ]),
     })
     expect(logged).toContainEqual({
       level: 'warn',

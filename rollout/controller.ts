@@ -5,8 +5,8 @@
 // controller acts at a time: the one that holds the lease.
 
 import { type GateLimits, type Judgement, judge, windowOf } from './gates.ts'
-import { newStats, type ScopeStats } from './scope.ts'
-import { advancePlan, type RolloutState, rollbackPlan } from './state.ts'
+import { copyStats, type ScopeStats } from './scope.ts'
+import { advancePlan, type RolloutState, rollbackPlan, type Transition } from './state.ts'
 import type { RolloutStore } from './store.ts'
 
 /** Counters per scope, summed over everything that serves it. */
@@ -70,7 +70,7 @@ export class Controller {
         let base = this.#baselines.get(scope)
         if (base?.step !== step) {
           // A new step (or a controller that just took over): its window starts now.
-          base = { step, stats: copy(stats) }
+          base = { step, stats: copyStats(stats) }
           this.#baselines.set(scope, base)
         }
         const j = judge(windowOf(stats, base.stats), this.#o.limits)
@@ -89,14 +89,14 @@ export class Controller {
           this.#o.log.warn({ scope, why: j.why }, 'rollout: gate breached, rolling back')
           await this.#o.store.update((st) =>
             unchanged(st)
-              ? rollbackPlan(st, scope, this.#o.rollbackToZero, j.why, now)
+              ? judgedBy(rollbackPlan(st, scope, this.#o.rollbackToZero, j.why, now), j)
               : nothing(st),
           )
         } else if (j.kind === 'pass' && now - plan.stepStartedAt >= plan.bakeMs) {
           const why = `step ${plan.step + 1} of ${plan.steps.length} baked ${Math.round((now - plan.stepStartedAt) / 1000)} s with its gates holding`
           this.#o.log.info({ scope, why }, 'rollout: advancing')
           await this.#o.store.update((st) =>
-            unchanged(st) ? advancePlan(st, scope, why, now) : nothing(st),
+            unchanged(st) ? judgedBy(advancePlan(st, scope, why, now), j) : nothing(st),
           )
         }
       }
@@ -108,11 +108,7 @@ export class Controller {
   }
 }
 
-function copy(s: ScopeStats): ScopeStats {
-  const c = newStats()
-  Object.assign(c, s, {
-    newLatency: Float64Array.from(s.newLatency),
-    legacyLatency: Float64Array.from(s.legacyLatency),
-  })
-  return c
+/** The transition with the readings it was decided on, for the history and webhooks. */
+function judgedBy(t: Transition, j: Judgement): Transition {
+  return { ...t, entries: t.entries.map((e) => ({ ...e, gates: j.readings })) }
 }

@@ -35,6 +35,7 @@ export function windowOf(now: ScopeStats, then: ScopeStats): ScopeStats {
     newErrors: now.newErrors - then.newErrors,
     fallbacks: now.fallbacks - then.fallbacks,
     legacyRequests: now.legacyRequests - then.legacyRequests,
+    legacyErrors: now.legacyErrors - then.legacyErrors,
     newLatency: sub(now.newLatency, then.newLatency),
     legacyLatency: sub(now.legacyLatency, then.legacyLatency),
     shadowed: now.shadowed - then.shadowed,

@@ -91,15 +91,17 @@ async function sumAll(
     const sum = newStats()
     for (const raw of Object.values(await client.hgetall(key(scope)))) {
       const s = JSON.parse(raw) as Record<string, number | number[]>
+      // An instance of an older version has no legacyErrors.
       for (const k of [
         'newRequests',
         'newErrors',
         'fallbacks',
         'legacyRequests',
+        'legacyErrors',
         'shadowed',
         'mismatches',
       ] as const)
-        sum[k] += s[k] as number
+        sum[k] += (s[k] as number | undefined) ?? 0
       ;(s.newLatency as number[]).forEach((v, i) => {
         sum.newLatency[i] += v
       })

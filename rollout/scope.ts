@@ -25,6 +25,8 @@ export interface ScopeStats {
   newErrors: number
   fallbacks: number
   legacyRequests: number
+  /** Legacy-path responses that were errors (SERVFAIL, 5xx): the other side of newErrors, for comparing. */
+  legacyErrors: number
   newLatency: Float64Array
   legacyLatency: Float64Array
   shadowed: number
@@ -57,10 +59,20 @@ export function newStats(): ScopeStats {
     newErrors: 0,
     fallbacks: 0,
     legacyRequests: 0,
+    legacyErrors: 0,
     newLatency: new Float64Array(LATENCY_BUCKETS.length + 1),
     legacyLatency: new Float64Array(LATENCY_BUCKETS.length + 1),
     shadowed: 0,
     mismatches: 0,
+  }
+}
+
+/** A snapshot of `s` that later counting leaves as it is. */
+export function copyStats(s: ScopeStats): ScopeStats {
+  return {
+    ...s,
+    newLatency: Float64Array.from(s.newLatency),
+    legacyLatency: Float64Array.from(s.legacyLatency),
   }
 }
 
@@ -75,6 +87,8 @@ export function addStats(into: ScopeStats, from: StatsLike): void {
   into.newErrors += from.newErrors
   into.fallbacks += from.fallbacks
   into.legacyRequests += from.legacyRequests
+  // An older process's counters may not have it.
+  into.legacyErrors += from.legacyErrors ?? 0
   into.shadowed += from.shadowed
   into.mismatches += from.mismatches
   for (let i = 0; i < into.newLatency.length; i++) {

@@ -6,12 +6,16 @@ import { join } from 'node:path'
 import { Controller } from './controller.ts'
 import { FileStore } from './file-store.ts'
 import { localStats } from './local-stats.ts'
+import { type Notifier, startNotifier } from './notify.ts'
 import { type Fleet, joinFleet } from './redis-fleet.ts'
 import { RedisStore } from './redis-store.ts'
 import { carryStats, type ScopeSet } from './scopes.ts'
 import type { RolloutSettings } from './settings.ts'
-import { type RolloutState, withInitialScopes } from './state.ts'
+import { type HistoryEntry, type RolloutState, withInitialScopes } from './state.ts'
 import type { RolloutStore } from './store.ts'
+
+/** How long a stop waits for the webhooks to be told of the last changes. */
+const NOTIFY_ON_STOP_MS = 2000
 
 /** Where the rollout logs: the proxy's logger fits. */
 export interface RolloutLog {
@@ -33,9 +37,10 @@ export interface RolloutService {
   reapply(): void
   /**
    * Takes the scopes of a reloaded config in place of `scopes`' contents (a
-   * scope kept keeps its counters), seeds the state with the new ones and applies it.
+   * scope kept keeps its counters), seeds the state with the new ones and
+   * applies it; `notify`: the webhooks of the reloaded config.
    */
-  adopt(next: ScopeSet): Promise<void>
+  adopt(next: ScopeSet, notify: readonly string[]): Promise<void>
   stop(): Promise<void>
 }
 
@@ -60,7 +65,9 @@ export async function startRollout(
   const seed = (state: RolloutState) =>
     drives ? withInitialScopes(state, initialOf(scopes), Date.now()) : { state, entries: [] }
   const r = config.rollout
-  const store: RolloutStore =
+  // Only the process that makes the changes tells the webhooks of them.
+  const notifier = drives ? startNotifier(r.notify, log) : undefined
+  const kept: RolloutStore =
     r.store === 'redis'
       ? await RedisStore.open({
           url: r.redis.url,
@@ -81,6 +88,7 @@ export async function startRollout(
       rolloutPercent.set({ scope: scope.id }, scope.servable ? scope.basisPoints / 100 : 0)
     }
   }
+  const store = notifier ? notifying(kept, notifier) : kept
   apply(store.current())
   store.onChange(apply)
   const fleet: Fleet | undefined =
@@ -99,7 +107,8 @@ export async function startRollout(
     controller,
     scopes,
     reapply: () => apply(store.current()),
-    async adopt(next) {
+    async adopt(next, notify) {
+      notifier?.configure(notify)
       carryStats(scopes, next)
       scopes.clear()
       for (const [id, scope] of next) scopes.set(id, scope)
@@ -114,7 +123,30 @@ export async function startRollout(
     async stop() {
       controller.stop()
       fleet?.close()
+      await notifier?.close(NOTIFY_ON_STOP_MS)
       await store.close()
     },
+  }
+}
+
+/** `store`, each change made through it also sent to the webhooks. */
+function notifying(store: RolloutStore, notifier: Notifier): RolloutStore {
+  return {
+    current: () => store.current(),
+    async update(change, expectedVersion) {
+      // The store may compute a change again on a conflict: the entries of the last one are those kept.
+      let entries: HistoryEntry[] = []
+      const state = await store.update((s) => {
+        const t = change(s)
+        entries = t.entries
+        return t
+      }, expectedVersion)
+      notifier.send(entries)
+      return state
+    },
+    onChange: (listener) => store.onChange(listener),
+    history: (scope, limit) => store.history(scope, limit),
+    health: () => store.health(),
+    close: () => store.close(),
   }
 }

@@ -34,6 +34,16 @@ export const rolloutSettings = z.strictObject({
     })
     .prefault({}),
   rollbackTo: z.enum(['last-good', 'zero']).default('last-good'),
+  /** Webhooks: a JSON event POSTed to each on every transition (rollout/notify.ts). */
+  notify: z
+    .array(
+      z
+        .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+        .describe('webhook URL'),
+    )
+    .max(16)
+    .refine((urls) => new Set(urls).size === urls.length, 'a URL is listed twice')
+    .default([]),
   /** EDNS option code (local use range) for forced paths and decision traces. */
   ednsOption: z.int().min(65001).max(65534).default(65430),
 })

@@ -5,6 +5,7 @@
 
 import { z } from 'zod'
 import { BUCKETS } from './bucket.ts'
+import type { GateReading } from './gates.ts'
 
 export const planSchema = z.object({
   /** The percentages to walk through, in basis points. */
@@ -54,6 +55,8 @@ export interface HistoryEntry {
     | 'done'
     | 'init'
   why: string
+  /** The readings the controller judged by, on an advance or a rollback. */
+  gates?: GateReading[]
 }
 
 export interface Transition {
@@ -126,6 +129,8 @@ export function startPlan(
   bakeMs: number,
   by: string,
   now: number,
+  /** Why, from the operator; the plan's shape is said after it. */
+  reason?: string,
 ): Transition {
   const s = current(state, scope)
   if (steps.length === 0) throw new TransitionError('a plan needs at least one step')
@@ -142,7 +147,8 @@ export function startPlan(
     // No step has held yet: a breach at the first step goes back to 0, never up.
     lastGood: 0,
   }
-  const why = `plan ${steps.map((b) => b / 100).join(',')} with ${bakeMs / 1000} s bake`
+  const shape = `plan ${steps.map((b) => b / 100).join(',')} with ${bakeMs / 1000} s bake`
+  const why = reason ? `${reason} (${shape})` : shape
   return move(state, scope, s, { to: steps[0], plan, by, action: 'plan', why, now })
 }
 
@@ -188,6 +194,7 @@ export function resumePlan(
   scope: string,
   by: string,
   now: number,
+  reason?: string,
 ): Transition {
   const { s, plan } = planOf(state, scope, 'paused')
   // After a rollback the percentage sits below the plan's step: resume from the step that matches.
@@ -200,7 +207,7 @@ export function resumePlan(
     plan: { ...plan, step, status: 'running', stepStartedAt: now, lastGood, note: undefined },
     by,
     action: 'resume',
-    why: `resumed at step ${step + 1} of ${plan.steps.length}`,
+    why: `${reason ? `${reason}: ` : ''}resumed at step ${step + 1} of ${plan.steps.length}`,
     now,
   })
 }

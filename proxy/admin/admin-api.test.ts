@@ -57,6 +57,7 @@ async function start(extra: string[] = []): Promise<void> {
       store: 'file',
       redis: { url: 'redis://127.0.0.1:6379', prefix: 'cutover' },
       subnet: { v4: 24, v6: 56 },
+      notify: [],
       gates: {
         minSamples: 100,
         maxErrorRate: 0.01,

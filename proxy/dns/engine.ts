@@ -13,15 +13,15 @@ import { legacy, type Verdict } from '../../modules/verdict.ts'
 import { BUCKETS, bucketOf } from '../../rollout/bucket.ts'
 import { type Control, dnsControl, traceText } from '../../rollout/control.ts'
 import type { DnsRouter } from '../../rollout/dns-router.ts'
-import { recordLatency } from '../../rollout/latency.ts'
 import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { dnsKeyHash } from '../../rollout/stickiness.ts'
 import type { DnsShadow } from '../shadow/dns-shadow.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { DnsQueryLog } from '../telemetry/access-log.ts'
-import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
+import type { HotCount } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+import { type RequestObserver, requestObserver } from '../telemetry/request-observer.ts'
 import { LegacyCall } from './legacy-call.ts'
 import { type ResponseRateLimiter, writeSlip } from './response-rate-limit.ts'
 
@@ -68,15 +68,10 @@ const MODULE_BUDGET = legacy('module-budget')
 const UNSERVED = legacy('unserved')
 const ANSWER_BUFFER = 65_535 + 2
 
-interface PathMetrics {
-  requests: HotCount
-  duration: HotObserver
-}
-
 export class DnsEngine {
   readonly #parts: DnsEngineParts
   readonly #ctx: DnsContext
-  readonly #byPath: Record<PathLabel, PathMetrics>
+  readonly #observe: RequestObserver
   readonly #malformed: HotCount
   readonly #rateLimited: Record<'drop' | 'slip', HotCount>
   readonly #fallbacks = new Map<string, HotCount>()
@@ -102,11 +97,7 @@ export class DnsEngine {
     })
     this.#ctx = context()
     this.#shadowCtx = context()
-    const bind = (path: PathLabel): PathMetrics => ({
-      requests: parts.metrics.requests.child({ protocol: 'dns', path }),
-      duration: parts.metrics.duration.child({ protocol: 'dns', path }),
-    })
-    this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
+    this.#observe = requestObserver(parts.metrics, 'dns')
     this.#malformed = parts.metrics.malformed.child({ protocol: 'dns' })
     this.#rateLimited = {
       drop: parts.metrics.rateLimited.child({ action: 'dropped' }),
@@ -332,19 +323,7 @@ export class DnsEngine {
 
   /** Counts a finished query: instance metrics, and the scope's counters the plan gates read. */
   observe(path: PathLabel, scope: Scope, start: number, rcode: number): void {
-    const m = this.#byPath[path]
-    const seconds = (performance.now() - start) / 1000
-    m.requests.n++
-    m.duration.observe(seconds)
-    const stats = scope.stats
-    if (path === 'new') {
-      stats.newRequests++
-      if (rcode === Rcode.SERVFAIL) stats.newErrors++
-      recordLatency(stats.newLatency, seconds)
-    } else if (path === 'legacy') {
-      stats.legacyRequests++
-      recordLatency(stats.legacyLatency, seconds)
-    }
+    this.#observe(path, scope, start, rcode === Rcode.SERVFAIL)
   }
 
   /** The fallback counter for `reason` (reasons are a small fixed set: module constants). */

@@ -43,6 +43,12 @@ describe('metrics.listen', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
     const text = await res.text()
     expect(text).toMatch(/^cutover_requests_total\{protocol="dns",path="new"\} 20$/m)
+    expect(text).toMatch(
+      /^cutover_scope_requests_total\{protocol="dns",scope="dns:e2e\.test",path="new"\} 20$/m,
+    )
+    expect(text).toMatch(
+      /^cutover_scope_request_duration_seconds_count\{protocol="dns",scope="dns:e2e\.test",path="new"\} 20$/m,
+    )
     expect(text).toContain('cutover_workers{state="ready"} 2')
 
     for (const [method, path] of [

@@ -17,7 +17,6 @@ import { legacy, type Verdict } from '../../modules/verdict.ts'
 import { BUCKETS, bucketOf } from '../../rollout/bucket.ts'
 import { HTTP_AUTH, HTTP_FORCE, HTTP_TRACE, httpControl } from '../../rollout/control.ts'
 import { type HttpRouter, scopeForPath } from '../../rollout/http-router.ts'
-import { recordLatency } from '../../rollout/latency.ts'
 import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { httpKeyHash } from '../../rollout/stickiness.ts'
 import { clientAddress } from '../net/forwarded-client.ts'
@@ -26,9 +25,10 @@ import { NOBODY, type TrustedProxies } from '../net/trusted-proxies.ts'
 import { type HttpShadow, SHADOW_HEADER } from '../shadow/http-shadow.ts'
 import type { TrafficRecorder } from '../shadow/traffic-recorder.ts'
 import type { HttpAccessLog } from '../telemetry/access-log.ts'
-import type { HotCount, HotObserver } from '../telemetry/hot-metrics.ts'
+import type { HotCount } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+import { type RequestObserver, requestObserver } from '../telemetry/request-observer.ts'
 import { sendError } from './error-reply.ts'
 import {
   type ExchangeEngine,
@@ -80,14 +80,9 @@ const MODULE_BUDGET = legacy('module-budget')
 /** Forced to the new path, on a site the new path cannot serve (unsupported rules, no origin, no site). */
 const UNSERVABLE = legacy('unservable') as LegacyVerdict
 
-interface PathMetrics {
-  requests: HotCount
-  duration: HotObserver
-}
-
 export class HttpEngine implements ExchangeEngine {
   readonly #parts: HttpEngineParts
-  readonly #byPath: Record<PathLabel, PathMetrics>
+  readonly #observe: RequestObserver
   readonly #malformed: HotCount
   readonly #fallbacks = new Map<string, HotCount>()
   #lastErrorLog = 0
@@ -96,11 +91,7 @@ export class HttpEngine implements ExchangeEngine {
   constructor(parts: HttpEngineParts) {
     this.#parts = parts
     this.accessLog = parts.accessLog
-    const bind = (path: PathLabel): PathMetrics => ({
-      requests: parts.metrics.requests.child({ protocol: 'http', path }),
-      duration: parts.metrics.duration.child({ protocol: 'http', path }),
-    })
-    this.#byPath = { new: bind('new'), legacy: bind('legacy'), fallback: bind('fallback') }
+    this.#observe = requestObserver(parts.metrics, 'http')
     this.#malformed = parts.metrics.malformed.child({ protocol: 'http' })
   }
 
@@ -311,19 +302,7 @@ export class HttpEngine implements ExchangeEngine {
   }
 
   observe(path: PathLabel, scope: Scope, start: number, status: number): void {
-    const m = this.#byPath[path]
-    const seconds = (performance.now() - start) / 1000
-    m.requests.n++
-    m.duration.observe(seconds)
-    const stats = scope.stats
-    if (path === 'new') {
-      stats.newRequests++
-      if (status >= 500) stats.newErrors++
-      recordLatency(stats.newLatency, seconds)
-    } else if (path === 'legacy') {
-      stats.legacyRequests++
-      recordLatency(stats.legacyLatency, seconds)
-    }
+    this.#observe(path, scope, start, status >= 500)
   }
 
   /** Counted as the legacy's failure or the origin's, whichever was asked. */

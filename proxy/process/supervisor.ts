@@ -376,7 +376,7 @@ export class Supervisor {
     const result = await reloadWorkers(this.#config.file, live, this.#requests)
     if (result.ok) {
       this.#tokens = tokensOr(result.next, this.#tokens, this.#log)
-      await this.#rollout.adopt(scopeListOf(result.next).all)
+      await this.#rollout.adopt(scopeListOf(result.next).all, result.next.rollout.notify)
       for (const w of live) this.#reports.applyServable(w)
     }
     this.#reloads = {

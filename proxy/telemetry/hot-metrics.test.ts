@@ -53,13 +53,14 @@ describe('hotCounter', () => {
     ])
   })
 
-  it('adds children of the same labels together, and to direct increments', async () => {
+  it('gives the same child for the same labels (an engine built again counts on), added to direct increments', async () => {
     const registry = new Registry()
     const c = hotCounter(registry, 'cutover_test_total', 'h', ['path'])
     const a = c.child({ path: 'new' })
+    a.n += 2
     const b = c.child({ path: 'new' })
-    a.n = 2
-    b.n = 3
+    expect(b).toBe(a)
+    b.n += 3
     c.counter.inc({ path: 'new' }, 10)
     expect(await lines(registry, 'cutover_test_total')).toEqual([
       'cutover_test_total{path="new"} 15',
@@ -143,6 +144,7 @@ describe('HotHistogram', () => {
       'cutover_test_seconds_sum{protocol="http",path="legacy"} 0.2',
       'cutover_test_seconds_count{protocol="http",path="legacy"} 1',
     ])
+    expect(h.child({ protocol: 'dns', path: 'new' })).toBe(fast)
   })
 
   it('gives cumulative counts from get()', () => {

@@ -15,6 +15,11 @@ export interface HotCounter<L extends string> {
   child(labels: Record<L, string>): HotCount
 }
 
+/** A label set as a key: the same labels in the same order make the same key. */
+function keyOf(labels: Record<string, string>): string {
+  return JSON.stringify(labels)
+}
+
 /** A prom-client counter whose hot children are flushed into it at scrape time. */
 export function hotCounter<L extends string>(
   registry: Registry,
@@ -23,6 +28,7 @@ export function hotCounter<L extends string>(
   labelNames: readonly L[],
 ): HotCounter<L> {
   const children: { labels: Record<L, string>; count: HotCount; flushed: number }[] = []
+  const byKey = new Map<string, HotCount>()
   const counter = new Counter<L>({
     name,
     help,
@@ -39,7 +45,12 @@ export function hotCounter<L extends string>(
   return {
     counter,
     child(labels) {
+      // One count per label set: an engine built again on reload takes the one its predecessor counted in.
+      const key = keyOf(labels)
+      const known = byKey.get(key)
+      if (known) return known
       const count = { n: 0 }
+      byKey.set(key, count)
       // The series exists from the start at 0, so a rate or an alert on it has something to read.
       counter.inc(labels, 0)
       children.push({ labels, count, flushed: 0 })
@@ -67,6 +78,7 @@ export class HotHistogram {
   readonly aggregator = 'sum'
   readonly #buckets: Float64Array
   readonly #children: HistogramChild[] = []
+  readonly #byKey = new Map<string, HistogramChild>()
 
   constructor(registry: Registry, name: string, help: string, buckets: readonly number[]) {
     this.name = name
@@ -76,6 +88,9 @@ export class HotHistogram {
   }
 
   child(labels: Record<string, string>): HotObserver {
+    const key = keyOf(labels)
+    const known = this.#byKey.get(key)
+    if (known) return known
     const buckets = this.#buckets
     const child: HistogramChild = {
       labels,
@@ -89,6 +104,7 @@ export class HotHistogram {
       },
     }
     this.#children.push(child)
+    this.#byKey.set(key, child)
     return child
   }
 

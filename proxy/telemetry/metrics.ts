@@ -2,6 +2,7 @@
 // in. Hot paths hold pre-bound children so a count is one addition, no label lookup.
 
 import { Counter, Gauge, type Registry } from 'prom-client'
+import { LATENCY_BUCKETS } from '../../rollout/latency.ts'
 import { type HotCounter, HotHistogram, hotCounter } from './hot-metrics.ts'
 
 export type Protocol = 'dns' | 'http'
@@ -9,6 +10,9 @@ export type PathLabel = 'new' | 'legacy' | 'fallback'
 
 export interface Metrics {
   requests: HotCounter<'protocol' | 'path'>
+  scopeRequests: HotCounter<'protocol' | 'scope' | 'path'>
+  scopeErrors: HotCounter<'protocol' | 'scope' | 'path'>
+  scopeDuration: HotHistogram
   fallbacks: HotCounter<'protocol' | 'reason'>
   duration: HotHistogram
   rolloutPercent: Gauge<'scope'>
@@ -46,6 +50,24 @@ export function createMetrics(registry: Registry): Metrics {
       'Requests served, by protocol and by the path that answered (new, legacy, or fallback to legacy)',
       ['protocol', 'path'],
     ),
+    scopeRequests: hotCounter(
+      registry,
+      'cutover_scope_requests_total',
+      'Requests of one zone or site (scope), by the path that answered',
+      ['protocol', 'scope', 'path'],
+    ),
+    scopeErrors: hotCounter(
+      registry,
+      'cutover_scope_errors_total',
+      'Requests of one scope answered with an error (SERVFAIL, HTTP 5xx), by the path that answered',
+      ['protocol', 'scope', 'path'],
+    ),
+    scopeDuration: new HotHistogram(
+      registry,
+      'cutover_scope_request_duration_seconds',
+      'Time from receiving a request of one scope to sending its response, by the path that answered',
+      LATENCY_BUCKETS,
+    ),
     fallbacks: hotCounter(
       registry,
       'cutover_fallbacks_total',
@@ -56,7 +78,7 @@ export function createMetrics(registry: Registry): Metrics {
       registry,
       'cutover_request_duration_seconds',
       'Time from receiving a request to sending its response',
-      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      LATENCY_BUCKETS,
     ),
     rolloutPercent: new Gauge({
       name: 'cutover_rollout_percent',

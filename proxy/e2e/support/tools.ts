@@ -23,6 +23,8 @@ const PACKAGES: Record<string, string> = {
   'redis-server': 'redis-server',
   chromium: 'chromium',
   'systemd-socket-activate': 'systemd',
+  promtool: 'prometheus',
+  prometheus: 'prometheus',
 }
 
 /** The load generators only the benchmarks run. */
