@@ -17,6 +17,7 @@ import { Target, type TargetSpec } from '../flamingo-tests/targets.ts'
 import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
 import { loadConfig } from '../proxy/config/config.ts'
 import { parseHostPort } from '../proxy/config/units.ts'
+import { adminOf, call } from './admin-client.ts'
 import { options } from './args.ts'
 import { generateCommand } from './diff-generate.ts'
 
@@ -33,7 +34,10 @@ from dns.candidateListen and http.listen forced to the new path):
 options:
   --suppress FILE          accepted differences (field, case, who, why, expires)
   --concurrency N          cases in flight (default 64)
-  --json FILE  --junit FILE  --html FILE`
+  --json FILE  --junit FILE  --html FILE
+  --upload                 send the HTML report to the proxy's admin API (the console lists it),
+                           reached as for \`cutover rollout\` (--config, or --admin URL with $CUTOVER_ADMIN_TOKEN)
+  --admin URL              the admin API to upload to`
 
 function hostPort(
   text: string | undefined,
@@ -68,6 +72,8 @@ export async function diffCommand(args: string[]): Promise<number> {
     json: { type: 'string' },
     junit: { type: 'string' },
     html: { type: 'string' },
+    upload: { type: 'boolean' },
+    admin: { type: 'string' },
   })
   if (positionals.length === 0) throw new CutoverError('USAGE', `no suite given\n\n${USAGE}`)
   const suites = positionals.map(loadSuite)
@@ -146,6 +152,12 @@ export async function diffCommand(args: string[]): Promise<number> {
     if (values.json) writeFileSync(values.json, renderJson(report))
     if (values.junit) writeFileSync(values.junit, renderJunit(report))
     if (values.html) writeFileSync(values.html, renderHtml(report))
+    if (values.upload) {
+      const admin = adminOf(values.config, values.admin)
+      const body = { suites: positionals, totals: report.totals, html: renderHtml(report) }
+      const sent = (await call(admin, 'POST', '/diff-reports', body)) as { id: string }
+      process.stderr.write(`report uploaded: ${admin.base}/diff-reports/${sent.id}\n`)
+    }
     if (report.totals.error > 0) return 2
     return report.totals.mismatch > 0 || report.expired.length > 0 ? 1 : 0
   } catch (err) {

@@ -24,7 +24,14 @@ const WAIT_MS = 120_000
 
 export async function startCommand(args: string[]): Promise<number> {
   const { values } = options(args, { config: { type: 'string', short: 'c' } })
-  const config = loadConfig(requireConfig(values.config, 'start'))
+  return runProxy(loadConfig(requireConfig(values.config, 'start')))
+}
+
+/**
+ * Runs the proxy of `config` in the foreground (a supervisor and its workers,
+ * or one process) until a signal stops it; `serving` is called once it serves.
+ */
+export async function runProxy(config: Config, serving: () => void = () => {}): Promise<number> {
   // A certificate that cannot serve is a config error before anything listens.
   if (config.tls) loadCertificates(config.tls)
   const log = createLogger(config.log.level)
@@ -34,8 +41,13 @@ export async function startCommand(args: string[]): Promise<number> {
   // A supervisor that replaces another names itself only once it serves: until then the old one runs the show.
   if (!startedByUpgrade()) writePid()
   try {
-    if (config.workers !== 0) return await runSupervisor(config.file, log, writePid)
+    if (config.workers !== 0)
+      return await runSupervisor(config.file, log, () => {
+        writePid()
+        serving()
+      })
     const proxy = await startProxy(config, log)
+    serving()
     process.on('SIGHUP', () =>
       log.warn(
         'reload and restart need workers (the config has workers: 0); restart the process instead',

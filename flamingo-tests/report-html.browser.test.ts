@@ -6,21 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
+import type { BrowserContext, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser } from '../proxy/e2e/support/browser.ts'
 import { ODD_DNS_ID, sampleReport } from './report-fixture.ts'
 import { renderHtml } from './report-html.ts'
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 let dir: string
 let url: string
@@ -28,28 +18,19 @@ let context: BrowserContext | undefined
 let page: Page
 const requests: string[] = []
 const failed: string[] = []
-const problems: string[] = []
+let problems: string[] = []
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cutover-report-html-'))
   const file = join(dir, 'report.html')
   writeFileSync(file, renderHtml(sampleReport()))
   url = pathToFileURL(file).href
-  // A persistent context is how playwright takes a --user-data-dir: a fresh one in the temp folder.
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  })
-  page = context.pages()[0] ?? (await context.newPage())
-  // Everything is local: a step that is not done in seconds will not be done.
-  page.setDefaultTimeout(10_000)
+  const browser = await launchBrowser(dir)
+  context = browser.context
+  page = browser.page
+  problems = browser.problems
   page.on('request', (r) => requests.push(r.url()))
   page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`))
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console: ${m.text()}`)
-  })
   await page.goto(url, { waitUntil: 'load' })
 })
 

@@ -1,8 +1,10 @@
 // What a fleet shares through Redis besides the state: the lease that picks the
-// one instance whose controller drives plans, and every instance's counters so
-// that controller judges gates on the whole fleet's traffic.
+// one instance whose controller drives plans, every instance's counters so
+// that controller judges gates on the whole fleet's traffic, and who is in the
+// fleet (each instance says so every second; one silent for 30 s is gone).
 
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { Redis } from 'ioredis'
 import type { StatsSource } from './controller.ts'
 import { newStats, type ScopeStats } from './scope.ts'
@@ -11,10 +13,24 @@ import type { ScopeSet } from './scopes.ts'
 const LEASE_MS = 10_000
 const RENEW_MS = 3000
 const PUBLISH_MS = 1000
+/** An instance not heard from for this long has left the fleet. */
+const SILENT_MS = 30_000
+
+/** One member of the fleet, as it last said. */
+export interface FleetInstance {
+  id: string
+  host: string
+  pid: number
+  /** When it last said so, ms since the epoch. */
+  at: number
+  leading: boolean
+}
 
 export interface Fleet {
   /** True while this instance holds the controller lease. */
   leading(): boolean
+  /** Every instance heard from lately, this one included, as of the last publish. */
+  instances(): FleetInstance[]
   stats: StatsSource
   close(): void
 }
@@ -32,8 +48,10 @@ export async function joinFleet(url: string, prefix: string, scopes: ScopeSet): 
   await client.connect().catch(() => {})
   const leaseKey = `${prefix}:rollout:lease`
   const statsKey = (scope: string) => `${prefix}:stats:${scope}`
+  const instancesKey = `${prefix}:instances`
   let leaseUntil = 0
   let fleetStats = new Map<string, ScopeStats>()
+  let instances: FleetInstance[] = []
 
   const renew = async () => {
     if (client.status !== 'ready') return
@@ -52,7 +70,21 @@ export async function joinFleet(url: string, prefix: string, scopes: ScopeSet): 
     const tx = client.multi()
     for (const [scope, s] of scopes)
       tx.hset(statsKey(scope), id, serialize(s.stats)).pexpire(statsKey(scope), 60_000)
-    await tx.exec()
+    const self = {
+      host: hostname(),
+      pid: process.pid,
+      at: Date.now(),
+      leading: Date.now() < leaseUntil,
+    }
+    tx.hset(instancesKey, id, JSON.stringify(self)).hgetall(instancesKey)
+    const replies = await tx.exec()
+    const all = (replies?.at(-1)?.[1] ?? {}) as Record<string, string>
+    const now = Date.now()
+    instances = Object.entries(all)
+      .map(([member, json]) => ({ id: member, ...(JSON.parse(json) as Omit<FleetInstance, 'id'>) }))
+      .filter((i) => now - i.at < SILENT_MS)
+    const gone = Object.keys(all).filter((member) => !instances.some((i) => i.id === member))
+    if (gone.length) await client.hdel(instancesKey, ...gone)
     // Only the leader needs the sums.
     if (Date.now() < leaseUntil) fleetStats = await sumAll(client, [...scopes.keys()], statsKey)
   }
@@ -65,10 +97,15 @@ export async function joinFleet(url: string, prefix: string, scopes: ScopeSet): 
   await publish().catch(() => {})
   return {
     leading: () => Date.now() < leaseUntil,
+    instances: () => instances,
     stats: { snapshot: (scope) => fleetStats.get(scope) },
     close: () => {
       for (const t of timers) clearInterval(t)
-      client.disconnect()
+      // Leaving: the others see it gone at once rather than after its silence.
+      void client
+        .hdel(instancesKey, id)
+        .catch(() => {})
+        .finally(() => client.disconnect())
     },
   }
 }

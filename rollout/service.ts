@@ -7,7 +7,7 @@ import { Controller } from './controller.ts'
 import { FileStore } from './file-store.ts'
 import { localStats } from './local-stats.ts'
 import { type Notifier, startNotifier } from './notify.ts'
-import { type Fleet, joinFleet } from './redis-fleet.ts'
+import { type Fleet, type FleetInstance, joinFleet } from './redis-fleet.ts'
 import { RedisStore } from './redis-store.ts'
 import { carryStats, type ScopeSet } from './scopes.ts'
 import type { RolloutSettings } from './settings.ts'
@@ -33,6 +33,8 @@ export interface RolloutService {
   controller: Controller
   scopes: ScopeSet
   notReady(): string[]
+  /** With a Redis store: the instances of the fleet (undefined on one machine). */
+  instances(): FleetInstance[] | undefined
   /** Applies the current state to `scopes` again (after a reload replaced them). */
   reapply(): void
   /**
@@ -116,6 +118,7 @@ export async function startRollout(
       apply(store.current())
     },
 
+    instances: () => fleet?.instances(),
     notReady: () => {
       const h = store.health()
       return h.ok ? [] : [h.detail ?? 'rollout state unavailable']

@@ -79,6 +79,7 @@ async function start(extra: string[] = []): Promise<void> {
   app = createAdmin({
     registry,
     token: TOKEN,
+    state: dir,
     tokens: () => [
       { name: 'admin', role: 'operator', token: TOKEN },
       { name: 'deploy-bot', role: 'operator', token: BOT },

@@ -1,5 +1,6 @@
 // The admin API on loopback: metrics for Prometheus, liveness and readiness,
-// and the rollout (read it freely; change it with the admin token).
+// the rollout (read it freely; change it with an operator's token, or from a
+// console session with its CSRF token), and the console at `/`.
 
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { z } from 'zod'
@@ -18,15 +19,22 @@ import {
   TransitionError,
 } from '../../rollout/state.ts'
 import { StoreUnavailable, VersionConflict } from '../../rollout/store.ts'
+import { consoleRoutes } from './console/routes.ts'
+import { startScopeSeries } from './console/scope-series.ts'
+import { CSRF_HEADER, consoleSessions, cookieOf, SESSION_COOKIE } from './console/sessions.ts'
+import { diffReportRoutes } from './diff-reports.ts'
 import type { MetricsSource } from './metrics-listener.ts'
 import { type PublishRecord, recordRoutes } from './record-routes.ts'
-import { type NamedToken, tokenOf } from './token.ts'
+import { BadRequest, parse } from './request-body.ts'
+import { type NamedToken, tokenMatches, tokenOf } from './token.ts'
 
 export interface AdminDeps {
   /** Where /metrics comes from: this process's registry, or the workers' aggregated. */
   registry: MetricsSource
   /** The main admin token (named "admin"). */
   token: string
+  /** The state folder: `cutover diff` reports are kept in it. */
+  state: string
   /** Every token taken, by name and role (absent: the main one alone). */
   tokens?(): readonly NamedToken[]
   rollout: RolloutService
@@ -57,6 +65,7 @@ const actionBody = z.discriminatedUnion('action', [
     action: z.literal('plan'),
     steps: z.array(z.number()).min(1).max(50),
     bake: duration,
+    reason: z.string().max(500).optional(),
     version: z.int().min(0).optional(),
   }),
   ...(['pause', 'resume', 'abort', 'promote'] as const).map((action) =>
@@ -68,22 +77,11 @@ const actionBody = z.discriminatedUnion('action', [
   ),
 ])
 
-class BadRequest extends Error {}
-
 function percentToBp(p: number): number {
   const bp = toBasisPoints(p)
   if (bp === undefined)
     throw new BadRequest(`percent must be from 0 to 100 in steps of 0.01, got ${p}`)
   return bp
-}
-
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const r = schema.safeParse(body ?? {})
-  if (!r.success)
-    throw new BadRequest(
-      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-    )
-  return r.data
 }
 
 export function createAdmin(deps: AdminDeps): FastifyInstance {
@@ -128,14 +126,15 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     return id
   }
 
-  app.get('/rollout', async () => {
+  const listing = () => {
     const state = rollout.store.current()
     return {
       version: state.version,
       scopes: [...rollout.scopes.keys()].sort().map((id) => scopeView(state, id)),
       store: rollout.store.health(),
     }
-  })
+  }
+  app.get('/rollout', async () => listing())
   app.get<{ Params: { '*': string } }>('/rollout/*', async (req) => {
     const id = known(req.params['*'])
     return scopeView(rollout.store.current(), id)
@@ -178,13 +177,34 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
   }
   const callers = new WeakMap<FastifyRequest, NamedToken>()
   const main: NamedToken[] = [{ name: 'admin', role: 'operator', token: deps.token }]
+  const tokens = () => deps.tokens?.() ?? main
+  const sessions = consoleSessions(tokens)
+  consoleRoutes(app, {
+    sessions,
+    series: startScopeSeries(() => rollout.scopes),
+    rollout: listing,
+    onRolloutChange: (listener) => rollout.store.onChange(listener),
+    instances: () => rollout.instances(),
+    status: deps.status,
+    notReady: deps.notReady,
+    warnings: deps.warnings,
+  })
   const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization ?? ''
-    if (!header.startsWith('Bearer '))
+    const session = header
+      ? undefined
+      : sessions.callerOf(cookieOf(req.headers.cookie, SESSION_COOKIE))
+    if (session) {
+      const csrf = req.headers[CSRF_HEADER]
+      if (typeof csrf !== 'string' || !tokenMatches(csrf, session.session.csrf))
+        return reply
+          .code(403)
+          .send({ error: `a console change needs the session's ${CSRF_HEADER} header` })
+    } else if (!header.startsWith('Bearer '))
       return reply
         .code(401)
         .send({ error: 'this call changes state: send Authorization: Bearer <admin token>' })
-    const caller = tokenOf(header.slice(7), deps.tokens?.() ?? main)
+    const caller = session?.caller ?? tokenOf(header.slice(7), tokens())
     if (!caller) return reply.code(403).send({ error: 'wrong admin token' })
     if (caller.role !== 'operator')
       return reply
@@ -195,6 +215,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
   /** Who made a change, for its history: the name of the token it came with. */
   const by = (req: FastifyRequest) => callers.get(req)?.name ?? 'admin'
   recordRoutes(app, deps.publishRecord, requireToken)
+  diffReportRoutes(app, deps.state, requireToken, by)
   app.put<{ Params: { '*': string } }>('/rollout/*', { preHandler: requireToken }, async (req) => {
     const id = known(req.params['*'])
     const body = parse(percentBody, req.body)
@@ -209,11 +230,11 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     return change(id, body.version, (s, now) => {
       switch (body.action) {
         case 'plan':
-          return startPlan(s, id, body.steps.map(percentToBp), body.bake, by(req), now)
+          return startPlan(s, id, body.steps.map(percentToBp), body.bake, by(req), now, body.reason)
         case 'pause':
           return pausePlan(s, id, by(req), body.reason ?? 'paused by hand', now)
         case 'resume':
-          return resumePlan(s, id, by(req), now)
+          return resumePlan(s, id, by(req), now, body.reason)
         case 'abort':
           return abortPlan(s, id, by(req), body.reason ?? 'aborted by hand', now)
         default:

@@ -99,7 +99,7 @@ function readTokenFile(file: string): string {
 }
 
 /** Constant-time comparison of a presented token with the real one. */
-function tokenMatches(presented: string, token: string): boolean {
+export function tokenMatches(presented: string, token: string): boolean {
   const a = Buffer.from(presented)
   const b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)

@@ -9,6 +9,7 @@ import { CutoverError } from '../../common/cutover-error.ts'
 import { issueText } from '../../common/issue-text.ts'
 import { duration, size } from '../../common/units.ts'
 import { rolloutSettings } from '../../rollout/settings.ts'
+import { selfSignedFiles } from '../tls/self-signed.ts'
 import { dns } from './dns-settings.ts'
 import { percent, proxyProtocol, scopeSettings } from './scope-settings.ts'
 import { httpTlsListener, tlsSettings } from './tls-settings.ts'
@@ -274,9 +275,12 @@ function resolvePaths(config: Config, dir: string): void {
   const at = (f: string): string => resolve(dir, f)
   const atOptional = (f: string | undefined): string | undefined => f && at(f)
   for (const c of config.tls?.certificates ?? []) {
-    c.cert = at(c.cert)
-    c.key = at(c.key)
-    c.chain = atOptional(c.chain)
+    if (c.selfSigned) Object.assign(c, selfSignedFiles(config.state, c.selfSigned))
+    else {
+      c.cert = at(c.cert)
+      c.key = at(c.key)
+      c.chain = atOptional(c.chain)
+    }
   }
   const upstreams = [config.http?.legacy, ...(config.http?.sites ?? []).map((s) => s.origin)]
   for (const u of upstreams) {

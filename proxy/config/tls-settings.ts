@@ -8,13 +8,50 @@ import { hostPort } from './units.ts'
 
 const pemFile = z.string().min(1, 'expected the path of a PEM file')
 
-const certificate = z.strictObject({
-  /** The leaf certificate, optionally followed by its chain, PEM. */
-  cert: pemFile,
-  /** Its private key, PEM. */
-  key: pemFile,
-  /** Intermediate certificates, PEM, when not already after the leaf in `cert`. */
-  chain: pemFile.optional(),
+/** A certificate as the rest of cutover sees it: its files (made by cutover when `selfSigned`). */
+export interface CertificateSource {
+  cert: string
+  key: string
+  chain?: string
+  /** The names of a certificate cutover makes itself. */
+  selfSigned?: string[]
+}
+
+const certificateFiles = z
+  .strictObject({
+    /** The leaf certificate, optionally followed by its chain, PEM. */
+    cert: pemFile,
+    /** Its private key, PEM. */
+    key: pemFile,
+    /** Intermediate certificates, PEM, when not already after the leaf in `cert`. */
+    chain: pemFile.optional(),
+  })
+  .transform((c): CertificateSource => c)
+
+/**
+ * A certificate cutover makes itself for these names (self-signed, in the
+ * state folder, on first need) and keeps: for trying it out, and for clients
+ * that are told to trust it; a real site lists its own files.
+ */
+const selfSigned = z
+  .strictObject({
+    selfSigned: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(\*\.)?[a-z0-9.-]+$/i,
+            'expected a DNS name like shop.example.test or *.example.test',
+          ),
+      )
+      .min(1)
+      .max(50),
+  })
+  // Where the files are is known once the state folder is (config.ts).
+  .transform((c): CertificateSource => ({ cert: '', key: '', selfSigned: c.selfSigned }))
+
+const certificate = z.union([certificateFiles, selfSigned], {
+  error: 'expected { cert, key } (PEM files, with an optional chain) or { selfSigned: [names] }',
 })
 
 export const tlsSettings = z.strictObject({
@@ -22,7 +59,9 @@ export const tlsSettings = z.strictObject({
    * Chosen by the name a client asks for (SNI), exact names before wildcards;
    * a client that names nothing, or nothing listed, gets `default` (the first).
    */
-  certificates: z.array(certificate).min(1, 'list at least one certificate: { cert, key }'),
+  certificates: z
+    .array(certificate)
+    .min(1, 'list at least one certificate: { cert, key }, or { selfSigned: [names] }'),
   /** Index in `certificates` of the one for clients whose name matches none. */
   default: z.int().min(0).default(0),
   minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),

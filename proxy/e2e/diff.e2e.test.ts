@@ -191,12 +191,24 @@ describe('noise', () => {
       config,
       stringify({
         http: { listen: `127.0.0.1:${web.httpPort}`, legacy: { url: legacyUrl }, doh: false },
-        admin: { tokenFile: join(dir, 'token') },
+        admin: { listen: `127.0.0.1:${web.adminPort}`, tokenFile: join(dir, 'token') },
       }),
     )
     writeFileSync(join(dir, 'token'), web.token)
-    const run = await cutover(['diff', suite, '--config', config, '--json', json])
+    const run = await cutover(['diff', suite, '--config', config, '--json', json, '--upload'])
     expect(run.code, run.out).toBe(0)
+    // --upload: the console lists the run, and serves its HTML report sandboxed.
+    const admin = `http://127.0.0.1:${web.adminPort}`
+    const listed = (await (await fetch(`${admin}/diff-reports`)).json()) as {
+      reports: { id: string; by: string; suites: string[]; totals: { cases: number } }[]
+    }
+    expect(listed.reports).toHaveLength(1)
+    const [uploaded] = listed.reports
+    expect(uploaded).toMatchObject({ by: 'admin', suites: [suite], totals: { cases: 2 } })
+    expect(run.out).toContain(`report uploaded: ${admin}/diff-reports/${uploaded.id}`)
+    const html = await fetch(`${admin}/diff-reports/${uploaded.id}`)
+    expect(html.headers.get('content-security-policy')).toBe('sandbox allow-scripts')
+    expect(await html.text()).toMatch(/^<!doctype html>/i)
     const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport
     expect(report.totals.mismatch).toBe(0)
     expect(report.totals.noisy).toBe(2)

@@ -75,19 +75,30 @@ describe('cutover start and stop', () => {
     expect(await proxy.exited).toBe(0)
   })
 
-  it('runs the quickstart: new path for example.test, demo legacy for the rest', async () => {
+  it('runs the quickstart supervised: new path for example.test, demo legacy for the rest; reload works on it', async () => {
     const dir = tempDir()
     const quickstart = parse(readFileSync(join(ROOT, 'examples', 'quickstart.yaml'), 'utf8'))
-    const [dnsPort, legacyPort] = [await freePort(), await freePort()]
+    const [dnsPort, legacyPort, adminPort] = [await freePort(), await freePort(), await freePort()]
     quickstart.dns.listen = `127.0.0.1:${dnsPort}`
     quickstart.dns.legacy.servers = [`127.0.0.1:${legacyPort}`]
     quickstart.dns.zones[0].file = join(ROOT, 'examples', 'zones', 'example.test.zone')
-    quickstart.admin.listen = '127.0.0.1:0'
+    quickstart.admin.listen = `127.0.0.1:${adminPort}`
     quickstart.state = join(dir, 'state')
-    writeFileSync(join(dir, 'quickstart.yaml'), stringify(quickstart))
-    const demo = run(['quickstart', '--config', join(dir, 'quickstart.yaml')])
+    const file = join(dir, 'quickstart.yaml')
+    writeFileSync(file, stringify(quickstart))
+    const demo = run(['quickstart', '--config', file])
     await waitFor(demo, 'Try it:')
     expect(demo.output()).toContain(`dig @127.0.0.1 -p ${dnsPort} www.example.test`)
+    const token = readFileSync(join(dir, 'state', 'admin-token'), 'utf8').trim()
+    expect(demo.output()).toContain(
+      `console: http://127.0.0.1:${adminPort}/  sign in with the admin token ${token}`,
+    )
+    const workers = (await (await fetch(`http://127.0.0.1:${adminPort}/workers`)).json()) as {
+      workers: unknown[]
+    }
+    expect(workers.workers).toHaveLength(2)
+    const reload = run(['reload', '--config', file])
+    expect(await reload.exited).toBe(0)
     const at = { host: '127.0.0.1', port: dnsPort }
     const migrated = decodeMessage(
       await exchange(at, buildQuery({ name: 'www.example.test', type: Type.A }), 'udp'),

@@ -328,6 +328,28 @@ describe('two instances on one Redis', () => {
     await redis?.stop()
   })
 
+  it('show every instance of the fleet in the console, one of them driving the plans', async () => {
+    const [a] = instances
+    const admin = `http://127.0.0.1:${a.adminPort}`
+    const signIn = await fetch(`${admin}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: a.token }),
+    })
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]
+    type State = { process: { instances?: { leading: boolean; pid: number }[] } }
+    const state = async () =>
+      (await (await fetch(`${admin}/console/state`, { headers: { cookie } })).json()) as State
+    await until(
+      async () => (await state()).process.instances?.length === 2,
+      'both instances to be listed',
+      5000,
+    )
+    const listed = (await state()).process.instances ?? []
+    expect(listed.filter((i) => i.leading)).toHaveLength(1)
+    expect(listed.map((i) => i.pid)).toEqual([process.pid, process.pid])
+  })
+
   it('decide alike for the same client, and see a change made through either', async () => {
     const [a, b] = instances
     const pathOf = async (p: TestProxy, n: number) => {

@@ -33,6 +33,8 @@ export interface RunningProxy {
   adminPort: number
   /** GET /metrics alone (metrics.listen), 0 when not configured. */
   metricsPort: number
+  /** The main admin token (named "admin"): for the API and the console's sign-in. */
+  token: string
   registry: Registry
   authoritative: AuthoritativeModule | undefined
   rollout: RolloutService
@@ -74,6 +76,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     admin = createAdmin({
       registry,
       token,
+      state: config.state,
       tokens: () => tokens,
       rollout: r,
       shadow: async (id) => {
@@ -129,6 +132,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
     dotPort: dns?.tlsPort ?? 0,
     adminPort,
     metricsPort,
+    token,
     registry,
     authoritative: dns?.authoritative,
     rollout,

@@ -38,8 +38,9 @@ export interface SupervisorStatus {
 export type Reloads = Pick<SupervisorStatus, 'reloads' | 'lastReload'>
 
 export interface SupervisorAdminDeps {
-  token: string
-  /** Every admin token by name and role; a reload reads them again. */
+  /** The state folder. */
+  state: string
+  /** Every admin token by name and role, the main one first; a reload reads them again. */
   tokens(): readonly NamedToken[]
   generations: Generations
   requests: WorkerRequests
@@ -136,7 +137,8 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
   const { records } = d
   return createAdmin({
     registry: summedMetrics(d),
-    token: d.token,
+    token: d.tokens()[0].token,
+    state: d.state,
     tokens: d.tokens,
     rollout: d.rollout,
     publishRecord:

@@ -236,7 +236,7 @@ export class Supervisor {
       this.#tokens = loadNamedTokens(this.#config)
       await this.#gens.start()
       this.#admin = supervisorAdmin({
-        token: this.#tokens[0].token,
+        state: this.#config.state,
         tokens: () => this.#tokens,
         generations: this.#gens,
         requests: this.#requests,

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { CutoverError } from '../../common/cutover-error.ts'
 import type { TlsSettings } from '../config/tls-settings.ts'
+import { ensureSelfSigned } from './self-signed.ts'
 
 /** One certificate as served: the names it answers for and when it expires. */
 export interface ServedCertificate {
@@ -35,6 +36,7 @@ export interface CertificateStore {
 export function loadCertificates(tls: TlsSettings, now = Date.now()): CertificateStore {
   const certificates = tls.certificates.map((c, i) => {
     const where = `tls.certificates[${i}]`
+    if (c.selfSigned) ensureSelfSigned(c.cert, c.key, c.selfSigned)
     const certPem = readPem(c.cert, `${where}.cert`)
     const keyPem = readPem(c.key, `${where}.key`)
     const chainPem = c.chain === undefined ? '' : readPem(c.chain, `${where}.chain`)

@@ -57,11 +57,12 @@ export async function startSupervised(
   const dir = mkdtempSync(join(tmpdir(), 'cutover-supervised-'))
   const file = join(dir, 'cutover.yaml')
   const adminPort = await freePort()
-  const rewrite = (c: Record<string, unknown>) =>
+  const rewrite = ({ admin, ...c }: Record<string, unknown>) =>
     writeFileSync(
       file,
       stringify({
-        admin: { listen: `127.0.0.1:${adminPort}` },
+        // A test's own admin settings (tokens) go beside the listen address it was given.
+        admin: { listen: `127.0.0.1:${adminPort}`, ...(admin as object | undefined) },
         log: { level: 'info' },
         state: join(dir, 'state'),
         ...c,
