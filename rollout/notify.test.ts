@@ -174,6 +174,20 @@ describe('startNotifier', () => {
     ])
   })
 
+  it('cuts a post still going at the end of the stop grace, and says which event it was', async () => {
+    const r = await receiver(() => 'hang')
+    const { log, warnings } = logger()
+    const n = startNotifier([r.url], log, { ...FAST, timeoutMs: 60_000 })
+    n.send([set(1), set(2)])
+    const started = performance.now()
+    await n.close(50)
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(warnings.map((w) => [(w.obj as { event: { to: number } }).event.to, w.msg])).toEqual([
+      [1, 'rollout: webhook not notified of rollout.set for dns:example.test'],
+      [2, 'rollout: stopping; webhook not notified of this event'],
+    ])
+  })
+
   it('follows a reload: a URL added gets what comes next, one removed gets nothing more', async () => {
     const [a, b] = [await receiver(), await receiver()]
     const { log } = logger()

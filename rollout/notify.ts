@@ -7,6 +7,7 @@
 // sent after the last try, or overflows the queue, is logged with the event.
 
 import { hostname } from 'node:os'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { RolloutLog } from './service.ts'
 import type { HistoryEntry } from './state.ts'
 
@@ -68,7 +69,10 @@ const VERBS: Record<HistoryEntry['action'], string> = {
 export function eventOf(e: HistoryEntry, host = hostname()): NotifyEvent {
   const from = e.from / 100
   const to = e.to / 100
-  const gates = e.gates?.filter((g) => g.state === 'breached' || e.action !== 'rollback')
+  // The readings that decided: those that broke on a rollback, those that held on an advance.
+  const gates = e.gates?.filter(
+    (g) => g.state === 'breached' || (e.action !== 'rollback' && g.state === 'ok'),
+  )
   const readings = gates?.length
     ? ` (${gates.map((g) => `${g.gate} ${g.value.toPrecision(3)} ${g.state === 'breached' ? '>' : '≤'} ${g.limit}`).join(', ')})`
     : ''
@@ -96,11 +100,10 @@ export function startNotifier(
   log: RolloutLog,
   timing: NotifyTiming = NOTIFY_TIMING,
 ): Notifier {
-  const queues = new Map<
-    string,
-    { events: NotifyEvent[]; sending: NotifyEvent | undefined; running: Promise<void> | undefined }
-  >()
+  const queues = new Map<string, { events: NotifyEvent[]; running: Promise<void> | undefined }>()
   let closing = false
+  // Past the stop's grace, the posts still going are cut rather than holding the process.
+  const stopping = new AbortController()
 
   const post = async (url: string, event: NotifyEvent): Promise<number | undefined> => {
     try {
@@ -109,7 +112,7 @@ export function startNotifier(
         headers: { 'content-type': 'application/json', 'user-agent': 'cutover' },
         body: JSON.stringify(event),
         redirect: 'manual',
-        signal: AbortSignal.timeout(timing.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(timing.timeoutMs), stopping.signal]),
       })
       await res.body?.cancel()
       return res.status
@@ -124,7 +127,10 @@ export function startNotifier(
       status = await post(url, event)
       if (status !== undefined && status < 300) return
       if (!retryable(status) || closing || attempt === timing.attempts) break
-      await new Promise((r) => setTimeout(r, timing.backoffMs * 2 ** (attempt - 1)).unref())
+      await delay(timing.backoffMs * 2 ** (attempt - 1), undefined, {
+        signal: stopping.signal,
+        ref: false,
+      }).catch(() => {}) // cut short by the stop
     }
     log.warn(
       { url, status: status ?? 'no answer', event },
@@ -132,21 +138,25 @@ export function startNotifier(
     )
   }
 
-  const drain = async (url: string) => {
-    const q = queues.get(url)
-    if (!q) return
-    for (let event = q.events.shift(); event; event = q.events.shift()) {
-      q.sending = event
-      await deliver(url, event)
-    }
-    q.sending = undefined
+  type Queue = NonNullable<ReturnType<typeof queues.get>>
+  const drain = async (url: string, q: Queue) => {
+    // Until the stop cuts it, or a reload takes the URL away.
+    while (q.events.length > 0 && !stopping.signal.aborted && queues.get(url) === q)
+      await deliver(url, q.events.shift() as NotifyEvent)
     q.running = undefined
+  }
+  const giveUp = (url: string, q: Queue, why: string) => {
+    for (const event of q.events.splice(0)) log.warn({ url, event }, why)
   }
 
   const configure = (urls: readonly string[]) => {
-    for (const url of queues.keys()) if (!urls.includes(url)) queues.delete(url)
+    for (const [url, q] of queues)
+      if (!urls.includes(url)) {
+        queues.delete(url)
+        giveUp(url, q, 'rollout: webhook removed by a reload; this event not sent')
+      }
     for (const url of urls)
-      if (!queues.has(url)) queues.set(url, { events: [], sending: undefined, running: undefined })
+      if (!queues.has(url)) queues.set(url, { events: [], running: undefined })
   }
   configure(first)
 
@@ -160,24 +170,25 @@ export function startNotifier(
           const dropped = q.events.shift()
           log.warn({ url, event: dropped }, 'rollout: webhook queue full; oldest event not sent')
         }
-        q.running ??= drain(url)
+        q.running ??= drain(url, q)
       }
     },
     configure,
     async close(withinMs) {
       closing = true
-      const running = [...queues.values()].flatMap((q) => (q.running ? [q.running] : []))
+      const running = () => [...queues.values()].flatMap((q) => (q.running ? [q.running] : []))
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
-        Promise.all(running),
+        Promise.all(running()),
         new Promise((r) => {
           timer = setTimeout(r, withinMs)
         }),
       ])
       clearTimeout(timer)
+      stopping.abort()
+      await Promise.all(running())
       for (const [url, q] of queues)
-        for (const event of q.sending ? [q.sending, ...q.events] : q.events)
-          log.warn({ url, event }, 'rollout: stopping; webhook not notified of this event')
+        giveUp(url, q, 'rollout: stopping; webhook not notified of this event')
     },
   }
 }

@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import { setTimeout as delay } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import type { StatsSource } from './controller.ts'
 import { newStats, type ScopeStats } from './scope.ts'
@@ -15,6 +16,7 @@ const RENEW_MS = 3000
 const PUBLISH_MS = 1000
 /** An instance not heard from for this long has left the fleet. */
 const SILENT_MS = 30_000
+const LEAVE_MS = 500
 
 /** One member of the fleet, as it last said. */
 export interface FleetInstance {
@@ -81,7 +83,13 @@ export async function joinFleet(url: string, prefix: string, scopes: ScopeSet): 
     const all = (replies?.at(-1)?.[1] ?? {}) as Record<string, string>
     const now = Date.now()
     instances = Object.entries(all)
-      .map(([member, json]) => ({ id: member, ...(JSON.parse(json) as Omit<FleetInstance, 'id'>) }))
+      .flatMap(([member, json]) => {
+        try {
+          return [{ id: member, ...(JSON.parse(json) as Omit<FleetInstance, 'id'>) }]
+        } catch {
+          return [] // not one of ours: let go below
+        }
+      })
       .filter((i) => now - i.at < SILENT_MS)
     const gone = Object.keys(all).filter((member) => !instances.some((i) => i.id === member))
     if (gone.length) await client.hdel(instancesKey, ...gone)
@@ -97,13 +105,14 @@ export async function joinFleet(url: string, prefix: string, scopes: ScopeSet): 
   await publish().catch(() => {})
   return {
     leading: () => Date.now() < leaseUntil,
-    instances: () => instances,
+    // While Redis is away nothing is heard, and the list ages out rather than standing still.
+    instances: () => instances.filter((i) => Date.now() - i.at < SILENT_MS),
     stats: { snapshot: (scope) => fleetStats.get(scope) },
     close: () => {
       for (const t of timers) clearInterval(t)
-      // Leaving: the others see it gone at once rather than after its silence.
-      void client
-        .hdel(instancesKey, id)
+      // Leaving: the others see it gone at once rather than after its silence,
+      // unless Redis does not answer in time (it then goes after its silence).
+      void Promise.race([client.hdel(instancesKey, id), delay(LEAVE_MS, undefined, { ref: false })])
         .catch(() => {})
         .finally(() => client.disconnect())
     },

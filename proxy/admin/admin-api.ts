@@ -185,6 +185,7 @@ export function createAdmin(deps: AdminDeps): FastifyInstance {
     rollout: listing,
     onRolloutChange: (listener) => rollout.store.onChange(listener),
     instances: () => rollout.instances(),
+    metricsText: () => deps.registry.metrics(),
     status: deps.status,
     notReady: deps.notReady,
     warnings: deps.warnings,

@@ -74,7 +74,6 @@ export class DnsEngine {
   readonly #observe: RequestObserver
   readonly #malformed: HotCount
   readonly #rateLimited: Record<'drop' | 'slip', HotCount>
-  readonly #fallbacks = new Map<string, HotCount>()
   #lastErrorLog = 0
   /** Index of the module that answered in the last #runChain. */
   #answeredBy = 0
@@ -173,8 +172,7 @@ export class DnsEngine {
       path = 'fallback'
       const reason = (verdict as { reason: string }).reason
       if (trace) trace.reason = reason
-      this.#fallback(reason).n++
-      scope.stats.fallbacks++
+      this.#observe.fellBack(scope, reason)
       if (verdict === MODULE_ERROR) scope.stats.newErrors++
       if (logged) {
         logged.path = path
@@ -323,17 +321,7 @@ export class DnsEngine {
 
   /** Counts a finished query: instance metrics, and the scope's counters the plan gates read. */
   observe(path: PathLabel, scope: Scope, start: number, rcode: number): void {
-    this.#observe(path, scope, start, rcode === Rcode.SERVFAIL)
-  }
-
-  /** The fallback counter for `reason` (reasons are a small fixed set: module constants). */
-  #fallback(reason: string): HotCount {
-    let count = this.#fallbacks.get(reason)
-    if (count === undefined) {
-      count = this.#parts.metrics.fallbacks.child({ protocol: 'dns', reason })
-      this.#fallbacks.set(reason, count)
-    }
-    return count
+    this.#observe.done(path, scope, start, rcode === Rcode.SERVFAIL)
   }
 
   legacyFailed(failure: ForwardFailure): void {

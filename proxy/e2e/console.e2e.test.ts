@@ -67,8 +67,10 @@ beforeAll(async () => {
     workers: 1,
     admin: { tokens: [{ name: 'dana', file: join(dir, 'viewer-token'), role: 'viewer' }] },
     rollout: { gates: { minSamples: 10 } },
+    tls: { certificates: [{ selfSigned: ['shop.e2e.test'] }] },
     http: {
       listen: `127.0.0.1:${httpPort}`,
+      tls: { listen: `127.0.0.1:${await freePort()}` },
       legacy: { url: `http://127.0.0.1:${legacyPort}` },
       doh: false,
       // Nothing listens at the origin: every new-path request fails (502), and the gate sees it.
@@ -152,6 +154,10 @@ describe('the console', () => {
       .poll(() => page.textContent('tr.history-rollback .why'), { timeout: 10_000 })
       .toMatch(/error-rate 100\.00% over 0\.01 .*\[error-rate 100\.00% > 1\.00%/)
     expect(await page.textContent('tr.history-plan .why')).toContain('first canary (plan 10,50')
+    // The origin failed (502s): errors of the new path, not fallbacks to the legacy.
+    expect(await page.textContent('.fallback-reasons')).toBe(
+      'Fallbacks to the legacy since start: none',
+    )
     await page.screenshot({ path: join(ARTIFACTS, 'rolled-back.png'), fullPage: true })
     expect(operator.problems).toEqual([])
   }, 40_000)
@@ -171,7 +177,12 @@ describe('the console', () => {
     expect(history.entries.at(-1)).toMatchObject({ by: 'admin', why: 'all in', to: 6000 })
   })
 
-  it('refuses a change without the CSRF token, even with the session cookie', async () => {
+  it('refuses a change without the CSRF token, even with the session cookie, which alone cannot get it', async () => {
+    // The cookie goes to every port of the host: what it alone can read must not carry the token.
+    const session = await operator.page.evaluate(async () =>
+      (await fetch('/console/session')).json(),
+    )
+    expect(session).toEqual({ signedIn: true, name: 'admin', role: 'operator' })
     const status = await operator.page.evaluate(async (scope) => {
       const res = await fetch(`/rollout/${encodeURIComponent(scope)}`, {
         method: 'PUT',
@@ -191,10 +202,10 @@ describe('the console', () => {
     expect(await page.locator('button[name=plan]').count()).toBe(0)
     expect(viewer.problems).toEqual([])
     const status = await page.evaluate(async (scope) => {
-      const session = (await (await fetch('/console/session')).json()) as { csrf: string }
+      const csrf = sessionStorage.getItem('cutover-csrf') ?? ''
       const res = await fetch(`/rollout/${encodeURIComponent(scope)}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
         body: JSON.stringify({ percent: 0, reason: 'viewer' }),
       })
       return res.status
@@ -202,6 +213,10 @@ describe('the console', () => {
     expect(status).toBe(403)
     await page.click('a[href="#/fleet"]')
     await page.getByText('Workers').waitFor()
+    await expect
+      .poll(() => page.textContent('p.certificate'), { timeout: 10_000 })
+      .toMatch(/^Certificate shop\.e2e\.test: expires in 39[78]\.\d days$/)
+    expect(await page.textContent('main')).not.toMatch(/null|undefined/)
     await page.screenshot({ path: join(ARTIFACTS, 'fleet.png'), fullPage: true })
   })
 

@@ -207,7 +207,9 @@ describe('noise', () => {
     expect(uploaded).toMatchObject({ by: 'admin', suites: [suite], totals: { cases: 2 } })
     expect(run.out).toContain(`report uploaded: ${admin}/diff-reports/${uploaded.id}`)
     const html = await fetch(`${admin}/diff-reports/${uploaded.id}`)
-    expect(html.headers.get('content-security-policy')).toBe('sandbox allow-scripts')
+    expect(html.headers.get('content-security-policy')).toMatch(
+      /^sandbox allow-scripts; default-src 'none';/,
+    )
     expect(await html.text()).toMatch(/^<!doctype html>/i)
     const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport
     expect(report.totals.mismatch).toBe(0)

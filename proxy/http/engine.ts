@@ -84,7 +84,6 @@ export class HttpEngine implements ExchangeEngine {
   readonly #parts: HttpEngineParts
   readonly #observe: RequestObserver
   readonly #malformed: HotCount
-  readonly #fallbacks = new Map<string, HotCount>()
   #lastErrorLog = 0
   readonly accessLog: HttpAccessLog | undefined
 
@@ -253,8 +252,7 @@ export class HttpEngine implements ExchangeEngine {
   /** The new path hands the request to the legacy, as it was received (but for everywhere rules); counted by reason. */
   #fallBack(x: HttpExchange, verdict: LegacyVerdict): void {
     x.leaveNewPath(verdict.reason)
-    this.#fallbackCount(verdict.reason).n++
-    x.scope.stats.fallbacks++
+    this.#observe.fellBack(x.scope, verdict.reason)
     if (verdict === MODULE_ERROR) x.scope.stats.newErrors++
     this.#toLegacy(x, 'fallback')
   }
@@ -302,7 +300,7 @@ export class HttpEngine implements ExchangeEngine {
   }
 
   observe(path: PathLabel, scope: Scope, start: number, status: number): void {
-    this.#observe(path, scope, start, status >= 500)
+    this.#observe.done(path, scope, start, status >= 500)
   }
 
   /** Counted as the legacy's failure or the origin's, whichever was asked. */
@@ -318,15 +316,6 @@ export class HttpEngine implements ExchangeEngine {
       },
       'HTTP upstream failed',
     )
-  }
-
-  #fallbackCount(reason: string): HotCount {
-    let count = this.#fallbacks.get(reason)
-    if (count === undefined) {
-      count = this.#parts.metrics.fallbacks.child({ protocol: 'http', reason })
-      this.#fallbacks.set(reason, count)
-    }
-    return count
   }
 
   #logError(err: unknown): void {

@@ -13,6 +13,7 @@ export interface Metrics {
   scopeRequests: HotCounter<'protocol' | 'scope' | 'path'>
   scopeErrors: HotCounter<'protocol' | 'scope' | 'path'>
   scopeDuration: HotHistogram
+  scopeFallbacks: HotCounter<'protocol' | 'scope' | 'reason'>
   fallbacks: HotCounter<'protocol' | 'reason'>
   duration: HotHistogram
   rolloutPercent: Gauge<'scope'>
@@ -67,6 +68,12 @@ export function createMetrics(registry: Registry): Metrics {
       'cutover_scope_request_duration_seconds',
       'Time from receiving a request of one scope to sending its response, by the path that answered',
       LATENCY_BUCKETS,
+    ),
+    scopeFallbacks: hotCounter(
+      registry,
+      'cutover_scope_fallbacks_total',
+      'Requests of one scope the new path handed to the legacy path, by reason',
+      ['protocol', 'scope', 'reason'],
     ),
     fallbacks: hotCounter(
       registry,

@@ -29,7 +29,7 @@ async function samples(registry: Registry, name: string): Promise<string[]> {
 describe('requestObserver', () => {
   it('counts requests, errors and latency by scope and path beside the instance-wide series', async () => {
     const registry = new Registry()
-    const observe = requestObserver(createMetrics(registry), 'http')
+    const observe = requestObserver(createMetrics(registry), 'http').done
     const shop = site('http:shop.test')
     const other = createScope(catchAllSpec('http'), SUBNET)
     const start = performance.now()
@@ -76,11 +76,39 @@ describe('requestObserver', () => {
   it('counts a scope rebuilt by a reload on in the same series', async () => {
     const registry = new Registry()
     const metrics = createMetrics(registry)
-    requestObserver(metrics, 'http')('new', site('http:shop.test'), performance.now(), false)
+    requestObserver(metrics, 'http').done('new', site('http:shop.test'), performance.now(), false)
     // A reload builds the engine, its observer and the scope again.
-    requestObserver(metrics, 'http')('new', site('http:shop.test'), performance.now(), false)
+    requestObserver(metrics, 'http').done('new', site('http:shop.test'), performance.now(), false)
     expect(await samples(registry, 'cutover_scope_requests_total')).toContain(
       'cutover_scope_requests_total{protocol="http",scope="http:shop.test",path="new"} 2',
     )
+  })
+
+  it('counts a fallback by reason, for the instance and for its scope', async () => {
+    const registry = new Registry()
+    const observe = requestObserver(createMetrics(registry), 'dns')
+    const zone = createScope(
+      {
+        id: 'dns:shop.test',
+        protocol: 'dns',
+        basisPoints: 100,
+        servable: true,
+        stickiness: undefined,
+        salt: undefined,
+      },
+      SUBNET,
+    )
+    observe.fellBack(zone, 'module-error')
+    observe.fellBack(zone, 'module-error')
+    observe.fellBack(zone, 'unserved')
+    expect(await samples(registry, 'cutover_fallbacks_total')).toEqual([
+      'cutover_fallbacks_total{protocol="dns",reason="module-error"} 2',
+      'cutover_fallbacks_total{protocol="dns",reason="unserved"} 1',
+    ])
+    expect(await samples(registry, 'cutover_scope_fallbacks_total')).toEqual([
+      'cutover_scope_fallbacks_total{protocol="dns",scope="dns:shop.test",reason="module-error"} 2',
+      'cutover_scope_fallbacks_total{protocol="dns",scope="dns:shop.test",reason="unserved"} 1',
+    ])
+    expect(zone.stats.fallbacks).toBe(3)
   })
 })

@@ -18,8 +18,12 @@ interface Counted {
 
 const PATHS: readonly PathLabel[] = ['new', 'legacy', 'fallback']
 
-/** Counts one request of `scope` answered on `path`, started at `start` (performance.now()); `error`: SERVFAIL or 5xx. */
-export type RequestObserver = (path: PathLabel, scope: Scope, start: number, error: boolean) => void
+export interface RequestObserver {
+  /** Counts one request of `scope` answered on `path`, started at `start` (performance.now()); `error`: SERVFAIL or 5xx. */
+  done(path: PathLabel, scope: Scope, start: number, error: boolean): void
+  /** Counts one of `scope`'s requests the new path handed to the legacy, and why (reasons are a small fixed set). */
+  fellBack(scope: Scope, reason: string): void
+}
 
 export function requestObserver(metrics: Metrics, protocol: Protocol): RequestObserver {
   const byPath = Object.fromEntries(
@@ -49,7 +53,9 @@ export function requestObserver(metrics: Metrics, protocol: Protocol): RequestOb
     byScope.set(scope, bound)
     return bound
   }
-  return (path, scope, start, error) => {
+  const fallbacks = new Map<string, HotCount>()
+  const scopeFallbacks = new WeakMap<Scope, Map<string, HotCount>>()
+  const done: RequestObserver['done'] = (path, scope, start, error) => {
     const seconds = (performance.now() - start) / 1000
     const all = byPath[path]
     all.requests.n++
@@ -69,4 +75,25 @@ export function requestObserver(metrics: Metrics, protocol: Protocol): RequestOb
       recordLatency(stats.legacyLatency, seconds)
     }
   }
+  const fellBack: RequestObserver['fellBack'] = (scope, reason) => {
+    let all = fallbacks.get(reason)
+    if (all === undefined) {
+      all = metrics.fallbacks.child({ protocol, reason })
+      fallbacks.set(reason, all)
+    }
+    all.n++
+    let byReason = scopeFallbacks.get(scope)
+    if (byReason === undefined) {
+      byReason = new Map()
+      scopeFallbacks.set(scope, byReason)
+    }
+    let one = byReason.get(reason)
+    if (one === undefined) {
+      one = metrics.scopeFallbacks.child({ protocol, scope: scope.id, reason })
+      byReason.set(reason, one)
+    }
+    one.n++
+    scope.stats.fallbacks++
+  }
+  return { done, fellBack }
 }

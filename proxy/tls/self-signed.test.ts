@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../config/config.ts'
 import { loadCertificates } from './certificates.ts'
+import { ensureSelfSigned } from './self-signed.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -34,6 +35,13 @@ describe('selfSigned certificates', () => {
     const pem = readFileSync(c.cert, 'utf8')
     loadCertificates(config.tls!)
     expect(readFileSync(c.cert, 'utf8')).toBe(pem)
+    // With less than a month to live, it is made again.
+    ensureSelfSigned(c.cert, c.key, c.selfSigned!, Date.now() + 380 * 86_400_000)
+    expect(readFileSync(c.cert, 'utf8')).not.toBe(pem)
+    expect(loadCertificates(config.tls!).certificates[0].names).toEqual([
+      'shop.test',
+      '*.shop.test',
+    ])
   })
 
   it('refuses what is not a DNS name, or an entry with neither files nor names', () => {

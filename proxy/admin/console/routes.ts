@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { NamedToken } from '../token.ts'
+import { type Readings, readingsOf } from './readings.ts'
 import type { ScopeSeries } from './scope-series.ts'
 import { cookieOf, SESSION_COOKIE, type Sessions } from './sessions.ts'
 
@@ -24,6 +25,8 @@ const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 const EVENT_EVERY_MS = 2000
 const MAX_EVENT_STREAMS = 64
+const READINGS_EVERY_MS = 5000
+const MAX_UNREAD_BYTES = 1024 * 1024
 
 export interface ConsoleDeps {
   sessions: Sessions
@@ -36,6 +39,8 @@ export interface ConsoleDeps {
   status?(): unknown
   /** With a Redis store: the instances of the fleet. */
   instances?(): unknown
+  /** The proxy's metrics as Prometheus text (what /metrics serves). */
+  metricsText(): Promise<string>
   notReady(): string[]
   warnings?(): string[]
 }
@@ -83,15 +88,31 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`)
     return { signedOut: true }
   })
+  // Never the CSRF token here: the cookie also reaches every other port of this
+  // host, and what it alone can get must not be enough to change anything.
   app.get('/console/session', async (req) => {
     const s = sessionOf(req)
-    return s ? { signedIn: true, ...who(s.caller), csrf: s.session.csrf } : { signedIn: false }
+    return s ? { signedIn: true, ...who(s.caller) } : { signedIn: false }
   })
 
+  // Read from the metrics while a console is open: each read asks every worker.
+  let readings: Readings = { certificates: [], fallbacks: {} }
+  let readAt = 0
+  const read = () => {
+    if (Date.now() - readAt < READINGS_EVERY_MS) return
+    readAt = Date.now()
+    deps.metricsText().then(
+      (text) => {
+        readings = readingsOf(text)
+      },
+      () => {}, // the last readings stand
+    )
+  }
   const state = () => ({
     at: Date.now(),
     rollout: deps.rollout(),
     rates: deps.series.latest(),
+    readings,
     process: {
       status: deps.status?.(),
       instances: deps.instances?.(),
@@ -128,6 +149,9 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const send = () => {
       // A session closed meanwhile (sign-out, token gone) ends the stream.
       if (!sessionOf(req)) return res.end()
+      // A console that stopped reading is let go, not buffered for.
+      if (res.writableLength > MAX_UNREAD_BYTES) return res.destroy()
+      read()
       res.write(`event: state\ndata: ${JSON.stringify(state())}\n\n`)
     }
     send()

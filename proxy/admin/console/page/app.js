@@ -2,7 +2,7 @@
 // streams (server-sent events) and shows the page the address names: the
 // scopes (#/), one scope (#/scope/<id>), the diff runs (#/diffs) or the fleet (#/fleet).
 
-import { api, cell, h, num, pct, say, session } from './dom.js'
+import { api, cell, csrfToken, h, num, pct, reasonsText, say, session } from './dom.js'
 import { scopePage } from './scope-page.js'
 
 const main = document.getElementById('main')
@@ -15,13 +15,16 @@ let shown = { route: '', update: () => {} }
 function signIn(error) {
   events?.close()
   session.current = undefined
+  csrfToken.set(undefined)
   shown = { route: '', update: () => {} }
   who.textContent = ''
   const token = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true })
   const submit = async (e) => {
     e.preventDefault()
     try {
-      session.current = await api('POST', '/console/sign-in', { token: token.value })
+      const signedIn = await api('POST', '/console/sign-in', { token: token.value })
+      csrfToken.set(signedIn.csrf)
+      session.current = signedIn
       start()
     } catch (err) {
       say(`Sign-in failed: ${err.message}`, true)
@@ -89,6 +92,7 @@ function scopes(l, el) {
     'new req/s',
     'legacy req/s',
     'fallback',
+    'fallback reasons',
     'errors new',
     'errors legacy',
     'p99 new ms',
@@ -108,6 +112,7 @@ function scopes(l, el) {
         num(r.newRps),
         num(r.legacyRps),
         pct(r.fallbackRate),
+        reasonsText(l.readings.fallbacks[s.scope]),
         pct(r.newErrorRate),
         pct(r.legacyErrorRate),
       ].map(cell),
@@ -219,6 +224,20 @@ function fleet(l, el) {
       ),
       l.process.warnings.map((w) => h('p', { class: 'breached' }, w)),
       h('p', {}, `Rollout store: ${l.rollout.store.ok ? 'ok' : l.rollout.store.detail}`),
+      l.readings.recordLag
+        ? h(
+            'p',
+            {},
+            `Record changes: ${l.readings.recordLag.events} events, ${l.readings.recordLag.seconds.toFixed(1)} s behind`,
+          )
+        : null,
+      l.readings.certificates.map((c) =>
+        h(
+          'p',
+          { class: c.expiresInSeconds < 7 * 86400 ? 'breached certificate' : 'certificate' },
+          `Certificate ${c.name}: expires in ${(c.expiresInSeconds / 86400).toFixed(1)} days`,
+        ),
+      ),
       st
         ? h(
             'p',
@@ -251,7 +270,7 @@ function fleet(l, el) {
             ),
           ),
         )
-      : null,
+      : '', // replaceChildren would show a null as text
     h(
       'section',
       {},
@@ -272,7 +291,8 @@ function fleet(l, el) {
 
 window.addEventListener('hashchange', render)
 api('GET', '/console/session').then((s) => {
-  if (!s.signedIn) return signIn()
+  // A tab without the token sign-in gave (a new tab) signs in for itself.
+  if (!s.signedIn || !csrfToken.get()) return signIn()
   session.current = s
   start()
 })

@@ -28,11 +28,20 @@ export const num = (v, digits = 1) => (v === null || v === undefined ? null : v.
 export const cell = (text) =>
   text === null ? h('td', { class: 'nodata' }, 'no data') : h('td', {}, text)
 
-/** The signed-in session: its name, role and CSRF token. */
+/**
+ * The signed-in session: its name and role, and the CSRF token sign-in gave
+ * this tab (kept in sessionStorage: the server hands it out at sign-in only).
+ */
 export const session = { current: undefined }
+const CSRF_KEY = 'cutover-csrf'
+export const csrfToken = {
+  get: () => sessionStorage.getItem(CSRF_KEY),
+  set: (token) =>
+    token ? sessionStorage.setItem(CSRF_KEY, token) : sessionStorage.removeItem(CSRF_KEY),
+}
 
 export async function api(method, path, body) {
-  const headers = { 'x-csrf-token': session.current?.csrf ?? '' }
+  const headers = { 'x-csrf-token': csrfToken.get() ?? '' }
   // Without a body, no content type: the API refuses an empty JSON body.
   if (body !== undefined) headers['content-type'] = 'application/json'
   const res = await fetch(path, {
@@ -45,12 +54,20 @@ export async function api(method, path, body) {
   return data
 }
 
+/** A scope's fallbacks by reason since start, most first: "module-error 12, unserved 3". */
+export function reasonsText(byReason) {
+  const entries = Object.entries(byReason ?? {}).sort((a, b) => b[1] - a[1])
+  return entries.length ? entries.map(([reason, n]) => `${reason} ${n}`).join(', ') : 'none'
+}
+
 /** A gate reading in words; one with too few samples says "no data". */
 export function gateText(g) {
   if (g.state === 'inconclusive') return `${g.gate} no data (${g.samples} samples)`
   if (g.state === 'not-applicable') return `${g.gate} no data (nothing compared)`
   const latency = g.gate === 'latency'
-  const value = latency ? `${g.value.toFixed(2)}×` : pct(g.value)
+  // A p99 past the last latency bucket is infinite, and JSON carries it as null.
+  const finite = typeof g.value === 'number' && Number.isFinite(g.value)
+  const value = !finite ? '∞' : latency ? `${g.value.toFixed(2)}×` : pct(g.value)
   const limit = latency ? `${g.limit}×` : pct(g.limit)
   return `${g.gate} ${value} ${g.state === 'breached' ? '>' : '≤'} ${limit}`
 }

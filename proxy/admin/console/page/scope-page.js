@@ -4,7 +4,7 @@
 // live state then updates its parts in place, so nothing typed is lost.
 
 import { chart } from './chart.js'
-import { api, gateText, h, pct, say, session } from './dom.js'
+import { api, gateText, h, pct, reasonsText, say, session } from './dom.js'
 
 const EXTRAS_EVERY_MS = 4000
 /** A raise of more than this many points asks for a confirmation first. */
@@ -14,6 +14,7 @@ export function scopePage(id) {
   let latest
   const percent = h('span', { class: 'percent' })
   const plan = h('div')
+  const fallbacks = h('p', { class: 'fallback-reasons' })
   const charts = h('div', { class: 'charts' })
   const shadow = h('section')
   const history = h('table', { class: 'history' })
@@ -25,6 +26,7 @@ export function scopePage(id) {
       {},
       h('h2', {}, `${id}: `, percent, ' on the new path'),
       plan,
+      fallbacks,
       controls(id, () => latest),
     ),
     h('section', {}, h('h2', {}, 'Last hour'), charts),
@@ -50,6 +52,7 @@ export function scopePage(id) {
       if (!latest) return el.replaceChildren(h('p', {}, `No scope ${id}.`))
       percent.textContent = `${latest.percent}%`
       plan.replaceChildren(planView(latest))
+      fallbacks.textContent = `Fallbacks to the legacy since start: ${reasonsText(live.readings.fallbacks[id])}`
       if (Date.now() - extrasAt >= EXTRAS_EVERY_MS) {
         extrasAt = Date.now()
         refreshExtras().catch((err) => say(err.message, true))
@@ -181,43 +184,26 @@ function controls(id, latest) {
   )
 }
 
+/** A series per path of the figure `key` of each point (newRps, legacyRps...). */
+const paths = (figure, withFallback = false) =>
+  [
+    { name: 'new', color: 'var(--new)', value: (p) => p[`new${figure}`] },
+    { name: 'legacy', color: 'var(--legacy)', value: (p) => p[`legacy${figure}`] },
+    withFallback && {
+      name: 'fallback',
+      color: 'var(--fallback)',
+      value: (p) => p[`fallback${figure}`],
+    },
+  ].filter(Boolean)
+
 function chartsOf(points) {
   const fixed = (v) => v.toFixed(2)
+  const mismatches = [{ name: 'mismatch rate', color: 'var(--bad)', value: (p) => p.mismatchRate }]
   return [
-    chart(
-      'Requests/s',
-      points,
-      [
-        { name: 'new', color: 'var(--new)', value: (p) => p.newRps },
-        { name: 'legacy', color: 'var(--legacy)', value: (p) => p.legacyRps },
-        { name: 'fallback', color: 'var(--fallback)', value: (p) => p.fallbackRps },
-      ],
-      fixed,
-    ),
-    chart(
-      'Error rate',
-      points,
-      [
-        { name: 'new', color: 'var(--new)', value: (p) => p.newErrorRate },
-        { name: 'legacy', color: 'var(--legacy)', value: (p) => p.legacyErrorRate },
-      ],
-      pct,
-    ),
-    chart(
-      'p99 ms',
-      points,
-      [
-        { name: 'new', color: 'var(--new)', value: (p) => p.newP99Ms },
-        { name: 'legacy', color: 'var(--legacy)', value: (p) => p.legacyP99Ms },
-      ],
-      fixed,
-    ),
-    chart(
-      'Shadow mismatches',
-      points,
-      [{ name: 'mismatch rate', color: 'var(--bad)', value: (p) => p.mismatchRate }],
-      pct,
-    ),
+    chart('Requests/s', points, paths('Rps', true), fixed),
+    chart('Error rate', points, paths('ErrorRate'), pct),
+    chart('p99 ms', points, paths('P99Ms'), fixed),
+    chart('Shadow mismatches', points, mismatches, pct),
   ]
 }
 
