@@ -84,7 +84,9 @@ async function soak(
   let events = 0
   let nextRestart = start + restartEvery
   let nextReload = start + restartEvery / 2
-  let nextSample = start
+  // Samples fall between restarts and reloads, not on them: one taken as a
+  // generation hands over counts whatever is in flight at that instant.
+  let nextSample = start + o.sampleMs / 4
   for (let second = 0; Date.now() - start < o.durationMs; second++) {
     const now = Date.now()
     if (now >= nextSample) {
