@@ -29,8 +29,8 @@ let viewerToken: string
 let operator: Browser
 let viewer: Browser
 
-/** `count` requests to the site, each from another user (so the sticky split spreads them). */
-async function traffic(count: number): Promise<void> {
+/** `count` requests to `host`, each from another user (so the sticky split spreads them). */
+async function traffic(count: number, host = 'shop.e2e.test'): Promise<void> {
   for (let i = 0; i < count; i++)
     await new Promise<void>((resolve, reject) => {
       const req = request(
@@ -38,7 +38,7 @@ async function traffic(count: number): Promise<void> {
           host: '127.0.0.1',
           port: httpPort,
           path: '/',
-          headers: { host: 'shop.e2e.test', 'x-user': `user-${i}` },
+          headers: { host, 'x-user': `user-${i}` },
         },
         (res) => res.resume().once('end', resolve),
       )
@@ -81,6 +81,8 @@ beforeAll(async () => {
           percent: 0,
           stickiness: 'header:x-user',
         },
+        // All on the legacy, all compared with the new path (whose origin is down).
+        { host: 'news.e2e.test', origin: 'http://127.0.0.1:9', percent: 0, shadow: 100 },
       ],
     },
   })
@@ -218,6 +220,23 @@ describe('the console', () => {
       .toMatch(/^Certificate shop\.e2e\.test: expires in 39[78]\.\d days$/)
     expect(await page.textContent('main')).not.toMatch(/null|undefined/)
     await page.screenshot({ path: join(ARTIFACTS, 'fleet.png'), fullPage: true })
+  })
+
+  it('shows what the shadow comparison found: the fields that differ and example pairs', async () => {
+    await traffic(5, 'news.e2e.test')
+    const { page } = operator
+    await page.click('a[href="#/"]')
+    await page.click(`a[href="#/scope/${encodeURIComponent('http:news.e2e.test')}"]`)
+    await expect
+      .poll(() => page.textContent('section:has(.example) h2'), { timeout: 10_000 })
+      .toMatch(/^Shadow \(100%\): [1-5] of [1-5] compared differed$/)
+    expect(await page.textContent('.example')).toMatch(/status: 200 → 502/)
+    // Each example: the legacy's answer and the new path's, side by side.
+    expect(await page.locator('.example').first().locator('.pair pre').allTextContents()).toEqual([
+      expect.stringMatching(/^legacy\n200\n/),
+      expect.stringMatching(/^new path\n502\n/),
+    ])
+    await page.screenshot({ path: join(ARTIFACTS, 'shadow.png'), fullPage: true })
   })
 
   it('lists the diff runs uploaded, each linked to its report', async () => {

@@ -207,29 +207,46 @@ function chartsOf(points) {
   ]
 }
 
+/** The fields that differ (rates) and the last examples: each field's two values, then both answers side by side. */
 function shadowView(s) {
   if (s.shadowPercent === 0) return [h('h2', {}, 'Shadow'), h('p', {}, 'Not shadowed.')]
-  const pair = (ex) =>
+  const field = (f) =>
+    h(
+      'tr',
+      { class: f.regression ? 'breached' : '' },
+      [f.field, pct(f.mismatchRate), pct(f.noiseRate), f.regression ? 'differs' : 'noise'].map(
+        (v) => h('td', {}, v),
+      ),
+    )
+  const example = (ex) =>
     h(
       'div',
-      { class: 'pair' },
-      h('pre', {}, JSON.stringify(ex.new ?? ex, null, 1)),
-      h('pre', {}, JSON.stringify(ex.legacy ?? '', null, 1)),
+      { class: 'example' },
+      h(
+        'p',
+        {},
+        `${ex.id} at ${ex.at}: `,
+        ex.diffs.map((d) => `${d.field}: ${d.legacy} → ${d.candidate}`).join('; '),
+      ),
+      h(
+        'div',
+        { class: 'pair' },
+        h('pre', {}, `legacy\n${ex.legacy}`),
+        h('pre', {}, `new path\n${ex.candidate}`),
+      ),
     )
   return [
-    h('h2', {}, `Shadow: ${s.mismatches} of ${s.compared} compared differed`),
+    h('h2', {}, `Shadow (${s.shadowPercent}%): ${s.mismatches} of ${s.compared} compared differed`),
     h(
       'table',
       {},
-      s.fields.map((f) =>
-        h(
-          'tr',
-          {},
-          h('td', {}, f.field ?? JSON.stringify(f)),
-          h('td', {}, String(f.mismatches ?? '')),
-        ),
+      h(
+        'tr',
+        {},
+        ['field', 'differs', 'noise', ''].map((t) => h('th', {}, t)),
       ),
+      s.fields.map(field),
     ),
-    s.examples.slice(-5).map(pair),
+    ...s.examples.slice(-5).map(example),
   ]
 }
