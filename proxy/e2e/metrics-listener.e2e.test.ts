@@ -24,20 +24,30 @@ afterEach(() => {
   proxy = undefined
 })
 
+/** A supervised proxy with `workers` and metrics.listen that has answered `queries` DNS queries, and its metrics port. */
+async function answered(
+  workers: number,
+  queries: number,
+): Promise<{ p: SupervisedProxy; metricsPort: number }> {
+  const [dnsPort, metricsPort] = [await freePort(), await freePort()]
+  const p = await startSupervised({
+    workers,
+    dns: dns(`127.0.0.1:${dnsPort}`),
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
+  })
+  proxy = p
+  for (let i = 0; i < queries; i++)
+    await exchange(
+      { host: '127.0.0.1', port: dnsPort },
+      buildQuery({ name: 'www.e2e.test', type: Type.A }),
+      'udp',
+    )
+  return { p, metricsPort }
+}
+
 describe('metrics.listen', () => {
   it("serves the workers' summed metrics without a token, and nothing else", async () => {
-    const [dnsPort, metricsPort] = [await freePort(), await freePort()]
-    proxy = await startSupervised({
-      workers: 2,
-      dns: dns(`127.0.0.1:${dnsPort}`),
-      metrics: { listen: `127.0.0.1:${metricsPort}` },
-    })
-    for (let i = 0; i < 20; i++)
-      await exchange(
-        { host: '127.0.0.1', port: dnsPort },
-        buildQuery({ name: 'www.e2e.test', type: Type.A }),
-        'udp',
-      )
+    const { p, metricsPort } = await answered(2, 20)
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
@@ -64,7 +74,7 @@ describe('metrics.listen', () => {
       )
     }
     // The admin API is where it was, its changes behind the token as ever.
-    const put = await fetch(`http://127.0.0.1:${proxy.adminPort}/rollout/dns%3Ae2e.test`, {
+    const put = await fetch(`http://127.0.0.1:${p.adminPort}/rollout/dns%3Ae2e.test`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ percent: 0 }),
@@ -73,27 +83,16 @@ describe('metrics.listen', () => {
   }, 60_000)
 
   it('counts a worker too busy to answer with its last answer: no sum goes backwards', async () => {
-    const [dnsPort, metricsPort] = [await freePort(), await freePort()]
-    proxy = await startSupervised({
-      workers: 1,
-      dns: dns(`127.0.0.1:${dnsPort}`),
-      metrics: { listen: `127.0.0.1:${metricsPort}` },
-    })
-    for (let i = 0; i < 5; i++)
-      await exchange(
-        { host: '127.0.0.1', port: dnsPort },
-        buildQuery({ name: 'www.e2e.test', type: Type.A }),
-        'udp',
-      )
-    const answered = /^cutover_requests_total\{protocol="dns",path="new"\} 5$/m
+    const { p, metricsPort } = await answered(1, 5)
+    const five = /^cutover_requests_total\{protocol="dns",path="new"\} 5$/m
     const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
-    expect(await scrape()).toMatch(answered)
-    const pid = (await proxy.status()).workers[0]?.pid
+    expect(await scrape()).toMatch(five)
+    const pid = (await p.status()).workers[0]?.pid
     if (pid === undefined) throw new Error('the worker has no pid')
     // A stopped process answers nothing, as one whose event loop is stuck under load.
     process.kill(pid, 'SIGSTOP')
     try {
-      expect(await scrape()).toMatch(answered)
+      expect(await scrape()).toMatch(five)
     } finally {
       process.kill(pid, 'SIGCONT')
     }

@@ -127,9 +127,22 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     async (req) => ({ scope: req.params['*'], points: deps.series.of(req.params['*']) }),
   )
 
-  const streams = new Map<ServerResponse, () => void>()
+  // One state per tick (or rollout change) for every open console, and one timer for them all.
+  const streams = new Map<ServerResponse, FastifyRequest>()
+  let timer: NodeJS.Timeout | undefined
+  const sendTo = (targets: Iterable<[ServerResponse, FastifyRequest]>) => {
+    read()
+    const event = `event: state\ndata: ${JSON.stringify(state())}\n\n`
+    for (const [res, req] of targets) {
+      // A session closed meanwhile (sign-out, token gone) ends the stream.
+      if (!sessionOf(req)) res.end()
+      // A console that stopped reading is let go, not buffered for.
+      else if (res.writableLength > MAX_UNREAD_BYTES) res.destroy()
+      else res.write(event)
+    }
+  }
   deps.onRolloutChange(() => {
-    for (const send of streams.values()) send()
+    if (streams.size > 0) sendTo(streams)
   })
   // Open streams would hold the admin listener's close (a stop, an upgrade) forever.
   app.addHook('preClose', async () => {
@@ -146,20 +159,15 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     })
-    const send = () => {
-      // A session closed meanwhile (sign-out, token gone) ends the stream.
-      if (!sessionOf(req)) return res.end()
-      // A console that stopped reading is let go, not buffered for.
-      if (res.writableLength > MAX_UNREAD_BYTES) return res.destroy()
-      read()
-      res.write(`event: state\ndata: ${JSON.stringify(state())}\n\n`)
-    }
-    send()
-    streams.set(res, send)
-    const timer = setInterval(send, EVENT_EVERY_MS)
+    sendTo([[res, req]])
+    streams.set(res, req)
+    timer ??= setInterval(() => sendTo(streams), EVENT_EVERY_MS)
     res.once('close', () => {
-      clearInterval(timer)
       streams.delete(res)
+      if (streams.size === 0) {
+        clearInterval(timer)
+        timer = undefined
+      }
     })
   })
 }

@@ -2,7 +2,7 @@
 // streams (server-sent events) and shows the page the address names: the
 // scopes (#/), one scope (#/scope/<id>), the diff runs (#/diffs) or the fleet (#/fleet).
 
-import { api, cell, csrfToken, h, num, pct, reasonsText, say, session } from './dom.js'
+import { api, cell, csrfToken, h, num, pct, reasonsText, say, session, table } from './dom.js'
 import { scopePage } from './scope-page.js'
 
 const main = document.getElementById('main')
@@ -120,21 +120,7 @@ function scopes(l, el) {
     )
   }
   el.replaceChildren(
-    h(
-      'section',
-      {},
-      h('h2', {}, 'Scopes'),
-      h(
-        'table',
-        {},
-        h(
-          'tr',
-          {},
-          head.map((t) => h('th', {}, t)),
-        ),
-        l.rollout.scopes.map(row),
-      ),
-    ),
+    h('section', {}, h('h2', {}, 'Scopes'), table(head, l.rollout.scopes.map(row))),
   )
 }
 
@@ -180,16 +166,8 @@ function showDiffRuns(el) {
           {},
           h('h2', {}, 'Diff runs'),
           reports.length
-            ? h(
-                'table',
-                {},
-                h(
-                  'tr',
-                  {},
-                  ['run', 'by', 'suites', 'cases', 'match', 'mismatch', 'error'].map((t) =>
-                    h('th', {}, t),
-                  ),
-                ),
+            ? table(
+                ['run', 'by', 'suites', 'cases', 'match', 'mismatch', 'error'],
                 reports.map(row),
               )
             : h('p', {}, 'None yet: run cutover diff SUITE --upload.'),
@@ -206,12 +184,6 @@ function fleet(l, el) {
       ? 'ok'
       : `failed: ${st.lastReload.error}`
     : 'none'
-  const worker = (w) =>
-    h(
-      'tr',
-      {},
-      [w.id, w.pid, w.generation, w.state, w.connections].map((v) => h('td', {}, String(v))),
-    )
   el.replaceChildren(
     h(
       'section',
@@ -251,23 +223,15 @@ function fleet(l, el) {
           'section',
           {},
           h('h2', {}, 'Fleet (instances sharing the Redis state)'),
-          h(
-            'table',
+          table(
+            ['host', 'pid', 'drives plans', 'last heard'],
+            l.process.instances.map((i) => [
+              i.host,
+              i.pid,
+              i.leading ? 'yes' : 'no',
+              new Date(i.at).toLocaleTimeString(),
+            ]),
             { class: 'instances' },
-            h(
-              'tr',
-              {},
-              ['host', 'pid', 'drives plans', 'last heard'].map((t) => h('th', {}, t)),
-            ),
-            l.process.instances.map((i) =>
-              h(
-                'tr',
-                {},
-                [i.host, i.pid, i.leading ? 'yes' : 'no', new Date(i.at).toLocaleTimeString()].map(
-                  (v) => h('td', {}, String(v)),
-                ),
-              ),
-            ),
           ),
         )
       : '', // replaceChildren would show a null as text
@@ -275,15 +239,9 @@ function fleet(l, el) {
       'section',
       {},
       h('h2', {}, 'Workers'),
-      h(
-        'table',
-        {},
-        h(
-          'tr',
-          {},
-          ['id', 'pid', 'generation', 'state', 'connections'].map((t) => h('th', {}, t)),
-        ),
-        (st?.workers ?? []).map(worker),
+      table(
+        ['id', 'pid', 'generation', 'state', 'connections'],
+        (st?.workers ?? []).map((w) => [w.id, w.pid, w.generation, w.state, w.connections]),
       ),
     ),
   )

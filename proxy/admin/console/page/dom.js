@@ -17,6 +17,28 @@ export function h(tag, attrs = {}, ...children) {
   return el
 }
 
+/** A table: a header row of `heads`, then `rows` (rows made elsewhere, or arrays of plain values). */
+export function table(heads, rows, attrs = {}) {
+  const row = (r) =>
+    Array.isArray(r)
+      ? h(
+          'tr',
+          {},
+          r.map((v) => h('td', {}, String(v))),
+        )
+      : r
+  return h(
+    'table',
+    attrs,
+    h(
+      'tr',
+      {},
+      heads.map((t) => h('th', {}, t)),
+    ),
+    rows.map(row),
+  )
+}
+
 export function say(text, error = false) {
   notice.textContent = text
   notice.className = error ? 'error' : ''

@@ -4,7 +4,7 @@
 // live state then updates its parts in place, so nothing typed is lost.
 
 import { chart } from './chart.js'
-import { api, gateText, h, pct, reasonsText, say, session } from './dom.js'
+import { api, gateText, h, pct, reasonsText, say, session, table } from './dom.js'
 
 const EXTRAS_EVERY_MS = 4000
 /** A raise of more than this many points asks for a confirmation first. */
@@ -237,16 +237,7 @@ function shadowView(s) {
     )
   return [
     h('h2', {}, `Shadow (${s.shadowPercent}%): ${s.mismatches} of ${s.compared} compared differed`),
-    h(
-      'table',
-      {},
-      h(
-        'tr',
-        {},
-        ['field', 'differs', 'noise', ''].map((t) => h('th', {}, t)),
-      ),
-      s.fields.map(field),
-    ),
+    table(['field', 'differs', 'noise', ''], s.fields.map(field)),
     ...s.examples.slice(-5).map(example),
   ]
 }
