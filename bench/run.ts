@@ -7,6 +7,7 @@ import { accessLogBench } from './access-log.ts'
 import { diffBench } from './diff.ts'
 import { dnsBench } from './dns.ts'
 import { httpBench } from './http.ts'
+import { overloadBench } from './overload.ts'
 import { recordsBench } from './records.ts'
 import { restartBench } from './restart.ts'
 import { rolloutBench } from './rollout.ts'
@@ -23,6 +24,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   records: recordsBench,
   websocket: websocketBench,
   'access-log': accessLogBench,
+  overload: overloadBench,
 }
 
 const wanted = process.argv.slice(2)

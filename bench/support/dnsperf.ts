@@ -46,6 +46,8 @@ export async function dnsperf(
         .split('\n')
         .filter((l) => l.startsWith('> '))
         .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)) * 1000)
+        // A lost query's line ends in no latency.
+        .filter((ms) => Number.isFinite(ms))
         .sort((a, b) => a - b)
     : []
   return {

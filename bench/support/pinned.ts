@@ -75,26 +75,50 @@ export function runPinned(core: number, command: string, args: string[]): Promis
 /** Clock ticks per second in /proc's times: USER_HZ, 100 on every Linux build we run on. */
 const CLOCK_TICKS = 100
 
+/** Process `pid` and its descendants, from /proc (those that exit while read are left out). */
+function processTree(pid: number): number[] {
+  const all: number[] = []
+  const pending = [pid]
+  for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
+    try {
+      const children = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')
+      all.push(p)
+      for (const child of children.split(' ')) if (child.trim() !== '') pending.push(Number(child))
+    } catch {
+      // it has exited
+    }
+  }
+  return all
+}
+
+function readProc(pid: number, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8')
+  } catch {
+    return '' // it has exited
+  }
+}
+
 /**
  * CPU seconds (user and system, all threads) used so far by process `pid` and
- * its descendants, from /proc: what a server spent, whatever else ran beside it.
+ * its descendants: what a server spent, whatever else ran beside it.
  */
 export function cpuSecondsOf(pid: number): number {
   let ticks = 0
-  const pending = [pid]
-  for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
-    let stat: string
-    let children: string
-    try {
-      stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      children = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')
-    } catch {
-      continue // it has exited
-    }
+  for (const p of processTree(pid)) {
+    const stat = readProc(p, 'stat')
+    if (stat === '') continue
     // Fields after the command's closing parenthesis start at field 3; utime and stime are 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     ticks += Number(fields[11]) + Number(fields[12])
-    for (const child of children.split(' ')) if (child.trim() !== '') pending.push(Number(child))
   }
   return ticks / CLOCK_TICKS
+}
+
+/** Resident memory in bytes of process `pid` and its descendants. */
+export function residentBytesOf(pid: number): number {
+  let kib = 0
+  for (const p of processTree(pid))
+    kib += Number(/VmRSS:\s+(\d+) kB/.exec(readProc(p, 'status'))?.[1] ?? 0)
+  return kib * 1024
 }

@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { freePort } from '../../proxy/e2e/support/free-port.ts'
 import { startNginx } from '../../proxy/e2e/support/nginx.ts'
-import { cpuSecondsOf, startPinned } from './pinned.ts'
+import type { CpuQuota } from './cpu-quota.ts'
+import { cpuSecondsOf, residentBytesOf, startPinned } from './pinned.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
@@ -16,6 +17,8 @@ export interface Server {
   stop(): Promise<void>
   /** CPU seconds its processes have used so far, where the bench can read them. */
   cpuSeconds?(): number
+  /** Resident memory of its processes now, where the bench can read it. */
+  residentBytes?(): number
 }
 
 /**
@@ -27,6 +30,8 @@ export async function startCutover(
   core: number,
   dir: string,
   listener: (address: string) => object,
+  /** Held to a share of the core (bench/overload.ts). */
+  quota?: CpuQuota,
 ): Promise<Server> {
   const port = await freePort()
   const config = join(dir, `cutover-${port}.yaml`)
@@ -41,17 +46,17 @@ export async function startCutover(
       ...listener(`127.0.0.1:${port}`),
     }),
   )
-  const p = await startPinned(
-    core,
-    process.execPath,
-    [join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config],
-    (o) => o.includes('cutover is serving'),
-  )
+  const command = [process.execPath, join(ROOT, 'cli', 'cutover.ts'), 'start', '--config', config]
+  const run = quota
+    ? quota.wrap(command[0], command.slice(1))
+    : { command: command[0], args: command.slice(1) }
+  const p = await startPinned(core, run.command, run.args, (o) => o.includes('cutover is serving'))
   const pid = p.child.pid
   return {
     port,
     stop: p.stop,
     cpuSeconds: pid === undefined ? undefined : () => cpuSecondsOf(pid),
+    residentBytes: pid === undefined ? undefined : () => residentBytesOf(pid),
   }
 }
 

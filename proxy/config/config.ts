@@ -117,6 +117,24 @@ const shadow = z.strictObject({
   maxLoad: z.number().min(0).max(1).default(0.7),
 })
 
+/** Load shedding in each process (proxy/telemetry/overload.ts). */
+const overload = z.strictObject({
+  /**
+   * How far behind the event loop may fall (its median lateness over 50 ms,
+   * twice in a row) before new work is shed; 0: never shed, the default. Off
+   * unless set, as Envoy's overload manager is: a restart's new workers share
+   * the cores with the old ones, and shedding then would lose what a restart
+   * promises to keep. 20ms suits most; set it where capacity is known.
+   */
+  maxDelay: duration.default(0),
+  /** What a shed HTTP request's 503 says in Retry-After (whole seconds, at least 1). */
+  retryAfter: duration.default(1000),
+  /** What a shed DNS query over UDP gets: dropped (as a server out of capacity does) or SERVFAIL. Over TCP and TLS: SERVFAIL. */
+  dnsUdp: z.enum(['drop', 'servfail']).default('drop'),
+})
+
+export type OverloadSettings = z.output<typeof overload>
+
 const record = z.strictObject({
   /** Folder the recorded suites are written to (recorded-dns.yaml, recorded-http.yaml). */
   dir: z.string().min(1),
@@ -161,6 +179,7 @@ const schema = z.strictObject({
    */
   upgradeDrainDeadline: duration.default(300_000),
   shadow: shadow.prefault({}),
+  overload: overload.prefault({}),
   /** Sample live requests into suite files for `cutover diff`. */
   record: record.optional(),
 

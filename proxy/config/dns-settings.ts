@@ -2,7 +2,7 @@
 // the packet cache and where record events come from.
 
 import { z } from 'zod'
-import { duration } from '../../common/units.ts'
+import { duration, size } from '../../common/units.ts'
 import { typeCode } from '../../dns/constants.ts'
 import { nameKey } from '../../dns/name.ts'
 import { cidrSchema } from '../../modules/access/cidr.ts'
@@ -69,6 +69,23 @@ export const dns = z.strictObject({
     })
     .optional(),
   udpPayload: z.int().min(512).max(4096).default(1232),
+  udp: z
+    .strictObject({
+      /**
+       * The listening socket's receive buffer (SO_RCVBUF), the queue of
+       * queries not read yet: past it the kernel drops them, counted in
+       * cutover_dns_udp_receive_drops_total. Smaller bounds the wait of what is
+       * answered under overload; larger rides out bursts. 0: not set, so
+       * the system's (net.core.rmem_default) at start, and what it was before on reload.
+       */
+      receiveBuffer: size
+        .refine((n) => n === 0 || n >= 4096, {
+          message:
+            'a receive buffer under 4 KiB holds a handful of queries; use 0 for the system default',
+        })
+        .default(0),
+    })
+    .prefault({}),
   /** On `listen`, UDP (version 2, as dnsdist sends it) and TCP; not on the candidate listener. */
   proxyProtocol,
   moduleBudget: duration.default(50),

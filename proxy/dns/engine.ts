@@ -21,6 +21,7 @@ import type { DnsQueryLog } from '../telemetry/access-log.ts'
 import type { HotCount } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+import type { Overload } from '../telemetry/overload.ts'
 import { type RequestObserver, requestObserver } from '../telemetry/request-observer.ts'
 import { LegacyCall } from './legacy-call.ts'
 import { type ResponseRateLimiter, writeSlip } from './response-rate-limit.ts'
@@ -53,6 +54,8 @@ export interface DnsEngineParts {
   queryLog?: DnsQueryLog
   /** dns.rateLimit, when on: the new path's UDP answers over the rate are dropped or slipped. */
   rateLimit?: ResponseRateLimiter
+  /** Load shedding: a query turned away gets SERVFAIL, or over UDP is dropped (overload.dnsUdp). */
+  overload?: Overload
 }
 
 /** A traced query: what the trace will say besides the final path and reason. */
@@ -74,6 +77,7 @@ export class DnsEngine {
   readonly #observe: RequestObserver
   readonly #malformed: HotCount
   readonly #rateLimited: Record<'drop' | 'slip', HotCount>
+  readonly #shed: HotCount
   #lastErrorLog = 0
   /** Index of the module that answered in the last #runChain. */
   #answeredBy = 0
@@ -98,6 +102,7 @@ export class DnsEngine {
     this.#shadowCtx = context()
     this.#observe = requestObserver(parts.metrics, 'dns')
     this.#malformed = parts.metrics.malformed.child({ protocol: 'dns' })
+    this.#shed = parts.metrics.shed.child({ protocol: 'dns' })
     this.#rateLimited = {
       drop: parts.metrics.rateLimited.child({ action: 'dropped' }),
       slip: parts.metrics.rateLimited.child({ action: 'slipped' }),
@@ -123,6 +128,11 @@ export class DnsEngine {
       if (parsed === Parse.FORMERR)
         replier.sendReply(peer, ctx.out, writeRcodeReply(query, ctx.out, Rcode.FORMERR))
       else replier.dropped(peer)
+      return
+    }
+    // Not on the candidate listener: a diff run compares answers, not what overload did to them.
+    if (force === undefined && this.#parts.overload?.shed()) {
+      this.#turnAway(query, transport, peer, replier)
       return
     }
     ctx.query = query
@@ -190,6 +200,19 @@ export class DnsEngine {
     call.trace = trace
     if (logged) logged.upstreamAt = performance.now()
     this.#parts.forwarder.forward(call)
+  }
+
+  /** Turned away for overload: the cheapest answer, before routing or any module. */
+  #turnAway<P>(query: Buffer, transport: DnsTransport, peer: P, replier: DnsReplier<P>): void {
+    this.#shed.n++
+    if (transport === 'udp' && this.#parts.overload?.settings.dnsUdp === 'drop')
+      replier.dropped(peer)
+    else
+      replier.sendReply(
+        peer,
+        this.#ctx.out,
+        writeRcodeReply(query, this.#ctx.out, Rcode.SERVFAIL, this.#ctx.view.questionEnd),
+      )
   }
 
   /** Over dns.rateLimit: the answer dropped, or slipped (the question alone, TC set); true when it was. */

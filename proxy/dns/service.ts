@@ -158,6 +158,7 @@ async function buildDns(dns: DnsConfig, deps: ServiceDeps): Promise<DnsParts> {
     queryLog: deps.accessLogs.queries,
     rateLimit:
       dns.rateLimit.responsesPerSecond > 0 ? new ResponseRateLimiter(dns.rateLimit) : undefined,
+    overload: deps.overload,
   })
   engine.shadow = new DnsShadow({
     forward: (ex) => forwarder.forward(ex),
@@ -278,7 +279,10 @@ export async function startDns(
         async commit() {
           const old = parts
           parts = built
-          for (const l of all) l.udp.engine = parts.engine
+          for (const l of all) {
+            l.udp.engine = parts.engine
+            l.udp.setReceiveBuffer(next.udp.receiveBuffer)
+          }
           for (const l of streams) l.engine = parts.engine
           for (const i of intakes) i.trusted = trustedProxies(next.trustedProxies)
           certificates = nextDeps.certificates
@@ -366,7 +370,7 @@ async function listenDns(
   const tcp = new DnsTcpListener(engine, tcpLimits(dns), force, undefined, proxyProtocol.tcp)
   const role = force ? 'candidate' : 'dns'
   try {
-    await udp.listen(listen, sockets, role)
+    await udp.listen(listen, sockets, role, dns.udp.receiveBuffer)
     await tcp.listen(listen, sockets, role)
   } catch (err) {
     await Promise.all([udp.close(), tcp.close()])

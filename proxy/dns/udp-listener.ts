@@ -66,8 +66,19 @@ export class DnsUdpListener implements DnsReplier<RemoteInfo> {
     this.engine.handle(query, 'udp', header.source ?? rinfo.address, rinfo, this, force)
   }
 
-  async listen(at: HostPort, sockets: SocketSource, role: ListenRole): Promise<void> {
+  async listen(
+    at: HostPort,
+    sockets: SocketSource,
+    role: ListenRole,
+    receiveBuffer = 0,
+  ): Promise<void> {
     this.#port = await sockets.bind(this.#socket, role, at)
+    this.setReceiveBuffer(receiveBuffer)
+  }
+
+  /** SO_RCVBUF in bytes; 0 leaves it as it is. The socket is shared: every worker sets the same. */
+  setReceiveBuffer(bytes: number): void {
+    if (bytes > 0 && !this.#closed) this.#socket.setRecvBufferSize(bytes)
   }
 
   get port(): number {

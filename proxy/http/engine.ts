@@ -28,6 +28,7 @@ import type { HttpAccessLog } from '../telemetry/access-log.ts'
 import type { HotCount } from '../telemetry/hot-metrics.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics, PathLabel } from '../telemetry/metrics.ts'
+import type { Overload } from '../telemetry/overload.ts'
 import { type RequestObserver, requestObserver } from '../telemetry/request-observer.ts'
 import { sendError } from './error-reply.ts'
 import {
@@ -71,6 +72,8 @@ export interface HttpEngineParts {
   trustedProxies?: TrustedProxies
   /** log.access: a line for a sampled share of requests. */
   accessLog?: HttpAccessLog
+  /** Load shedding: a request turned away gets 503 with Retry-After. */
+  overload?: Overload
 }
 
 type LegacyVerdict = Extract<Verdict, { kind: 'legacy' }>
@@ -84,6 +87,7 @@ export class HttpEngine implements ExchangeEngine {
   readonly #parts: HttpEngineParts
   readonly #observe: RequestObserver
   readonly #malformed: HotCount
+  readonly #shed: HotCount
   #lastErrorLog = 0
   readonly accessLog: HttpAccessLog | undefined
 
@@ -92,6 +96,7 @@ export class HttpEngine implements ExchangeEngine {
     this.accessLog = parts.accessLog
     this.#observe = requestObserver(parts.metrics, 'http')
     this.#malformed = parts.metrics.malformed.child({ protocol: 'http' })
+    this.#shed = parts.metrics.shed.child({ protocol: 'http' })
   }
 
   /**
@@ -107,6 +112,10 @@ export class HttpEngine implements ExchangeEngine {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
     const parts = this.#parts
+    if (parts.overload?.shed()) {
+      this.#turnAway(res, parts.overload.settings.retryAfter)
+      return
+    }
     const raw = req.httpVersionMajor === 2 ? http1Fields(req.rawHeaders) : req.rawHeaders
     const framing = framingError(req, raw, parts.maxBodySize)
     if (framing !== undefined) {
@@ -173,6 +182,15 @@ export class HttpEngine implements ExchangeEngine {
     if (path === 'legacy') this.#toLegacy(x, 'legacy')
     else if (site?.origin === undefined) this.#fallBack(x, UNSERVABLE)
     else void this.#runNew(x, site.modules, site.origin)
+  }
+
+  /** Turned away for overload: a 503 before anything else is done for it. */
+  #turnAway(res: ServerResponse, retryAfterMs: number): void {
+    this.#shed.n++
+    sendError(res, 503, 'overloaded, try again later', [
+      'retry-after',
+      String(Math.max(1, Math.round(retryAfterMs / 1000))),
+    ])
   }
 
   /** A request whose framing or target is malformed: refused, and its connection closed. */

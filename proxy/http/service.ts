@@ -179,6 +179,7 @@ async function buildHttp(
     dohPath: http.doh ? http.doh.path : undefined,
     doh: http.doh && dns ? dohHandler(dns) : undefined,
     trustedProxies: trustedProxies(http.trustedProxies),
+    overload: deps.overload,
   })
   return { engine, shadow, pools, siteModules }
 }

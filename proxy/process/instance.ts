@@ -20,6 +20,7 @@ import { AccessLogs, checkLogFiles } from '../telemetry/access-log.ts'
 import { startLoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
+import { startOverloadGuard } from '../telemetry/overload.ts'
 import { expiryWarnings, watchCertificates } from '../tls/certificate-metrics.ts'
 import { loadCertificates } from '../tls/certificates.ts'
 import type { PreparedReload, ServiceDeps } from './service-deps.ts'
@@ -95,6 +96,11 @@ function listenKey(c: Config): string {
 export async function startInstance(config: Config, o: InstanceOptions): Promise<Instance> {
   const accessLogs = new AccessLogs(config.log, o.worker ?? 0, o.log)
   const load = startLoadGauge(config.shadow.maxLoad)
+  const overload = startOverloadGuard(config.overload)
+  const stopGauges = () => {
+    load.stop()
+    overload.stop()
+  }
   const recorder = config.record
     ? new TrafficRecorder({
         dir: config.record.dir,
@@ -113,6 +119,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
     ednsOption: c.rollout.ednsOption,
     shadow: c.shadow,
     load,
+    overload,
     recorder,
     accessLogs,
     certificates: c.tls ? loadCertificates(c.tls) : undefined,
@@ -133,7 +140,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
       http = await startHttp(config.http, first, dnsService && (() => dnsService.engine))
   } catch (err) {
     await Promise.allSettled([dns?.stop(), http?.stop()])
-    load.stop()
+    stopGauges()
     recorder?.close()
     await accessLogs.close()
     throw err
@@ -141,7 +148,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
   let current = config
   const release = () => {
     recorder?.close()
-    load.stop()
+    stopGauges()
     return accessLogs.close()
   }
   return {
@@ -176,6 +183,7 @@ export async function startInstance(config: Config, o: InstanceOptions): Promise
       current = next
       certificates = nextDeps.certificates
       accessLogs.configure(next.log)
+      overload.configure(next.overload)
       return { retired: Promise.all(prepared.map((p) => p.commit())).then(() => undefined) }
     },
     setTicketKeys(keys) {

@@ -12,6 +12,7 @@ import type { AccessLogs } from '../telemetry/access-log.ts'
 import type { LoadGauge } from '../telemetry/load-gauge.ts'
 import type { Logger } from '../telemetry/log.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
+import type { Overload } from '../telemetry/overload.ts'
 import type { CertificateStore } from '../tls/certificates.ts'
 
 export interface ServiceDeps {
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   ednsOption: number
   shadow: ShadowConfig
   load: LoadGauge
+  /** Load shedding, for the whole process. */
+  overload: Overload
   recorder: TrafficRecorder | undefined
   /** log.access and log.queries: the same pair for the instance's life, their settings replaced on reload. */
   accessLogs: AccessLogs

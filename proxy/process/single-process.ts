@@ -15,6 +15,7 @@ import { loadNamedTokens } from '../admin/token.ts'
 import type { Config } from '../config/config.ts'
 import { listenSockets } from '../net/listen-sockets.ts'
 import { localSource } from '../net/socket-source.ts'
+import { registerUdpDrops } from '../net/udp-drops.ts'
 import type { Logger } from '../telemetry/log.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
 import { registerRolloutGauges } from '../telemetry/rollout-gauges.ts'
@@ -55,6 +56,7 @@ export async function startProxy(config: Config, log: Logger): Promise<RunningPr
   let metricsPort = 0
   const ticketKeys = await ticketKeysFor(config, log, (keys) => instance?.setTicketKeys(keys))
   const sockets = listenSockets()
+  registerUdpDrops(registry, () => sockets.all())
   try {
     instance = await startInstance(config, {
       log,

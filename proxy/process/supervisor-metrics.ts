@@ -1,7 +1,10 @@
 // The supervisor's own metrics, beside the workers' summed ones: the rollout
-// percentages it drives, its workers by state, crashes and drains cut short.
+// percentages it drives, its workers by state, crashes, drains cut short, and
+// the queries the kernel dropped at the UDP sockets it holds.
 
 import { Counter, Gauge, Registry } from 'prom-client'
+import type { ListenSocket } from '../net/listen-sockets.ts'
+import { registerUdpDrops } from '../net/udp-drops.ts'
 
 export type SupervisorMetrics = ReturnType<typeof supervisorMetrics>
 
@@ -13,8 +16,10 @@ function counterIn(json: unknown, name: string): number {
   return metric?.values.reduce((sum, v) => sum + v.value, 0) ?? 0
 }
 
-export function supervisorMetrics() {
+/** `sockets`: the listening sockets it holds. */
+export function supervisorMetrics(sockets: () => readonly ListenSocket[]) {
   const registry = new Registry()
+  registerUdpDrops(registry, sockets)
   /** What has been added from a replaced supervisor's counters so far, by counter. */
   const carried = new Map<string, number>()
   const counters = {

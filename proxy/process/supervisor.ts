@@ -95,7 +95,7 @@ export class Supervisor {
     const before = await predecessor()
     const table = listenSockets()
     for (const s of before?.sockets ?? systemdSockets(config)) table.adopt(s)
-    const metrics = supervisorMetrics()
+    const metrics = supervisorMetrics(() => table.all())
     const scopes = scopeListOf(config).all
     // Not while a predecessor still drives the plans.
     const leading = { on: before === undefined }

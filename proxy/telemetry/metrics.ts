@@ -25,6 +25,7 @@ export interface Metrics {
   http2SessionErrors: Counter<'reason'>
   shadowShed: HotCounter<'protocol'>
   rateLimited: HotCounter<'action'>
+  shed: HotCounter<'protocol'>
   /** Readers of open client connections by protocol, for the gauge; each listener adds its own. */
   openConnections: Map<string, () => number>
 }
@@ -112,6 +113,12 @@ export function createMetrics(registry: Registry): Metrics {
       registry,
       'cutover_shadow_shed_total',
       'Shadow comparisons skipped because the bound on them was reached',
+      ['protocol'],
+    ),
+    shed: hotCounter(
+      registry,
+      'cutover_shed_total',
+      'Requests and queries turned away at once because the process was overloaded (overload.maxDelay)',
       ['protocol'],
     ),
     rateLimited: hotCounter(

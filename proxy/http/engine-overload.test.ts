@@ -1,0 +1,164 @@
+// The HTTP engine under load shedding, without sockets: a request the overload
+// guard turns away gets 503 with Retry-After at once, before any module,
+// origin or legacy call, and is counted; when the guard sheds nothing,
+// requests are served as ever.
+
+import { pino } from 'pino'
+import { Registry } from 'prom-client'
+import { describe, expect, it } from 'vitest'
+import { NEXT } from '../../modules/verdict.ts'
+import { createHttpRouter } from '../../rollout/http-router.ts'
+import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
+import type { OverloadSettings } from '../config/config.ts'
+import { createMetrics } from '../telemetry/metrics.ts'
+import type { Overload } from '../telemetry/overload.ts'
+import { HttpEngine } from './engine.ts'
+import { counted, FakeResponse, fakeRequest, fakeUpstream } from './engine-test-support.ts'
+
+const HOST = 'www.overload.test'
+const SUBNET = { v4: 24, v6: 56 }
+
+/** An overload guard that sheds every request while `shedding` is set, and counts how often it was asked. */
+function fakeOverload(retryAfter: number, shedding = true) {
+  const settings: OverloadSettings = { maxDelay: 20, retryAfter, dnsUdp: 'drop' }
+  const guard = { shedding, asked: 0 }
+  const overload: Overload = {
+    shed() {
+      guard.asked++
+      return guard.shedding
+    },
+    get share() {
+      return guard.shedding ? 1 : 0
+    },
+    settings,
+    configure() {},
+    stop() {},
+  }
+  return { guard, overload }
+}
+
+/** An engine with one site (on the new path at `basisPoints`), its origin and legacy faked. */
+function rig(overload: Overload | undefined, basisPoints = 10_000) {
+  const registry = new Registry()
+  const origin = fakeUpstream({ status: 200, headers: ['server', 'origin'], body: 'origin\n' })
+  const legacy = fakeUpstream({ status: 203, headers: ['server', 'legacy'], body: 'legacy\n' })
+  const phases: string[] = []
+  const scope = createScope(
+    {
+      id: `http:${HOST}`,
+      protocol: 'http',
+      basisPoints,
+      stickiness: undefined,
+      salt: undefined,
+      servable: true,
+    },
+    SUBNET,
+  )
+  const modules = [
+    {
+      name: 'watcher',
+      phases: {
+        request() {
+          phases.push('request')
+          return NEXT
+        },
+      },
+    },
+  ]
+  const engine = new HttpEngine({
+    router: createHttpRouter(
+      [{ hosts: [HOST], scope, paths: [], site: { modules, origin: origin.upstream } }],
+      createScope(catchAllSpec('http'), SUBNET),
+    ),
+    legacy: legacy.upstream,
+    metrics: createMetrics(registry),
+    log: pino({ level: 'silent' }),
+    maxBodySize: 1024,
+    moduleBudgetMs: 1000,
+    token: 'overload-test-token',
+    shadow: undefined,
+    recorder: undefined,
+    dohPath: undefined,
+    doh: undefined,
+    overload,
+  })
+  return {
+    origin,
+    legacy,
+    phases,
+    async send(): Promise<FakeResponse> {
+      const out = new FakeResponse()
+      engine.handle(fakeRequest({ rawHeaders: ['Host', HOST] }), out.res)
+      await out.finished
+      return out
+    },
+    shed: () => counted(registry, 'cutover_shed_total', { protocol: 'http' }),
+    served: () => counted(registry, 'cutover_requests_total', { protocol: 'http' }),
+  }
+}
+
+describe('an HTTP request shed for overload', () => {
+  it('gets 503 with Retry-After, is counted, and no module, origin or legacy sees it', async () => {
+    const { guard, overload } = fakeOverload(1000)
+    const r = rig(overload)
+    const out = await r.send()
+
+    expect(out.status).toBe(503)
+    expect(out.header('retry-after')).toEqual(['1'])
+    expect(out.body).toMatch(/^Service Unavailable: /)
+    expect(guard.asked).toBe(1)
+    expect(await r.shed()).toBe(1)
+    expect(r.phases).toEqual([])
+    expect([r.origin.requests.length, r.legacy.requests.length]).toEqual([0, 0])
+    expect(await r.served()).toBe(0)
+  })
+
+  it('on the legacy path too: the legacy is not called', async () => {
+    const r = rig(fakeOverload(1000).overload, 0)
+    for (let i = 0; i < 3; i++) expect((await r.send()).status).toBe(503)
+    expect(await r.shed()).toBe(3)
+    expect([r.origin.requests.length, r.legacy.requests.length]).toEqual([0, 0])
+  })
+
+  it('Retry-After is overload.retryAfter in whole seconds, rounded, at least 1', async () => {
+    for (const [ms, seconds] of [
+      [0, '1'],
+      [400, '1'],
+      [1000, '1'],
+      [2500, '3'],
+      [2499, '2'],
+      [30_000, '30'],
+    ] as const) {
+      const out = await rig(fakeOverload(ms).overload).send()
+      expect(out.status).toBe(503)
+      expect(out.header('retry-after'), `retryAfter ${ms} ms`).toEqual([seconds])
+    }
+  })
+})
+
+describe('an HTTP engine whose overload guard sheds nothing', () => {
+  it('serves from the origin as ever, counting no shed request', async () => {
+    const { guard, overload } = fakeOverload(1000, false)
+    const r = rig(overload)
+    const out = await r.send()
+
+    expect(out.status).toBe(200)
+    expect(out.body).toBe('origin\n')
+    expect(out.header('retry-after')).toEqual([])
+    expect(guard.asked).toBe(1)
+    expect(r.phases).toEqual(['request'])
+    expect(r.origin.requests).toHaveLength(1)
+    expect(await r.shed()).toBe(0)
+    expect(await r.served()).toBe(1)
+  })
+
+  it('and starts shedding the moment the guard says so', async () => {
+    const { guard, overload } = fakeOverload(1000, false)
+    const r = rig(overload, 0)
+    expect((await r.send()).status).toBe(203)
+    guard.shedding = true
+    expect((await r.send()).status).toBe(503)
+    expect(r.legacy.requests).toHaveLength(1)
+    expect(await r.shed()).toBe(1)
+  })
+})
