@@ -127,7 +127,7 @@ export class HttpUpstream {
       upgrade,
       servername: this.#servername,
     }
-    this.#pool.dispatch(dispatch, call)
+    this.#pool.dispatch(dispatch, call as unknown as Dispatcher.DispatchHandler)
     return call
   }
 
@@ -158,11 +158,18 @@ function headerStrings(raw: Buffer[]): string[] {
   return headers
 }
 
-/** The undici handler for one request; the UpstreamCall its caller holds. */
-class Call implements Dispatcher.DispatchHandler, UpstreamCall {
+/**
+ * The undici handler for one request; the UpstreamCall its caller holds. It
+ * speaks the handler interface undici's core calls (onConnect, onHeaders,
+ * onData, onComplete, onError): one with the newer onRequestStart... methods is
+ * wrapped in an adapter that also parses every response head into an object,
+ * a cost per request for a proxy that sends the raw fields on.
+ */
+class Call implements UpstreamCall {
   readonly #handler: Handler
   readonly #url: string
-  #controller: Dispatcher.DispatchController | undefined
+  #abort: ((reason: Error) => void) | undefined
+  #resume: (() => void) | undefined
   #aborted = false
   #headSent = false
 
@@ -173,44 +180,42 @@ class Call implements Dispatcher.DispatchHandler, UpstreamCall {
 
   abort(): void {
     this.#aborted = true
-    this.#controller?.abort(new CutoverError('CLIENT_GONE', 'the client went away'))
+    this.#abort?.(new CutoverError('CLIENT_GONE', 'the client went away'))
   }
 
   resume(): void {
-    this.#controller?.resume()
+    this.#resume?.()
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
-    if (this.#aborted) controller.abort(new CutoverError('CLIENT_GONE', 'the client went away'))
+  onConnect(abort: (reason: Error) => void): void {
+    this.#abort = abort
+    if (this.#aborted) abort(new CutoverError('CLIENT_GONE', 'the client went away'))
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, status: number): void {
+  /** False pauses the body until `resume()`. */
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
     // Interim responses (100 Continue, 103) are this hop's business.
-    if (status < 200) return
+    if (status < 200) return true
     this.#headSent = true
-    this.#handler.onHead(status, headerStrings(controller.rawHeaders as Buffer[]))
+    this.#resume = resume
+    this.#handler.onHead(status, headerStrings(raw))
+    return true
   }
 
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    status: number,
-    _headers: unknown,
-    socket: Duplex,
-  ): void {
+  onUpgrade(status: number, raw: Buffer[], socket: Duplex): void {
     this.#headSent = true
-    this.#handler.onUpgrade?.(status, headerStrings(controller.rawHeaders as Buffer[]), socket)
+    this.#handler.onUpgrade?.(status, headerStrings(raw), socket)
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#handler.onData(chunk)) controller.pause()
+  onData(chunk: Buffer): boolean {
+    return this.#handler.onData(chunk)
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#handler.onEnd()
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     if (this.#aborted) return
     this.#handler.onError(upstreamError(err, this.#url, this.#headSent))
   }

@@ -181,7 +181,7 @@ export class HttpEngine implements ExchangeEngine {
     const site = route.site
     if (path === 'legacy') this.#toLegacy(x, 'legacy')
     else if (site?.origin === undefined) this.#fallBack(x, UNSERVABLE)
-    else void this.#runNew(x, site.modules, site.origin)
+    else this.#runNew(x, site.modules, site.origin)
   }
 
   /** Turned away for overload: a 503 before anything else is done for it. */
@@ -201,9 +201,14 @@ export class HttpEngine implements ExchangeEngine {
   }
 
   /** The site's request phases in chain order, then the terminal step: its origin. */
-  async #runNew(x: HttpExchange, modules: SiteModules, origin: HttpUpstream): Promise<void> {
+  #runNew(x: HttpExchange, modules: SiteModules, origin: HttpUpstream): void {
     x.enterNewPath(modules)
-    const verdict = await this.#requestPhases(x, modules)
+    const verdict = this.#requestPhases(x, modules, 0)
+    if (verdict instanceof Promise) void verdict.then((v) => this.#afterNew(x, v, origin))
+    else this.#afterNew(x, verdict, origin)
+  }
+
+  #afterNew(x: HttpExchange, verdict: Verdict | undefined, origin: HttpUpstream): void {
     if (verdict?.kind === 'legacy') this.#fallBack(x, verdict)
     else if (verdict?.kind === 'answer') {
       if (!this.#answer(x)) this.#fallBack(x, MODULE_ERROR)
@@ -222,19 +227,28 @@ export class HttpEngine implements ExchangeEngine {
 
   async #runEverywhere(x: HttpExchange, path: 'legacy' | 'fallback'): Promise<void> {
     x.enterEverywhere()
-    const verdict = await this.#requestPhases(x, x.everywhere)
+    const verdict = await this.#requestPhases(x, x.everywhere, 0)
     if (verdict?.kind === 'answer' && this.#answer(x)) return
     this.#forward(x, this.#parts.legacy, path)
   }
 
-  /** `modules`' request phases in chain order until one does not say NEXT: its verdict (a throw: module-error). */
-  async #requestPhases(x: HttpExchange, modules: SiteModules): Promise<Verdict | undefined> {
+  /**
+   * `modules`' request phases in chain order from `from` until one does not
+   * say NEXT: its verdict (a throw: module-error). Synchronous while the
+   * phases are: a promise only from the first phase that returns one, so a
+   * request no module waits on takes no microtask turn on its way out.
+   */
+  #requestPhases(
+    x: HttpExchange,
+    modules: SiteModules,
+    from: number,
+  ): Verdict | undefined | Promise<Verdict | undefined> {
     try {
-      for (let i = 0; i < modules.length; i++) {
+      for (let i = from; i < modules.length; i++) {
         const phase = modules[i].phases.request
         if (phase === undefined) continue
-        let v = phase(x)
-        if (v instanceof Promise) v = await this.#withinBudget(v)
+        const v = phase(x)
+        if (v instanceof Promise) return this.#awaitPhase(x, modules, i, v)
         if (v.kind === 'next') continue
         x.passed = i
         return v
@@ -244,6 +258,26 @@ export class HttpEngine implements ExchangeEngine {
       return MODULE_ERROR
     }
     return undefined
+  }
+
+  /** Phase `i`'s verdict once it comes (within the module budget), then the phases after it. */
+  async #awaitPhase(
+    x: HttpExchange,
+    modules: SiteModules,
+    i: number,
+    pending: Promise<Verdict>,
+  ): Promise<Verdict | undefined> {
+    try {
+      const v = await this.#withinBudget(pending)
+      if (v.kind !== 'next') {
+        x.passed = i
+        return v
+      }
+    } catch (err) {
+      this.#logError(err)
+      return MODULE_ERROR
+    }
+    return this.#requestPhases(x, modules, i + 1)
   }
 
   /** A module's own reply; false when it could not be given (none set, or a head Node refuses) and the legacy is to have the request. */
@@ -297,7 +331,8 @@ export class HttpEngine implements ExchangeEngine {
           },
           x,
         )
-    x.res.once('close', () => x.clientClosed())
+    // `on`, not `once`: a response closes once, and once's wrapper and removal cost on every request.
+    x.res.on('close', () => x.clientClosed())
   }
 
   responsePhases(

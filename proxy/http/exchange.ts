@@ -128,12 +128,12 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
     return this
   }
 
-  /** The new path takes it: the modules get their own copy of the headers to change. */
+  /** The new path takes it: the modules, when there are some, get their own copy of the headers to change. */
   enterNewPath(modules: SiteModules): void {
     this.servedBy = 'new'
     this.modules = modules
     this.passed = modules.length
-    this.headers = this.received.slice()
+    if (modules.length > 0) this.headers = this.received.slice()
   }
 
   /** The new path hands it to the legacy: the headers as received, and none of its response phases. */

@@ -64,13 +64,17 @@ export class HttpListener {
   /** The engine requests go to; replaced whole on reload. */
   engine: HttpEngine
   readonly #connections = new Set<Socket>()
-  /** Responses not yet finished, so a drain can still make them close their connection. */
-  readonly #open = new Set<ServerResponse>()
   readonly #sessions = new Set<ServerHttp2Session>()
   /** Connections handed to the engine as upgrades (over TLS, the TLS sockets). */
   readonly #upgraded = new Set<Socket>()
-  /** Connections that carried a request already: an upgrade on one during a drain is refused. */
-  readonly #served = new WeakSet<Socket>()
+  /**
+   * Open connections that carried a request: an upgrade on one during a drain
+   * is refused, and a drain makes the response on each close its connection.
+   * Kept per connection, not per response: a long-lived collection that takes
+   * in and lets go of every response keeps each alive through garbage
+   * collections (about 6 µs a request of extra collection here).
+   */
+  readonly #served = new Set<Socket>()
   #draining = false
   #port = 0
 
@@ -83,6 +87,11 @@ export class HttpListener {
     proxyProtocol?: ProxyProtocolIntake,
   ) {
     this.engine = engine
+    const served = this.#served
+    /** One listener for every connection (its `this`), not a closure each. */
+    const forget = function (this: Socket) {
+      served.delete(this)
+    }
     this.#http1 = createServer(
       {
         maxHeaderSize: limits.maxHeaderSize,
@@ -95,9 +104,10 @@ export class HttpListener {
       (req, res) => {
         // While draining, every response says Connection: close and ends its connection.
         if (this.#draining) res.shouldKeepAlive = false
-        this.#served.add(req.socket)
-        this.#open.add(res)
-        res.once('close', () => this.#open.delete(res))
+        if (!served.has(req.socket)) {
+          served.add(req.socket)
+          req.socket.once('close', forget)
+        }
         this.engine.handle(req, res)
       },
     )
@@ -212,7 +222,11 @@ export class HttpListener {
    */
   async drain(deadlineMs: number, upgradeDeadlineMs = deadlineMs): Promise<number> {
     this.#draining = true
-    for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false
+    // The response being written on each connection (Node's own reference to it).
+    for (const socket of this.#served) {
+      const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
+      if (res && !res.headersSent) res.shouldKeepAlive = false
+    }
     for (const session of this.#sessions) session.close()
     // net.Server's close stops accepting; http's own would also close idle connections under a next request.
     NetServer.prototype.close.call(this.#outer)
