@@ -8,7 +8,7 @@ import { stringify } from 'yaml'
 import { freePort } from '../../proxy/e2e/support/free-port.ts'
 import { startNginx } from '../../proxy/e2e/support/nginx.ts'
 import type { CpuQuota } from './cpu-quota.ts'
-import { cpuSecondsOf, residentBytesOf, startPinned } from './pinned.ts'
+import { cpuSecondsOf, type Pinned, residentBytesOf, startPinned } from './pinned.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
@@ -51,6 +51,11 @@ export async function startCutover(
     ? quota.wrap(command[0], command.slice(1))
     : { command: command[0], args: command.slice(1) }
   const p = await startPinned(core, run.command, run.args, (o) => o.includes('cutover is serving'))
+  return serverOf(port, p)
+}
+
+/** A pinned process serving `port`, with its CPU and memory read from /proc. */
+function serverOf(port: number, p: Pinned): Server {
   const pid = p.child.pid
   return {
     port,
@@ -73,7 +78,7 @@ export async function startScript(
     [join(ROOT, 'bench', 'servers', script), String(port), ...args],
     (o) => o.includes('ready'),
   )
-  return { port, stop: p.stop }
+  return serverOf(port, p)
 }
 
 /** Starts nginx on `core` with the `http {}` body `conf(port)` gives for a free port. */

@@ -1,14 +1,14 @@
 // The access module's metric, one counter per registry: every site's rules
 // count their decisions into it, and a reload counts on where the last set-up left off.
 
-import type { Counter, Registry } from 'prom-client'
-import { counterSeries } from '../shared/registered-metrics.ts'
+import type { Registry } from 'prom-client'
+import { counterSeries, type SeriesCount } from '../shared/registered-metrics.ts'
 
 export interface AccessMetrics {
   /** A request an allow rule matched first. */
-  allow: Counter.Internal
+  allow: SeriesCount
   /** A request a deny rule matched first (refused). */
-  deny: Counter.Internal
+  deny: SeriesCount
 }
 
 export function accessMetrics(registry: Registry): AccessMetrics {

@@ -1,14 +1,14 @@
 // The cache's metrics, one set per registry: every site's cache counts into the
 // same lookups counter and adds its bytes to the same gauge.
 
-import type { Counter, Registry } from 'prom-client'
-import { counterSeries, summedGauge } from '../shared/registered-metrics.ts'
+import type { Registry } from 'prom-client'
+import { counterSeries, type SeriesCount, summedGauge } from '../shared/registered-metrics.ts'
 
 export interface CacheMetrics {
-  hit: Counter.Internal
-  miss: Counter.Internal
-  revalidated: Counter.Internal
-  bypass: Counter.Internal
+  hit: SeriesCount
+  miss: SeriesCount
+  revalidated: SeriesCount
+  bypass: SeriesCount
   /** Add a reader of a store's size while the store serves; delete it after. */
   bytes: Set<() => number>
 }

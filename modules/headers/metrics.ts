@@ -1,14 +1,14 @@
 // The headers module's metric, one counter per registry: every site's rules
 // count into it, and a reload counts on where the last set-up left off.
 
-import type { Counter, Registry } from 'prom-client'
-import { counterSeries } from '../shared/registered-metrics.ts'
+import type { Registry } from 'prom-client'
+import { counterSeries, type SeriesCount } from '../shared/registered-metrics.ts'
 
 export interface HeadersMetrics {
   /** A request whose headers a rule changed, counted once however many rules did. */
-  request: Counter.Internal
+  request: SeriesCount
   /** A response whose headers a rule changed, counted once however many rules did. */
-  response: Counter.Internal
+  response: SeriesCount
 }
 
 export function headersMetrics(registry: Registry): HeadersMetrics {

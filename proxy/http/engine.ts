@@ -327,7 +327,7 @@ export class HttpEngine implements ExchangeEngine {
             method: x.method,
             target: x.target,
             headers,
-            body: requestBody(req, this.#parts.maxBodySize),
+            body: requestBody(req, x.received, this.#parts.maxBodySize),
           },
           x,
         )

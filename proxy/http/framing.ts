@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import { Transform, type TransformCallback } from 'node:stream'
 import { CutoverError } from '../../common/cutover-error.ts'
+import { headerAll, headerGet, isField } from '../../common/header-list.ts'
 
 /** Why the request is refused (its status and the detail), or undefined when its framing is sound. */
 export function framingError(
@@ -14,10 +15,9 @@ export function framingError(
   maxBody: number,
 ): { status: number; detail: string } | undefined {
   let hosts = 0
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++
+  for (let i = 0; i < raw.length; i += 2) if (isField(raw[i], 'host')) hosts++
   if (hosts > 1) return { status: 400, detail: 'more than one Host header' }
-  const te = req.headers['transfer-encoding']
+  const te = transferEncoding(raw)
   if (te !== undefined && req.httpVersionMinor === 0) {
     return { status: 400, detail: 'Transfer-Encoding in an HTTP/1.0 request' }
   }
@@ -26,22 +26,36 @@ export function framingError(
     return { status: 501, detail: `transfer coding ${JSON.stringify(te)}` }
   }
   if (req.url === '*') return { status: 501, detail: 'OPTIONS * is not forwarded' }
-  const length = req.headers['content-length']
+  const length = headerGet(raw, 'content-length')
   if (length !== undefined && Number(length) > maxBody) {
     return { status: 413, detail: `the limit is ${maxBody} bytes` }
   }
   return undefined
 }
 
-/** The request body to forward: none, the request itself (its length is known), or a chunked one within `max`. */
-export function requestBody(req: IncomingMessage, max: number): IncomingMessage | Transform | null {
-  const length = req.headers['content-length']
+/** Transfer-Encoding's values as one list (as Node joins them), or undefined. */
+function transferEncoding(raw: readonly string[]): string | undefined {
+  const all = headerAll(raw, 'transfer-encoding')
+  return all.length === 0 ? undefined : all.join(', ')
+}
+
+/**
+ * The request body to forward: none, the request itself (its length is
+ * known), or a chunked one within `max`. From `raw`, the fields as received:
+ * Node's `req.headers` is an object it builds on first use, a cost per request.
+ */
+export function requestBody(
+  req: IncomingMessage,
+  raw: readonly string[],
+  max: number,
+): IncomingMessage | Transform | null {
+  const length = headerGet(raw, 'content-length')
   if (length !== undefined) return length === '0' ? null : req
   // HTTP/2 frames a body itself (RFC 9113 section 8.1): it has one unless the HEADERS frame ended the stream.
   const more =
     req.httpVersionMajor === 2
       ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
-      : req.headers['transfer-encoding'] !== undefined
+      : headerGet(raw, 'transfer-encoding') !== undefined
   return more ? req.pipe(new BodyLimit(max)) : null
 }
 

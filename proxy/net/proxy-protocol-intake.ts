@@ -4,8 +4,8 @@
 
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import { Server as TlsServer } from 'node:tls'
-import type { Counter, Registry } from 'prom-client'
-import { counterSeries } from '../../modules/shared/registered-metrics.ts'
+import type { Registry } from 'prom-client'
+import { counterSeries, type SeriesCount } from '../../modules/shared/registered-metrics.ts'
 import { parseProxyHeader } from './proxy-protocol.ts'
 import type { TrustedProxies } from './trusted-proxies.ts'
 
@@ -15,7 +15,7 @@ export interface ProxyProtocolIntake {
   /** A peer that has not sent its whole header by then is cut. */
   timeoutMs: number
   /** Connections (or datagrams) refused: untrusted peer, header missing, garbled or too slow. */
-  refused: Counter.Internal
+  refused: SeriesCount
 }
 
 /** The listeners that may take the PROXY protocol, as the refusal counter names them. */
@@ -23,9 +23,7 @@ export const PROXIED_LISTENERS = ['http', 'https', 'dns-udp', 'dns-tcp', 'dns-tl
 export type ProxiedListener = (typeof PROXIED_LISTENERS)[number]
 
 /** cutover_proxy_protocol_refused_total{listener}, made once per registry. */
-export function proxyProtocolRefused(
-  registry: Registry,
-): Record<ProxiedListener, Counter.Internal> {
+export function proxyProtocolRefused(registry: Registry): Record<ProxiedListener, SeriesCount> {
   return counterSeries(
     registry,
     'cutover_proxy_protocol_refused_total',
