@@ -13,7 +13,7 @@ import type { DnsModule, DnsTransport } from '../../modules/dns-module.ts'
 import { ANSWER, NEXT } from '../../modules/verdict.ts'
 import { createDnsRouter } from '../../rollout/dns-router.ts'
 import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
-import type { OverloadSettings } from '../config/config.ts'
+import { fakeOverload } from '../telemetry/fake-overload.ts'
 import { familiesOfRegistry, sampleOf } from '../telemetry/metric-sample.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
 import type { Overload } from '../telemetry/overload.ts'
@@ -22,29 +22,6 @@ import { ReplyCollector } from './engine-test-support.ts'
 
 const SUBNET = { v4: 24, v6: 56 }
 const ID = 0x4b1d
-
-/** An overload guard that sheds every query while `shedding` is set, and counts how often it was asked. */
-function fakeOverload(dnsUdp: OverloadSettings['dnsUdp'], shedding = true) {
-  const guard = {
-    shedding,
-    asked: 0,
-    overload: undefined as unknown as Overload,
-  }
-  const settings: OverloadSettings = { maxDelay: 20, retryAfter: 1000, dnsUdp }
-  guard.overload = {
-    shed() {
-      guard.asked++
-      return guard.shedding
-    },
-    get share() {
-      return guard.shedding ? 1 : 0
-    },
-    settings,
-    configure() {},
-    stop() {},
-  }
-  return guard
-}
 
 /** A module that answers A 192.0.2.1 for whatever it is asked, counting the queries it saw. */
 function answering(seen: { queries: number }): DnsModule {
@@ -140,7 +117,7 @@ function expectServfail(client: ReplyCollector): void {
 
 describe('a DNS query shed for overload', () => {
   it("over UDP with overload.dnsUdp 'drop': nothing is sent, it is counted, nothing runs for it", async () => {
-    const guard = fakeOverload('drop')
+    const guard = fakeOverload({ dnsUdp: 'drop' })
     const r = rig(guard.overload)
     const client = r.ask('udp')
 
@@ -154,7 +131,7 @@ describe('a DNS query shed for overload', () => {
   })
 
   it("over UDP with overload.dnsUdp 'servfail': SERVFAIL with the query's ID, counted", async () => {
-    const r = rig(fakeOverload('servfail').overload)
+    const r = rig(fakeOverload({ dnsUdp: 'servfail' }).overload)
     const client = r.ask('udp')
 
     expectServfail(client)
@@ -164,7 +141,7 @@ describe('a DNS query shed for overload', () => {
   })
 
   it("over TCP and DoH: SERVFAIL, even with overload.dnsUdp 'drop'", async () => {
-    const r = rig(fakeOverload('drop').overload)
+    const r = rig(fakeOverload({ dnsUdp: 'drop' }).overload)
     expectServfail(r.ask('tcp'))
     expectServfail(r.ask('doh'))
 
@@ -174,7 +151,7 @@ describe('a DNS query shed for overload', () => {
   })
 
   it('on the legacy path too: no legacy-chain module runs and nothing is forwarded', async () => {
-    const r = rig(fakeOverload('servfail').overload, 0)
+    const r = rig(fakeOverload({ dnsUdp: 'servfail' }).overload, 0)
     expectServfail(r.ask('udp'))
     expect(r.ask('udp').replies).toHaveLength(1)
 
@@ -184,7 +161,7 @@ describe('a DNS query shed for overload', () => {
   })
 
   it('a malformed packet is refused as malformed, not counted as shed', async () => {
-    const r = rig(fakeOverload('servfail').overload)
+    const r = rig(fakeOverload({ dnsUdp: 'servfail' }).overload)
     const client = r.ask(
       'udp',
       buildQuery({ id: ID, name: 'www.overload.test', type: Type.A }).subarray(0, 15),
@@ -198,7 +175,7 @@ describe('a DNS query shed for overload', () => {
 
 describe('a DNS engine whose overload guard sheds nothing', () => {
   it('answers on the new path as ever, counting no shed query', async () => {
-    const guard = fakeOverload('drop', false)
+    const guard = fakeOverload({ dnsUdp: 'drop' }, false)
     const r = rig(guard.overload)
     for (const transport of ['udp', 'tcp'] as const) {
       const client = r.ask(transport)
@@ -216,7 +193,7 @@ describe('a DNS engine whose overload guard sheds nothing', () => {
   })
 
   it('hands a legacy-path query to the legacy as ever', async () => {
-    const r = rig(fakeOverload('drop', false).overload, 0)
+    const r = rig(fakeOverload({ dnsUdp: 'drop' }, false).overload, 0)
     const client = r.ask('udp')
     expect(client.replies).toEqual([])
     expect(r.forwarded).toHaveLength(1)

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { NEXT } from '../../modules/verdict.ts'
 import { createHttpRouter } from '../../rollout/http-router.ts'
 import { catchAllSpec, createScope } from '../../rollout/scopes.ts'
-import type { OverloadSettings } from '../config/config.ts'
+import { fakeOverload } from '../telemetry/fake-overload.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
 import type { Overload } from '../telemetry/overload.ts'
 import { HttpEngine } from './engine.ts'
@@ -17,25 +17,6 @@ import { counted, FakeResponse, fakeRequest, fakeUpstream } from './engine-test-
 
 const HOST = 'www.overload.test'
 const SUBNET = { v4: 24, v6: 56 }
-
-/** An overload guard that sheds every request while `shedding` is set, and counts how often it was asked. */
-function fakeOverload(retryAfter: number, shedding = true) {
-  const settings: OverloadSettings = { maxDelay: 20, retryAfter, dnsUdp: 'drop' }
-  const guard = { shedding, asked: 0 }
-  const overload: Overload = {
-    shed() {
-      guard.asked++
-      return guard.shedding
-    },
-    get share() {
-      return guard.shedding ? 1 : 0
-    },
-    settings,
-    configure() {},
-    stop() {},
-  }
-  return { guard, overload }
-}
 
 /** An engine with one site (on the new path at `basisPoints`), its origin and legacy faked. */
 function rig(overload: Overload | undefined, basisPoints = 10_000) {
@@ -99,7 +80,8 @@ function rig(overload: Overload | undefined, basisPoints = 10_000) {
 
 describe('an HTTP request shed for overload', () => {
   it('gets 503 with Retry-After, is counted, and no module, origin or legacy sees it', async () => {
-    const { guard, overload } = fakeOverload(1000)
+    const guard = fakeOverload({})
+    const { overload } = guard
     const r = rig(overload)
     const out = await r.send()
 
@@ -114,7 +96,7 @@ describe('an HTTP request shed for overload', () => {
   })
 
   it('on the legacy path too: the legacy is not called', async () => {
-    const r = rig(fakeOverload(1000).overload, 0)
+    const r = rig(fakeOverload({}).overload, 0)
     for (let i = 0; i < 3; i++) expect((await r.send()).status).toBe(503)
     expect(await r.shed()).toBe(3)
     expect([r.origin.requests.length, r.legacy.requests.length]).toEqual([0, 0])
@@ -129,7 +111,7 @@ describe('an HTTP request shed for overload', () => {
       [2499, '2'],
       [30_000, '30'],
     ] as const) {
-      const out = await rig(fakeOverload(ms).overload).send()
+      const out = await rig(fakeOverload({ retryAfter: ms }).overload).send()
       expect(out.status).toBe(503)
       expect(out.header('retry-after'), `retryAfter ${ms} ms`).toEqual([seconds])
     }
@@ -138,7 +120,8 @@ describe('an HTTP request shed for overload', () => {
 
 describe('an HTTP engine whose overload guard sheds nothing', () => {
   it('serves from the origin as ever, counting no shed request', async () => {
-    const { guard, overload } = fakeOverload(1000, false)
+    const guard = fakeOverload({}, false)
+    const { overload } = guard
     const r = rig(overload)
     const out = await r.send()
 
@@ -153,7 +136,8 @@ describe('an HTTP engine whose overload guard sheds nothing', () => {
   })
 
   it('and starts shedding the moment the guard says so', async () => {
-    const { guard, overload } = fakeOverload(1000, false)
+    const guard = fakeOverload({}, false)
+    const { overload } = guard
     const r = rig(overload, 0)
     expect((await r.send()).status).toBe(203)
     guard.shedding = true
