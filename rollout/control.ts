@@ -137,3 +137,11 @@ export function traceText(
 ): string {
   return `scope=${scope}; bucket=${bucket ?? '-'}; percent=${(basisPoints / 100).toFixed(2)}; path=${path}${forced ? ' (forced)' : ''}; reason=${reason ?? '-'}`
 }
+
+/** `raw` without the X-Cutover-* fields that ask for a forced path or a trace: the proof is for one hop only. */
+export function withoutControlHeaders(raw: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2)
+    if (!raw[i].toLowerCase().startsWith('x-cutover-')) out.push(raw[i], raw[i + 1])
+  return out
+}

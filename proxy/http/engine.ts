@@ -15,7 +15,13 @@ import type { HttpUpstream } from '../../legacy-adapter/http-upstream.ts'
 import type { HttpContext, HttpResponse } from '../../modules/http-module.ts'
 import { legacy, type Verdict } from '../../modules/verdict.ts'
 import { BUCKETS, bucketOf } from '../../rollout/bucket.ts'
-import { HTTP_AUTH, HTTP_FORCE, HTTP_TRACE, httpControl } from '../../rollout/control.ts'
+import {
+  HTTP_AUTH,
+  HTTP_FORCE,
+  HTTP_TRACE,
+  httpControl,
+  withoutControlHeaders,
+} from '../../rollout/control.ts'
 import { type HttpRouter, scopeForPath } from '../../rollout/http-router.ts'
 import { choosePath, type Path, type Scope } from '../../rollout/scope.ts'
 import { httpKeyHash } from '../../rollout/stickiness.ts'
@@ -38,7 +44,7 @@ import {
   type TraceRequest,
 } from './exchange.ts'
 import { framingError, http1Fields, requestBody } from './framing.ts'
-import { parseTarget } from './target.ts'
+import { parseTarget, withHost } from './target.ts'
 import { forwardUpgrade, isUpgrade, upgradeResponse } from './upgrade.ts'
 
 /** A configured site: its new path (modules and origin) and its rules that run everywhere. */
@@ -384,21 +390,4 @@ const FAILURE_OF: Record<string, string> = {
   CUTOVER_ERR_UPSTREAM_UNREACHABLE: 'unreachable',
   CUTOVER_ERR_UPSTREAM_BAD_REPLY: 'bad-reply',
   CUTOVER_ERR_UPSTREAM_TLS: 'tls',
-}
-
-/** `raw` without the X-Cutover-* fields that ask for a forced path or a trace. */
-function withoutControlHeaders(raw: readonly string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2)
-    if (!raw[i].toLowerCase().startsWith('x-cutover-')) out.push(raw[i], raw[i + 1])
-  return out
-}
-
-/** `raw` with its Host field(s) replaced by `authority`. */
-function withHost(raw: readonly string[], authority: string): string[] {
-  const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1])
-  out.push('Host', authority)
-  return out
 }

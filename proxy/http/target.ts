@@ -77,3 +77,12 @@ function normalizePath(raw: string): string | undefined {
   if ((last === '.' || last === '..') && out[out.length - 1] !== '') out.push('')
   return `/${out.join('/')}`
 }
+
+/** `raw` with its Host field(s) replaced by `authority` (an absolute-form target's). */
+export function withHost(raw: readonly string[], authority: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1])
+  out.push('Host', authority)
+  return out
+}
