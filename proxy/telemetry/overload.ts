@@ -1,5 +1,5 @@
 // Load shedding, per process. When the event loop falls behind (its median
-// delay over the last 100 ms above `overload.maxDelay`), everything it reads
+// lateness over the last 50 ms above `overload.maxDelay`), everything it reads
 // has waited that long already, and waits longer as more comes. So a share of
 // new requests and queries is turned away at once with the cheapest answer
 // there is (503 with Retry-After, SERVFAIL, or a dropped datagram), before any
