@@ -33,14 +33,15 @@ export interface CertificateStore {
 }
 
 /** Reads and checks every certificate; throws CONFIG_INVALID naming the file and what is wrong. */
-export function loadCertificates(tls: TlsSettings, now = Date.now()): CertificateStore {
+export function loadCertificates(tls: TlsSettings): CertificateStore {
   const certificates = tls.certificates.map((c, i) => {
     const where = `tls.certificates[${i}]`
     if (c.selfSigned) ensureSelfSigned(c.cert, c.key, c.selfSigned)
     const certPem = readPem(c.cert, `${where}.cert`)
     const keyPem = readPem(c.key, `${where}.key`)
     const chainPem = c.chain === undefined ? '' : readPem(c.chain, `${where}.chain`)
-    return served(certPem, keyPem, chainPem, `${where} (${c.cert})`, now)
+    // Read after the self-signed one is made: openssl dates it to the second it was made in.
+    return served(certPem, keyPem, chainPem, `${where} (${c.cert})`, Date.now())
   })
   const exact = new Map<string, ServedCertificate>()
   const wildcard = new Map<string, ServedCertificate>()
