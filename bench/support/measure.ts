@@ -7,8 +7,15 @@ import type { Server } from './servers.ts'
 export const LOAD_CORE = 0
 export const SERVER_CORE = 1
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
-/** Before an interleaved row's measured run: long enough for a larger server's code to be compiled hot. */
-const WARM_UP_SECONDS = 2
+/**
+ * Before an interleaved row's measured run, counted from its start: long
+ * enough for a larger server's code to be compiled hot. Under load cutover's
+ * worker spends its first 6 to 8 s compiling (V8's optimizing compiler, on the
+ * same pinned core; the optimization events per 2 s fall from hundreds to a
+ * handful by then), with a p99 of 20 to 100 ms meanwhile; a bare proxy
+ * settles in 4 s.
+ */
+const WARM_UP_SECONDS = 8
 
 /** What a load generator reports: throughput, latency percentiles, failed requests. */
 export interface LoadResult {
@@ -18,6 +25,31 @@ export interface LoadResult {
   errors: number
   /** CPU microseconds the server spent per request, where it could be read. */
   cpuUsPerRequest?: number
+  /** An interleaved row's p99 in its first seconds, from 1 s after its start: what a restart's new process serves at. */
+  coldP99Ms?: number
+  /** An interleaved row's runs, one per round in round order. */
+  rounds?: LoadResult[]
+}
+
+/** The middle one of `values` (the upper middle of an even count). */
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+}
+
+/**
+ * `row`'s `key` as a multiple of `baseline`'s. For interleaved rows, the
+ * median of the ratios within each round: the two ran within a minute of each other,
+ * so a slow phase of the machine (on these shared VMs the p99 of one server
+ * swings 3× between rounds) weighs on both sides of each ratio.
+ */
+export function ratio(
+  row: LoadResult,
+  baseline: LoadResult,
+  key: (r: LoadResult) => number,
+): number {
+  if (!row.rounds || !baseline.rounds) return key(row) / key(baseline)
+  const base = baseline.rounds
+  return median(row.rounds.map((r, k) => key(r) / key(base[k])))
 }
 
 /** The `p` quantile (0..1) of ascending `sorted`; NaN when there is none. */
@@ -51,9 +83,10 @@ export async function measure(
 
 /**
  * Measures servers that differ in one setting, in `rounds` rounds whose order
- * alternates (AB, BA, ...), each row's server started fresh, warmed up, loaded
- * and stopped in turn; each row's median round is kept. A drift of the machine
- * then weighs on every row alike, and no row gains from going first.
+ * alternates (AB, BA, ...), each row's server started fresh, measured cold
+ * (its p99 alone is kept), warmed up, loaded and stopped in turn; each row's
+ * medians are kept, and its rounds for `ratio`. A drift of the machine then
+ * weighs on every row alike, and no row gains from going first.
  */
 export async function measureInterleaved(
   rows: readonly { name: string; start: () => Promise<Server> }[],
@@ -67,24 +100,29 @@ export async function measureInterleaved(
     for (const i of order) {
       const server = await rows[i].start()
       try {
-        await load(server.port, WARM_UP_SECONDS)
-        runs[i].push(await loadCounted(server, load))
+        await load(server.port, 1)
+        const cold = await load(server.port, SECONDS)
+        const rest = WARM_UP_SECONDS - 1 - SECONDS
+        if (rest > 0) await load(server.port, rest)
+        runs[i].push({ ...(await loadCounted(server, load)), coldP99Ms: cold.p99Ms })
       } finally {
         await server.stop()
       }
     }
   }
   return runs.map((results, i) => {
-    const median = (key: (r: LoadResult) => number) =>
-      [...results].sort((a, b) => key(a) - key(b))[Math.floor(results.length / 2)]
-    const kept = median((r) => r.rps)
+    const of = (key: (r: LoadResult) => number) => median(results.map(key))
+    const kept = results.find((r) => r.rps === of((r) => r.rps)) ?? results[0]
     // CPU per request and the p99 have their own medians: their runs need not be throughput's.
-    const cpu = median((r) => r.cpuUsPerRequest ?? 0).cpuUsPerRequest
-    const p99Ms = median((r) => r.p99Ms).p99Ms
+    const cpu = results.every((r) => r.cpuUsPerRequest !== undefined)
+      ? of((r) => r.cpuUsPerRequest ?? 0)
+      : undefined
+    const p99Ms = of((r) => r.p99Ms)
+    const coldP99Ms = of((r) => r.coldP99Ms ?? 0)
     process.stderr.write(
-      `  ${rows[i].name}: ${kept.rps.toFixed(0)} req/s, p99 ${p99Ms.toFixed(2)} ms, ${cpu?.toFixed(1) ?? '?'} CPU µs/request (medians of ${rounds})\n`,
+      `  ${rows[i].name}: ${kept.rps.toFixed(0)} req/s, p99 ${p99Ms.toFixed(2)} ms (${coldP99Ms.toFixed(2)} ms in its first seconds), ${cpu?.toFixed(1) ?? '?'} CPU µs/request (medians of ${rounds}; p99 by round ${results.map((r) => r.p99Ms.toFixed(1)).join(', ')})\n`,
     )
-    return { ...kept, p99Ms, cpuUsPerRequest: cpu }
+    return { ...kept, p99Ms, cpuUsPerRequest: cpu, coldP99Ms, rounds: results }
   })
 }
 
