@@ -277,12 +277,11 @@ export async function startDns(
       await feed.replayInto(built.authoritative)
       return {
         async commit() {
+          // First, as it alone can throw (setsockopt): a failure leaves the old parts whole.
+          for (const l of all) l.udp.setReceiveBuffer(next.udp.receiveBuffer)
           const old = parts
           parts = built
-          for (const l of all) {
-            l.udp.engine = parts.engine
-            l.udp.setReceiveBuffer(next.udp.receiveBuffer)
-          }
+          for (const l of all) l.udp.engine = parts.engine
           for (const l of streams) l.engine = parts.engine
           for (const i of intakes) i.trusted = trustedProxies(next.trustedProxies)
           certificates = nextDeps.certificates

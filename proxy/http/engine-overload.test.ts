@@ -13,7 +13,13 @@ import { fakeOverload } from '../telemetry/fake-overload.ts'
 import { createMetrics } from '../telemetry/metrics.ts'
 import type { Overload } from '../telemetry/overload.ts'
 import { HttpEngine } from './engine.ts'
-import { counted, FakeResponse, fakeRequest, fakeUpstream } from './engine-test-support.ts'
+import {
+  counted,
+  FakeResponse,
+  fakeRequest,
+  fakeUpstream,
+  type RequestShape,
+} from './engine-test-support.ts'
 
 const HOST = 'www.overload.test'
 const SUBNET = { v4: 24, v6: 56 }
@@ -24,6 +30,7 @@ function rig(overload: Overload | undefined, basisPoints = 10_000) {
   const origin = fakeUpstream({ status: 200, headers: ['server', 'origin'], body: 'origin\n' })
   const legacy = fakeUpstream({ status: 203, headers: ['server', 'legacy'], body: 'legacy\n' })
   const phases: string[] = []
+  let dohCalls = 0
   const scope = createScope(
     {
       id: `http:${HOST}`,
@@ -59,20 +66,25 @@ function rig(overload: Overload | undefined, basisPoints = 10_000) {
     token: 'overload-test-token',
     shadow: undefined,
     recorder: undefined,
-    dohPath: undefined,
-    doh: undefined,
+    dohPath: '/dns-query',
+    doh(_req, res) {
+      dohCalls++
+      res.writeHead(200, ['content-type', 'application/dns-message'])
+      res.end()
+    },
     overload,
   })
   return {
     origin,
     legacy,
     phases,
-    async send(): Promise<FakeResponse> {
+    async send(shape: Partial<RequestShape> = {}): Promise<FakeResponse> {
       const out = new FakeResponse()
-      engine.handle(fakeRequest({ rawHeaders: ['Host', HOST] }), out.res)
+      engine.handle(fakeRequest({ rawHeaders: ['Host', HOST], ...shape }), out.res)
       await out.finished
       return out
     },
+    dohCalls: () => dohCalls,
     shed: () => counted(registry, 'cutover_shed_total', { protocol: 'http' }),
     served: () => counted(registry, 'cutover_requests_total', { protocol: 'http' }),
   }
@@ -100,6 +112,42 @@ describe('an HTTP request shed for overload', () => {
     for (let i = 0; i < 3; i++) expect((await r.send()).status).toBe(503)
     expect(await r.shed()).toBe(3)
     expect([r.origin.requests.length, r.legacy.requests.length]).toEqual([0, 0])
+  })
+
+  it('keeps the connection of a request without a body, and closes one whose body it would only throw away', async () => {
+    const r = rig(fakeOverload({}).overload)
+    expect((await r.send()).shouldKeepAlive).toBe(true)
+    for (const fields of [
+      ['Content-Length', '5'],
+      ['Transfer-Encoding', 'chunked'],
+    ]) {
+      const out = await r.send({
+        method: 'POST',
+        rawHeaders: ['Host', HOST, ...fields],
+        chunks: [Buffer.from('hello')],
+      })
+      expect(out.status, fields[0]).toBe(503)
+      expect(out.shouldKeepAlive, fields[0]).toBe(false)
+    }
+    expect(await r.shed()).toBe(3)
+  })
+
+  it('refuses a malformed request as malformed (400, closed), not as overload', async () => {
+    const r = rig(fakeOverload({}).overload)
+    const out = await r.send({ rawHeaders: ['Host', HOST, 'Host', 'other.test'] })
+    expect(out.status).toBe(400)
+    expect(out.shouldKeepAlive).toBe(false)
+    expect(await r.shed()).toBe(0)
+  })
+
+  it('hands a DoH query to the DNS side without a draw of its own: shed there, with SERVFAIL', async () => {
+    const guard = fakeOverload({})
+    const r = rig(guard.overload)
+    const out = await r.send({ url: '/dns-query?dns=AAABAAABAAAAAAAAA3d3dwAAAQAB' })
+    expect(out.status).toBe(200)
+    expect(r.dohCalls()).toBe(1)
+    expect(guard.asked).toBe(0)
+    expect(await r.shed()).toBe(0)
   })
 
   it('Retry-After is overload.retryAfter in whole seconds, rounded, at least 1', async () => {

@@ -43,7 +43,7 @@ import {
   type SiteModules,
   type TraceRequest,
 } from './exchange.ts'
-import { framingError, http1Fields, requestBody } from './framing.ts'
+import { framingError, hasBody, http1Fields, requestBody } from './framing.ts'
 import { parseTarget, withHost } from './target.ts'
 import { forwardUpgrade, isUpgrade, upgradeResponse } from './upgrade.ts'
 
@@ -118,10 +118,6 @@ export class HttpEngine implements ExchangeEngine {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
     const parts = this.#parts
-    if (parts.overload?.shed()) {
-      this.#turnAway(res, parts.overload.settings.retryAfter)
-      return
-    }
     const raw = req.httpVersionMajor === 2 ? http1Fields(req.rawHeaders) : req.rawHeaders
     const framing = framingError(req, raw, parts.maxBodySize)
     if (framing !== undefined) {
@@ -135,8 +131,13 @@ export class HttpEngine implements ExchangeEngine {
     }
     const client = clientAddress(raw, clientOf(req.socket), parts.trustedProxies ?? NOBODY)
     const clientIp = client.ip
+    // DoH is shed, if it is, by the DNS engine: with SERVFAIL, as over TCP.
     if (target.path === parts.dohPath && parts.doh && !isUpgrade(req)) {
       parts.doh(req, res, clientIp)
+      return
+    }
+    if (parts.overload?.shed()) {
+      this.#turnAway(req, raw, res, parts.overload.settings.retryAfter)
       return
     }
     // An absolute-form target names the host; the Host field is replaced with it (RFC 9112 section 3.2.2).
@@ -190,9 +191,15 @@ export class HttpEngine implements ExchangeEngine {
     else this.#runNew(x, site.modules, site.origin)
   }
 
-  /** Turned away for overload: a 503 before anything else is done for it. */
-  #turnAway(res: ServerResponse, retryAfterMs: number): void {
+  /** Turned away for overload: a 503 before routing; closing, not reading, a body it would throw away. */
+  #turnAway(
+    req: IncomingMessage,
+    raw: readonly string[],
+    res: ServerResponse,
+    retryAfterMs: number,
+  ): void {
     this.#shed.n++
+    if (hasBody(req, raw)) res.shouldKeepAlive = false
     sendError(res, 503, 'overloaded, try again later', [
       'retry-after',
       String(Math.max(1, Math.round(retryAfterMs / 1000))),

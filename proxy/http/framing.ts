@@ -49,14 +49,18 @@ export function requestBody(
   raw: readonly string[],
   max: number,
 ): IncomingMessage | Transform | null {
+  if (!hasBody(req, raw)) return null
+  return headerGet(raw, 'content-length') === undefined ? req.pipe(new BodyLimit(max)) : req
+}
+
+/** Whether the request carries a body, from `raw` (the fields as received). */
+export function hasBody(req: IncomingMessage, raw: readonly string[]): boolean {
   const length = headerGet(raw, 'content-length')
-  if (length !== undefined) return length === '0' ? null : req
+  if (length !== undefined) return length !== '0'
   // HTTP/2 frames a body itself (RFC 9113 section 8.1): it has one unless the HEADERS frame ended the stream.
-  const more =
-    req.httpVersionMajor === 2
-      ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
-      : headerGet(raw, 'transfer-encoding') !== undefined
-  return more ? req.pipe(new BodyLimit(max)) : null
+  return req.httpVersionMajor === 2
+    ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+    : headerGet(raw, 'transfer-encoding') !== undefined
 }
 
 /**

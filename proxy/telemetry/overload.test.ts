@@ -68,7 +68,17 @@ describe('startOverloadGuard', () => {
     }
   })
 
-  it('stops shedding at once when a reload sets maxDelay to 0', async () => {
+  it('sees a loop late by more than its own interval (a bound of 60 ms, turns of 150 ms)', async () => {
+    const guard = startOverloadGuard({ ...SETTINGS, maxDelay: 60 })
+    try {
+      await busy(1200, 150)
+      expect(guard.share).toBeGreaterThan(0)
+    } finally {
+      guard.stop()
+    }
+  })
+
+  it('stops shedding at once when a reload sets maxDelay to 0, and watches again when one sets it back', async () => {
     const guard = startOverloadGuard(SETTINGS)
     try {
       await busy(400, 40)
@@ -77,6 +87,10 @@ describe('startOverloadGuard', () => {
       expect(guard.share).toBe(0)
       await busy(300, 40)
       expect(guard.share).toBe(0)
+      // And watches again when a reload turns it back on.
+      guard.configure(SETTINGS)
+      await busy(400, 40)
+      expect(guard.share).toBeGreaterThan(0)
     } finally {
       guard.stop()
     }

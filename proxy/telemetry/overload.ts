@@ -55,18 +55,41 @@ export interface Overload {
 
 export function startOverloadGuard(first: OverloadSettings): Overload {
   let settings = first
-  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
-  delay.enable()
   let share = 0
-  let lateBefore = 0
-  const timer = setInterval(() => {
-    // No sample in the interval (the loop was stopped throughout): its whole length is the delay.
-    const late = delay.count > 0 ? delay.percentile(50) / 1e6 - RESOLUTION_MS : INTERVAL_MS
-    delay.reset()
-    share = nextShare(share, late, lateBefore, settings.maxDelay)
-    lateBefore = late
-  }, INTERVAL_MS)
-  timer.unref()
+  /** Stops the watch on the loop; set only while shedding is on (maxDelay > 0). */
+  let unwatch: (() => void) | undefined
+  const watch = () => {
+    const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+    delay.enable()
+    let lateBefore = 0
+    let lastTick = performance.now()
+    const timer = setInterval(() => {
+      const now = performance.now()
+      // The histogram keeps no sample across a reset: with every turn of the loop longer than
+      // the interval it has none, and this timer's own lateness is the measure.
+      const late =
+        delay.count > 0 ? delay.percentile(50) / 1e6 - RESOLUTION_MS : now - lastTick - INTERVAL_MS
+      lastTick = now
+      delay.reset()
+      share = nextShare(share, late, lateBefore, settings.maxDelay)
+      lateBefore = late
+    }, INTERVAL_MS)
+    timer.unref()
+    return () => {
+      clearInterval(timer)
+      delay.disable()
+    }
+  }
+  const configure = (next: OverloadSettings) => {
+    settings = next
+    if (next.maxDelay > 0) unwatch ??= watch()
+    else {
+      unwatch?.()
+      unwatch = undefined
+      share = 0
+    }
+  }
+  configure(first)
   return {
     shed: () => share > 0 && Math.random() < share,
     get share() {
@@ -75,13 +98,10 @@ export function startOverloadGuard(first: OverloadSettings): Overload {
     get settings() {
       return settings
     },
-    configure(next) {
-      settings = next
-      if (next.maxDelay === 0) share = 0
-    },
+    configure,
     stop() {
-      clearInterval(timer)
-      delay.disable()
+      unwatch?.()
+      unwatch = undefined
     },
   }
 }
