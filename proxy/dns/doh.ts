@@ -2,10 +2,11 @@
 // and POST with an application/dns-message body, fed to the same DNS engine as
 // UDP and TCP, so DoH queries take the same new/legacy decisions.
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { headerGet } from '../../common/header-list.ts'
 import { Rcode } from '../../dns/constants.ts'
 import { walkRecords } from '../../dns/record-walk.ts'
 import { sendError } from '../http/error-reply.ts'
+import { bodyOf, type ServerReply, type ServerRequest } from '../http/http2-stream.ts'
 import type { DnsEngine, DnsReplier } from './engine.ts'
 
 const MEDIA_TYPE = 'application/dns-message'
@@ -20,16 +21,19 @@ function maxAge(reply: Buffer): number {
   return Number.isFinite(min) ? min : 0
 }
 
-const replier: DnsReplier<ServerResponse> = {
+const replier: DnsReplier<ServerReply> = {
   sendReply(res, buf, length) {
     const reply = Buffer.from(buf.subarray(0, length))
     const rcode = reply[3] & 0xf
     const cacheable = rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN
-    res.writeHead(200, {
-      'content-type': MEDIA_TYPE,
-      'content-length': reply.length,
-      'cache-control': cacheable ? `max-age=${maxAge(reply)}` : 'no-store',
-    })
+    res.writeHead(200, [
+      'content-type',
+      MEDIA_TYPE,
+      'content-length',
+      String(reply.length),
+      'cache-control',
+      cacheable ? `max-age=${maxAge(reply)}` : 'no-store',
+    ])
     res.end(reply)
   },
   dropped(res) {
@@ -40,7 +44,7 @@ const replier: DnsReplier<ServerResponse> = {
 /** `engine()` gives the DNS engine serving now (it is replaced on reload). */
 export function dohHandler(
   engine: () => DnsEngine,
-): (req: IncomingMessage, res: ServerResponse, clientIp: string) => void {
+): (req: ServerRequest, res: ServerReply, clientIp: string) => void {
   return (req, res, clientIp) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const param = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('dns')
@@ -60,23 +64,25 @@ export function dohHandler(
       sendError(res, 405, undefined, ['allow', 'GET, HEAD, POST'])
       return
     }
-    if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() !== MEDIA_TYPE) {
+    const type = headerGet(req.rawHeaders, 'content-type') ?? ''
+    if (type.split(';')[0].trim().toLowerCase() !== MEDIA_TYPE) {
       req.resume()
       sendError(res, 415, `send ${MEDIA_TYPE}`)
       return
     }
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (chunk: Buffer) => {
+    const body = bodyOf(req)
+    body.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_MESSAGE) {
         sendError(res, 413, 'a DNS message is at most 65535 octets')
-        req.destroy()
+        body.destroy()
         return
       }
       chunks.push(chunk)
     })
-    req.on('end', () => {
+    body.on('end', () => {
       if (size <= MAX_MESSAGE) engine().handle(Buffer.concat(chunks), 'doh', clientIp, res, replier)
     })
   }

@@ -6,7 +6,7 @@
 // legacy(reason) hands the request to the legacy, counted by reason. An
 // upgrade's handshake takes the same way; its terminal step is in upgrade.ts.
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { CutoverError } from '../../common/cutover-error.ts'
 import { headerGet } from '../../common/header-list.ts'
@@ -44,6 +44,7 @@ import {
   type TraceRequest,
 } from './exchange.ts'
 import { framingError, hasBody, http1Fields, requestBody } from './framing.ts'
+import type { ServerReply, ServerRequest } from './http2-stream.ts'
 import { parseTarget, withHost } from './target.ts'
 import { forwardUpgrade, isUpgrade, upgradeResponse } from './upgrade.ts'
 
@@ -73,7 +74,7 @@ export interface HttpEngineParts {
   /** Requests for this path go to DNS over HTTPS instead of a site. */
   dohPath: string | undefined
   /** DNS over HTTPS, for the client address the HTTP side resolved (PROXY protocol, trusted proxies). */
-  doh: ((req: IncomingMessage, res: ServerResponse, clientIp: string) => void) | undefined
+  doh: ((req: ServerRequest, res: ServerReply, clientIp: string) => void) | undefined
   /** Whose X-Forwarded-For, Forwarded and X-Forwarded-Proto are believed (default: no one's). */
   trustedProxies?: TrustedProxies
   /** log.access: a line for a sampled share of requests. */
@@ -115,7 +116,7 @@ export class HttpEngine implements ExchangeEngine {
     this.handle(req, upgradeResponse(req, socket))
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  handle(req: ServerRequest, res: ServerReply): void {
     const start = performance.now()
     const parts = this.#parts
     const raw = req.httpVersionMajor === 2 ? http1Fields(req.rawHeaders) : req.rawHeaders
@@ -192,22 +193,17 @@ export class HttpEngine implements ExchangeEngine {
   }
 
   /** Turned away for overload: a 503 before routing; closing, not reading, a body it would throw away. */
-  #turnAway(
-    req: IncomingMessage,
-    raw: readonly string[],
-    res: ServerResponse,
-    retryAfterMs: number,
-  ): void {
+  #turnAway(req: ServerRequest, raw: readonly string[], res: ServerReply, retryMs: number): void {
     this.#shed.n++
     if (hasBody(req, raw)) res.shouldKeepAlive = false
     sendError(res, 503, 'overloaded, try again later', [
       'retry-after',
-      String(Math.max(1, Math.round(retryAfterMs / 1000))),
+      String(Math.max(1, Math.round(retryMs / 1000))),
     ])
   }
 
   /** A request whose framing or target is malformed: refused, and its connection closed. */
-  #refuse(res: ServerResponse, status: number, detail: string): void {
+  #refuse(res: ServerReply, status: number, detail: string): void {
     this.#malformed.n++
     res.shouldKeepAlive = false
     sendError(res, status, detail)
@@ -334,7 +330,7 @@ export class HttpEngine implements ExchangeEngine {
       viaOf(req.httpVersionMajor, req.httpVersionMinor),
     )
     x.call = isUpgrade(req)
-      ? forwardUpgrade(x, upstream, headers, this)
+      ? forwardUpgrade(x, req, upstream, headers, this)
       : upstream.request(
           {
             method: x.method,

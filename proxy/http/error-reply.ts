@@ -3,8 +3,9 @@
 // one), and the short plain-text reply itself, on a response or, for what
 // Node's parser refused before there was one, on the socket.
 
-import { type ServerResponse, STATUS_CODES } from 'node:http'
+import { STATUS_CODES } from 'node:http'
 import type { CutoverError } from '../../common/cutover-error.ts'
+import type { ServerReply } from './http2-stream.ts'
 
 /** The status a failed exchange gets: the client's fault, a slow upstream, or a broken one. */
 export function statusOf(err: CutoverError): number {
@@ -24,7 +25,7 @@ function reasonOf(status: number): string {
  * person reading it) as a plain-text body; `headers` go with it (a trace).
  */
 export function sendError(
-  res: ServerResponse,
+  res: ServerReply,
   status: number,
   detail?: string,
   headers?: readonly string[],

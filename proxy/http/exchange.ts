@@ -4,7 +4,6 @@
 // it writes the response head (with the decision trace, kept as data and
 // rendered once, there, when asked for) and counts the request when it ends.
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CutoverError } from '../../common/cutover-error.ts'
 import { headerGet } from '../../common/header-list.ts'
 import { forwardResponseHeaders } from '../../legacy-adapter/http-headers.ts'
@@ -24,6 +23,7 @@ import type { ShadowCapture } from '../shadow/http-shadow.ts'
 import type { HttpAccessLog } from '../telemetry/access-log.ts'
 import type { PathLabel } from '../telemetry/metrics.ts'
 import { sendError, statusOf } from './error-reply.ts'
+import type { ServerReply, ServerRequest } from './http2-stream.ts'
 import type { Target } from './target.ts'
 
 /** A site's modules in chain order, each with its name. */
@@ -65,8 +65,8 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
   reply: LocalReply | undefined = undefined
   readonly slots: unknown[] = []
 
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
+  readonly req: ServerRequest
+  readonly res: ServerReply
   readonly scope: Scope
   /** The headers as received (control headers taken off, Host from an absolute target): what the legacy gets, but for everywhere rules' edits. */
   readonly received: readonly string[]
@@ -98,8 +98,8 @@ export class HttpExchange implements HttpContext, HttpRequest, UpstreamHandler {
 
   constructor(
     engine: ExchangeEngine,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: ServerRequest,
+    res: ServerReply,
     target: Target,
     received: string[],
     scope: Scope,

@@ -2,15 +2,14 @@
 // smuggling, RFC 9112), and the size limit on a chunked request body that
 // only shows as it streams.
 
-import type { IncomingMessage } from 'node:http'
-import type { Http2ServerRequest } from 'node:http2'
-import { Transform, type TransformCallback } from 'node:stream'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
 import { CutoverError } from '../../common/cutover-error.ts'
 import { headerAll, headerGet, isField } from '../../common/header-list.ts'
+import { Http2Request, type ServerRequest } from './http2-stream.ts'
 
 /** Why the request is refused (its status and the detail), or undefined when its framing is sound. */
 export function framingError(
-  req: IncomingMessage,
+  req: ServerRequest,
   raw: readonly string[],
   maxBody: number,
 ): { status: number; detail: string } | undefined {
@@ -45,21 +44,23 @@ function transferEncoding(raw: readonly string[]): string | undefined {
  * Node's `req.headers` is an object it builds on first use, a cost per request.
  */
 export function requestBody(
-  req: IncomingMessage,
+  req: ServerRequest,
   raw: readonly string[],
   max: number,
-): IncomingMessage | Transform | null {
+): Readable | null {
   if (!hasBody(req, raw)) return null
+  // undici destroys a body once it is sent: an HTTP/2 stream destroyed loses its response too.
+  if (req instanceof Http2Request) return req.stream.pipe(new BodyLimit(max))
   return headerGet(raw, 'content-length') === undefined ? req.pipe(new BodyLimit(max)) : req
 }
 
 /** Whether the request carries a body, from `raw` (the fields as received). */
-export function hasBody(req: IncomingMessage, raw: readonly string[]): boolean {
+export function hasBody(req: ServerRequest, raw: readonly string[]): boolean {
   const length = headerGet(raw, 'content-length')
   if (length !== undefined) return length !== '0'
   // HTTP/2 frames a body itself (RFC 9113 section 8.1): it has one unless the HEADERS frame ended the stream.
-  return req.httpVersionMajor === 2
-    ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+  return req instanceof Http2Request
+    ? !req.stream.endAfterHeaders
     : headerGet(raw, 'transfer-encoding') !== undefined
 }
 

@@ -2,9 +2,10 @@
 // than this proxy can spare; see bench), with limits on header size, request
 // time, idle keep-alive and connections; over TLS, the handshake picks the
 // certificate by SNI and the protocol by ALPN, and each connection goes to that
-// same HTTP/1.1 server or to an HTTP/2 one, both into the one engine. Requests
-// Node's parser refuses get a 400 (431 for oversized headers, 408 for too slow)
-// and the connection closes. With the PROXY protocol on, a server in front
+// same HTTP/1.1 server or to an HTTP/2 one (served from its stream API: see
+// http2-stream.ts), both into the one engine. Requests Node's parser refuses
+// get a 400 (431 for oversized headers, 408 for too slow) and the connection
+// closes. With the PROXY protocol on, a server in front
 // reads each connection's header first (before TLS), from trusted peers only.
 // HTTP/1.1 upgrades (WebSocket) go to the engine too, and outlive a drain up to
 // a deadline of their own. HTTP/2's extended CONNECT (RFC 8441) is not offered.
@@ -32,6 +33,7 @@ import {
 } from '../tls/server-options.ts'
 import type { HttpEngine } from './engine.ts'
 import { rawErrorResponse } from './error-reply.ts'
+import { Http2Reply, Http2Request } from './http2-stream.ts'
 
 export interface HttpLimits {
   maxHeaderSize: number
@@ -151,17 +153,19 @@ export class HttpListener {
   }
 
   #http2Server(limits: HttpLimits, https: HttpsOptions): Http2Server {
-    const server = createHttp2Server(
-      {
-        settings: {
-          maxConcurrentStreams: https.maxConcurrentStreams,
-          maxHeaderListSize: limits.maxHeaderSize,
-        },
-        maxSessionInvalidFrames: 100,
-        maxSessionRejectedStreams: 100,
+    const server = createHttp2Server({
+      settings: {
+        maxConcurrentStreams: https.maxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeaderSize,
       },
-      (req, res) => this.engine.handle(req as never, res as never),
-    )
+      maxSessionInvalidFrames: 100,
+      maxSessionRejectedStreams: 100,
+    })
+    server.on('stream', (stream, headers, _flags, raw) => {
+      // A reset stream ends in 'error' as well as 'close'; the exchange acts on 'close'.
+      stream.on('error', ignore)
+      this.engine.handle(new Http2Request(stream, headers, raw), new Http2Reply(stream))
+    })
     server.setTimeout(limits.keepAliveTimeoutMs)
     server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session)
@@ -262,3 +266,5 @@ export class HttpListener {
 function connectionOf(socket: Socket): Socket {
   return (socket as Socket & { _parent?: Socket })._parent ?? socket
 }
+
+function ignore(): void {}

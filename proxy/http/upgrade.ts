@@ -14,6 +14,7 @@ import type {
   UpstreamCall,
 } from '../../legacy-adapter/http-upstream.ts'
 import type { ExchangeEngine, HttpExchange } from './exchange.ts'
+import type { ServerRequest } from './http2-stream.ts'
 
 /**
  * A response on an upgrade request's socket, for what refuses the upgrade (a
@@ -32,13 +33,14 @@ export function upgradeResponse(req: IncomingMessage, socket: Socket): ServerRes
 }
 
 /** Whether `req` came by Node's 'upgrade' event: Node sets its parser's flag on it, though its types omit it. */
-export function isUpgrade(req: IncomingMessage): boolean {
-  return (req as IncomingMessage & { upgrade?: boolean }).upgrade === true
+export function isUpgrade(req: ServerRequest): req is IncomingMessage {
+  return (req as { upgrade?: boolean }).upgrade === true
 }
 
 /** The terminal step for an upgrade: the handshake to `upstream`, with `headers` for the next hop. */
 export function forwardUpgrade(
   x: HttpExchange,
+  req: IncomingMessage,
   upstream: HttpUpstream,
   headers: string[],
   engine: ExchangeEngine,
@@ -49,19 +51,22 @@ export function forwardUpgrade(
       target: x.target,
       headers,
       body: null,
-      protocol: x.req.headers.upgrade ?? '',
+      protocol: req.headers.upgrade ?? '',
     },
-    new UpgradeRelay(x, engine),
+    // An upgrade comes only by HTTP/1.1's 'upgrade' event, with the response upgradeResponse made.
+    new UpgradeRelay(x, x.res as ServerResponse, engine),
   )
 }
 
 /** A response other than 101 goes to the exchange, as for any request; a 101 splices the sockets. */
 class UpgradeRelay implements UpgradeHandler {
   readonly #x: HttpExchange
+  readonly #res: ServerResponse
   readonly #engine: ExchangeEngine
 
-  constructor(x: HttpExchange, engine: ExchangeEngine) {
+  constructor(x: HttpExchange, res: ServerResponse, engine: ExchangeEngine) {
     this.#x = x
+    this.#res = res
     this.#engine = engine
   }
 
@@ -84,13 +89,13 @@ class UpgradeRelay implements UpgradeHandler {
   /** Response phases do not run on a 101: its head is the upstream's, hop-by-hop fields set for this hop. */
   onUpgrade(status: number, headers: string[], upstream: Duplex): void {
     const x = this.#x
-    const client = x.res.socket
+    const client = this.#res.socket
     if (client === null || client.destroyed) {
       upstream.destroy()
       return
     }
     // The socket is no longer the response's: its close is not a client leaving mid-response.
-    x.res.detachSocket(client)
+    this.#res.detachSocket(client)
     x.headAt = performance.now()
     client.write(switchingHead(status, forwardUpgradeHeaders(headers)))
     splice(client, upstream)
