@@ -8,6 +8,9 @@ import { join } from 'node:path'
 import { type LoadResult, percentile } from './measure.ts'
 import { runPinned } from './pinned.ts'
 
+/** How long a connection may go without activity before h2load gives it up. */
+const STALL_SECONDS = 5
+
 export async function h2load(
   core: number,
   url: string,
@@ -24,6 +27,9 @@ export async function h2load(
       `-c${connections}`,
       `-m${streams}`,
       `-D${seconds}`,
+      // A connection silent this long is closed and its requests count as failed: without it,
+      // one stalled connection keeps h2load waiting for ever (seen once in a few dozen cold starts).
+      `-N${STALL_SECONDS}`,
       `--log-file=${log}`,
       '-H',
       `:authority: ${authority}`,
