@@ -112,7 +112,8 @@ export async function measureInterleaved(
   }
   return runs.map((results, i) => {
     const of = (key: (r: LoadResult) => number) => median(results.map(key))
-    const kept = results.find((r) => r.rps === of((r) => r.rps)) ?? results[0]
+    const medianRps = of((r) => r.rps)
+    const kept = results.find((r) => r.rps === medianRps) ?? results[0]
     // CPU per request and the p99 have their own medians: their runs need not be throughput's.
     const cpu = results.every((r) => r.cpuUsPerRequest !== undefined)
       ? of((r) => r.cpuUsPerRequest ?? 0)

@@ -80,12 +80,15 @@ export function startOverloadGuard(first: OverloadSettings): Overload {
       delay.disable()
     }
   }
+  const stop = () => {
+    unwatch?.()
+    unwatch = undefined
+  }
   const configure = (next: OverloadSettings) => {
     settings = next
     if (next.maxDelay > 0) unwatch ??= watch()
     else {
-      unwatch?.()
-      unwatch = undefined
+      stop()
       share = 0
     }
   }
@@ -99,9 +102,6 @@ export function startOverloadGuard(first: OverloadSettings): Overload {
       return settings
     },
     configure,
-    stop() {
-      unwatch?.()
-      unwatch = undefined
-    },
+    stop,
   }
 }
