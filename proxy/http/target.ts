@@ -44,8 +44,25 @@ export function parseTarget(url: string, hostHeader: string | undefined): Target
   return { host, path, query: q < 0 ? '' : rest.slice(q + 1), forward: rest, authority }
 }
 
+/** Host values seen lately and the host each names: clients send the same few, and checking one is a regex. */
+const seenHosts = new Map<string, string>()
+const MAX_SEEN_HOSTS = 1024
+/** Longer values are not kept: a name is at most 253 octets, so these are made up. */
+const MAX_SEEN_LENGTH = 300
+
 /** The host part of a Host value, lowercase, without port or final dot; undefined when it is not a host. */
 function hostOf(value: string): string | undefined {
+  const seen = seenHosts.get(value)
+  if (seen !== undefined) return seen
+  const host = checkedHost(value)
+  if (host !== undefined && value.length <= MAX_SEEN_LENGTH) {
+    if (seenHosts.size >= MAX_SEEN_HOSTS) seenHosts.clear()
+    seenHosts.set(value, host)
+  }
+  return host
+}
+
+function checkedHost(value: string): string | undefined {
   if (value === '') return ''
   const colon = value.startsWith('[') ? value.indexOf(']:') + 1 : value.lastIndexOf(':')
   const name = (colon > 0 ? value.slice(0, colon) : value).toLowerCase()
