@@ -15,15 +15,21 @@ import { createServer } from 'node:net'
 const FIRST_PORT = 10_000
 const BLOCKS = 16
 
+/** Linux's default start of the ephemeral range; a machine whose range starts lower shares some of our ports with it. */
+const EPHEMERAL_LOW = 32_768
+
 function ephemeralLow(): number {
   try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0])
+    return (
+      Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) ||
+      EPHEMERAL_LOW
+    )
   } catch {
-    return 32_768
+    return EPHEMERAL_LOW
   }
 }
 
-const blockSize = Math.floor((ephemeralLow() - FIRST_PORT) / BLOCKS)
+const blockSize = Math.floor((Math.max(ephemeralLow(), EPHEMERAL_LOW) - FIRST_PORT) / BLOCKS)
 // Vitest numbers its worker processes from 1; a script on its own takes one by its pid.
 const block = (Number(process.env.VITEST_POOL_ID ?? process.pid) - 1) % BLOCKS
 const blockStart = FIRST_PORT + block * blockSize
