@@ -84,8 +84,7 @@ export async function tlsBench(): Promise<string> {
   const servers = {
     bare: (server: BareServer) =>
       startScript(SERVER_CORE, 'tls-hello.ts', certificate.cert, certificate.key, server),
-    cutover: (workerAccept: 'roundRobin' | 'shared') =>
-      startCutoverTls(dir, certificate, workerAccept),
+    cutover: (workerAccept?: 'roundRobin') => startCutoverTls(dir, certificate, workerAccept),
     nginx: () => startNginxHello(SERVER_CORE, certificate),
   }
   const rows: Row[] = []
@@ -96,8 +95,11 @@ export async function tlsBench(): Promise<string> {
           name: `${BARE_NAMES[bare]} (${i === 0 ? 'baseline' : 'reference'})`,
           start: () => servers.bare(bare),
         })),
-        { name: CUTOVER, start: () => servers.cutover('roundRobin') },
-        { name: `${CUTOVER}, workerAccept: shared`, start: () => servers.cutover('shared') },
+        { name: CUTOVER, start: () => servers.cutover() },
+        {
+          name: `${CUTOVER}, workerAccept: roundRobin`,
+          start: () => servers.cutover('roundRobin'),
+        },
         { name: 'nginx ssl hello (reference)', start: servers.nginx },
       ]
       const results = await measureInterleaved(
@@ -118,7 +120,8 @@ export async function tlsBench(): Promise<string> {
 async function startCutoverTls(
   dir: string,
   certificate: IssuedCertificate,
-  workerAccept: 'roundRobin' | 'shared',
+  /** Absent: the default (reusePort). */
+  workerAccept?: 'roundRobin',
 ): Promise<Server> {
   const tlsPort = await freePort()
   const cutover = await startCutover(SERVER_CORE, dir, (listen) => ({

@@ -163,14 +163,19 @@ const schema = z.strictObject({
   /** Worker processes serving the listeners; `auto`: one per core. 0: serve in the one process (no supervisor). */
   workers: z.union([z.literal('auto'), z.int().min(0).max(256)]).default('auto'),
   /**
-   * How the workers share the TCP listeners. `roundRobin`: the supervisor
-   * accepts each connection and deals them out in turn (node:cluster's default;
-   * an even spread, at an IPC hop per connection that halves new TLS
-   * connections per second). `shared`: every worker accepts from the one socket
-   * and the kernel picks which (nginx's default; no cost per connection, the
-   * spread can be uneven at low load). Taken at `cutover start`.
+   * How the workers share the TCP listeners. `reusePort` (the default on
+   * Linux): each worker has a socket of its own on the port (SO_REUSEPORT) and
+   * the kernel spreads new connections over them by address (Envoy's default;
+   * even, at no cost per connection). `roundRobin`: the supervisor accepts each
+   * connection and deals them out in turn (node:cluster's default; even, at an
+   * IPC hop per connection that costs a third of new TLS connections per
+   * second). `shared`: every worker accepts from the one socket and the kernel
+   * picks which (nginx's default; no cost per connection, the spread can be
+   * uneven at low load). Taken at `cutover start`.
    */
-  workerAccept: z.enum(['roundRobin', 'shared']).default('roundRobin'),
+  workerAccept: z
+    .enum(['reusePort', 'roundRobin', 'shared'])
+    .default(process.platform === 'linux' ? 'reusePort' : 'roundRobin'),
   /** How long a drain (restart, stop) waits for requests in flight before cutting them. */
   drainDeadline: duration.default(30_000),
   /**

@@ -108,6 +108,29 @@ function slowUpload(
   })
 }
 
+/** GET / of the new path's site on a connection of its own; fails after `timeoutMs`. */
+function getOnNewConnection(timeoutMs = 10_000): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: httpPort,
+        path: '/',
+        headers: { host: NEW_HOST },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
 async function dnsAnswer(name: string): Promise<string[]> {
   const reply = await exchange(
     { host: '127.0.0.1', port: dnsPort },
@@ -200,6 +223,26 @@ describe('workers that die', () => {
     expect((await p.status()).crashes).toBe(1)
     expect(await p.metric('cutover_worker_crashes_total')).toBe(1)
   }, 90_000)
+
+  it('while a dead worker waits out the crash pause, the connections the kernel gives its socket are served by the other', async () => {
+    const p = await start()
+    const newest = async () => (await p.status()).workers.toSorted((a, b) => b.id - a.id)[0]
+    // The same slot each time (a replacement keeps its slot): the pause after the 7th crash is 4 s.
+    for (let crash = 1; crash <= 7; crash++) {
+      await until(
+        async () => (await p.status()).workers.filter((w) => w.state === 'ready').length === 2,
+        `both workers ready before crash ${crash}`,
+        20_000,
+      )
+      process.kill((await newest()).pid!, 'SIGKILL')
+      await until(async () => (await p.status()).crashes === crash, `crash ${crash}`, 20_000)
+    }
+    const statuses: number[] = []
+    for (let i = 0; i < 30; i++) statuses.push(await getOnNewConnection(1500))
+    expect(statuses).toEqual(Array(30).fill(200))
+    // All of them while the one worker was alone.
+    expect((await p.status()).workers).toHaveLength(1)
+  }, 120_000)
 
   it('workers that keep dying are replaced after a growing pause, and readyz says why', async () => {
     const p = await start((c) => {
@@ -299,7 +342,7 @@ describe('reload', () => {
 describe('settings taken at start', () => {
   it('a restart keeps what the supervisor took at start (workers, workerAccept) and says so', async () => {
     const p = await start()
-    p.rewrite({ ...config(), workers: 3, workerAccept: 'shared' })
+    p.rewrite({ ...config(), workers: 3, workerAccept: 'roundRobin' })
     expect((await p.command('restart')).code).toBe(0)
     await until(
       async () => (await p.status()).workers.every((w) => w.state === 'ready'),
@@ -309,9 +352,7 @@ describe('settings taken at start', () => {
     expect((await p.status()).workers).toHaveLength(2)
     const said = p.run.output()
     expect(said).toContain('workers is taken at `cutover start`: this restart keeps 2')
-    expect(said).toContain(
-      'workerAccept is taken at `cutover start`: this restart keeps roundRobin',
-    )
+    expect(said).toContain('workerAccept is taken at `cutover start`: this restart keeps reusePort')
     expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
   }, 60_000)
 })
@@ -323,30 +364,12 @@ describe('rate limits across workers', () => {
       http.sites[0].rules = [{ type: 'ratelimit', key: 'client-ip', rate: 5, per: '1h' }]
     })
 
-    /** Each request on a connection of its own: the supervisor deals them out to both workers. */
-    const get = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = httpRequest(
-          {
-            host: '127.0.0.1',
-            port: httpPort,
-            path: '/',
-            headers: { host: NEW_HOST },
-            agent: false,
-          },
-          (res) => {
-            res.resume()
-            res.on('end', () => resolve(res.statusCode ?? 0))
-          },
-        )
-        req.on('error', reject)
-        req.end()
-      })
     const statuses: number[] = []
-    for (let i = 0; i < 8; i++) statuses.push(await get())
+    // Each on a connection of its own: the kernel spreads them over both workers' sockets.
+    for (let i = 0; i < 8; i++) statuses.push(await getOnNewConnection())
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
     expect((await p.command('restart')).code).toBe(0)
-    expect(await get()).toBe(429)
+    expect(await getOnNewConnection()).toBe(429)
     expect(await p.metric('cutover_ratelimit_fail_open_total')).toBe(0)
   }, 60_000)
 })

@@ -98,6 +98,8 @@ describe('systemd socket activation (LISTEN_FDS)', () => {
     expect(response.status).toBe(200)
     expect(response.one('x-path')).toBe('new')
     await waitForOutput(run, 'cutover is serving')
+    // systemd bound them without SO_REUSEPORT: not split per worker, dealt instead.
+    expect(run.output()).toContain('this socket was bound without SO_REUSEPORT')
 
     const status = (await (
       await fetch(`http://${at(adminPort)}/workers`)

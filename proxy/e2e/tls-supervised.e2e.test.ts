@@ -218,8 +218,8 @@ function handshakeOnce(port: number, ...args: string[]): Promise<string> {
 }
 
 /**
- * Makes `n` connections with `args` and holds them open until every worker of
- * the proxy reports one, so some are served by each worker; then closes them.
+ * Makes connections with `args`, `n` at a time, and holds them open until every
+ * worker of the proxy reports one, so some are served by each; then closes them.
  */
 async function acrossWorkers(
   p: SupervisedProxy,
@@ -228,15 +228,20 @@ async function acrossWorkers(
   ...args: string[]
 ): Promise<{ summary: string; output: string }[]> {
   const held: Held[] = []
-  for (let i = 0; i < n; i++) held.push(await sClient(port, ...args))
-  await until(
-    async () => {
-      const { workers } = await p.status()
-      return workers.length === 2 && workers.every((w) => w.state === 'ready' && w.connections > 0)
-    },
-    'both workers to report a connection',
-    10_000,
-  )
+  const bothServe = async () => {
+    const { workers } = await p.status()
+    return workers.length === 2 && workers.every((w) => w.state === 'ready' && w.connections > 0)
+  }
+  // The kernel picks a worker by the connection's addresses: n more at a time until both have one.
+  for (let round = 1; ; round++) {
+    for (let i = 0; i < n; i++) held.push(await sClient(port, ...args))
+    const spread = await until(bothServe, 'both workers to report a connection', 3000).then(
+      () => true,
+      () => false,
+    )
+    if (spread) break
+    if (round === 5) throw new Error(`${held.length} connections, and not both workers had one`)
+  }
   return Promise.all(held.map(async (h) => ({ summary: h.summary, output: await h.close() })))
 }
 

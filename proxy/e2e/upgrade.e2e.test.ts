@@ -1,7 +1,9 @@
 // `cutover upgrade` as operators run it, in front of BIND and nginx: five
 // supervisors in turn take the listening sockets over under HTTP keep-alive,
-// HTTP/1.0 and DNS over UDP, TCP and pipelined TCP load, with either way of
-// accepting; nothing is lost, counters go on, the generations count on. A new
+// HTTP/1.0 and DNS over UDP, TCP and pipelined TCP load, with each way of
+// accepting, and with the way and the number of workers changed at each
+// upgrade (the successor serves every socket it took: sockets split per worker
+// that it has no worker for are lent to the ones it has); nothing is lost, counters go on, the generations count on. A new
 // supervisor that cannot start leaves the old one serving, and says why.
 
 import { writeFileSync } from 'node:fs'
@@ -31,10 +33,26 @@ async function httpServed(p: SupervisedProxy): Promise<number> {
   )
 }
 
+type Accept = 'reusePort' | 'roundRobin' | 'shared'
+
+/** What each upgrade's config says: the first is the one started with, then one per upgrade. */
+const plans: Record<string, { workerAccept: Accept; workers: number }[]> = {
+  'workerAccept: reusePort': Array(6).fill({ workerAccept: 'reusePort', workers: 2 }),
+  'workerAccept: roundRobin': Array(6).fill({ workerAccept: 'roundRobin', workers: 2 }),
+  'workerAccept and workers changed each time': [
+    { workerAccept: 'reusePort', workers: 3 },
+    { workerAccept: 'shared', workers: 2 },
+    { workerAccept: 'reusePort', workers: 1 },
+    { workerAccept: 'reusePort', workers: 2 },
+    { workerAccept: 'roundRobin', workers: 3 },
+    { workerAccept: 'reusePort', workers: 2 },
+  ],
+}
+
 describe('cutover upgrade', () => {
-  for (const workerAccept of ['roundRobin', 'shared'] as const)
-    it(`five upgrades under HTTP and DNS load (workerAccept: ${workerAccept}): nothing lost, counters and generations go on`, async () => {
-      const { p, dnsPort, httpPort } = await bed.startOnFreePorts({ workerAccept })
+  for (const [name, plan] of Object.entries(plans))
+    it(`five upgrades under HTTP and DNS load (${name}): nothing lost, counters and generations go on`, async () => {
+      const { p, dnsPort, httpPort } = await bed.startOnFreePorts(plan[0])
       const http = started(httpLoad(`http://127.0.0.1:${httpPort}`))
       const old = started(http10Load(httpPort, NEW_HOST))
       const udp = started(udpLoad(dnsPort, queries))
@@ -47,6 +65,7 @@ describe('cutover upgrade', () => {
       const pids = [p.run.child.pid]
       let served = 0
       for (let i = 0; i < 5; i++) {
+        p.rewrite({ ...proxyConfig(bed.backends(), dnsPort, httpPort), ...plan[i + 1] })
         const { code, output } = await p.command('upgrade')
         expect(code, output).toBe(0)
         const status = await p.status()
@@ -55,6 +74,7 @@ describe('cutover upgrade', () => {
         expect(supervisorPid(p.dir)).toBe(status.pid)
         pids.push(status.pid)
         expect(status.workers.every((w) => w.state === 'ready')).toBe(true)
+        expect(status.workers).toHaveLength(plan[i + 1].workers)
         expect(status.generation).toBe(i + 2)
         const now = await httpServed(p)
         expect(now).toBeGreaterThan(served)
@@ -70,6 +90,9 @@ describe('cutover upgrade', () => {
       // The last supervisor's sums hold what its predecessors' workers served.
       expect(await httpServed(p)).toBeGreaterThanOrEqual(h.ok)
       expect(await p.metric('cutover_drain_cut_total')).toBe(0)
+      // With fewer workers than the predecessor split its sockets for, the rest are lent.
+      if (plan.some((step) => step.workers !== plan[0].workers))
+        expect(p.run.output()).toContain('no live worker serves this socket: lent to another')
     }, 240_000)
 
   it('a new supervisor that cannot start leaves the old one serving, and upgrade says why', async () => {

@@ -5,6 +5,12 @@
 // supervisor that hands them to its successor (`cutover upgrade`) closes
 // nothing a client is waiting on. DNS roles bind UDP and TCP on one port.
 //
+// With `workerAccept: reusePort` a TCP role has a socket per worker slot, all
+// bound to one port with SO_REUSEPORT, so the kernel spreads new connections
+// over them by their addresses, as Envoy's and nginx's `reuseport` do. The
+// first is bound only after a plain bind of the port succeeded, so a port
+// another process holds is refused, SO_REUSEPORT or not.
+//
 // Node has no public way to bind without listening (a listening server in the
 // supervisor would accept connections itself): node:cluster's own primary uses
 // net's _createServerHandle for TCP and the UDP wrap for datagrams, and so do we.
@@ -36,6 +42,8 @@ export interface ListenSocket {
   /** The port it is bound to. */
   port: number
   handle: RawHandle
+  /** Which of the role's per-worker sockets it is (`workerAccept: reusePort`); absent: the first, 0. */
+  slot?: number
 }
 
 interface UdpWrap extends RawHandle {
@@ -46,9 +54,21 @@ interface UdpWrap extends RawHandle {
 
 const createServerHandle = (
   net as unknown as {
-    _createServerHandle(host: string | null, port: number, family: number, fd?: number): unknown
+    _createServerHandle(
+      host: string | null,
+      port: number,
+      family: number,
+      fd?: number,
+      flags?: number,
+    ): unknown
   }
 )._createServerHandle
+
+const { UV_TCP_REUSEPORT } = (
+  process as unknown as {
+    binding(name: 'tcp_wrap'): { constants: { UV_TCP_REUSEPORT: number } }
+  }
+).binding('tcp_wrap').constants
 
 const { UDP } = (
   process as unknown as { binding(name: 'udp_wrap'): { UDP: new () => UdpWrap } }
@@ -77,10 +97,10 @@ function bindError(kind: SocketKind, role: ListenRole, at: HostPort, errno: numb
 /** EADDRINUSE as libuv reports it (negated). */
 const UV_EADDRINUSE = -constants.errno.EADDRINUSE
 
-function bindTcp(at: HostPort): RawHandle | number {
-  const bound = createServerHandle(at.host, at.port, net.isIPv6(at.host) ? 6 : 4) as
-    | RawHandle
-    | number
+function bindTcp(at: HostPort, reusePort = false): RawHandle | number {
+  const family = net.isIPv6(at.host) ? 6 : 4
+  const flags = reusePort ? UV_TCP_REUSEPORT : 0
+  const bound = createServerHandle(at.host, at.port, family, undefined, flags) as RawHandle | number
   if (typeof bound === 'number' || at.port === 0 || portOf(bound) === at.port) return bound
   // libuv keeps a bind's EADDRINUSE for the listen to report; unbound, the socket has no port.
   bound.close()
@@ -109,6 +129,12 @@ export interface ListenSockets {
    * role binds both kinds, on one port). Throws with the reason and a hint.
    */
   open(kind: SocketKind, role: ListenRole, at: HostPort): ListenSocket
+  /**
+   * The TCP socket of worker slot `slot` for `role` at `at`: slot 0 is open's;
+   * another is bound now beside it with SO_REUSEPORT. Throws if the first was
+   * bound without it (by systemd, or by a supervisor in another mode).
+   */
+  slot(role: ListenRole, at: HostPort, slot: number): ListenSocket
   /** Takes a socket bound elsewhere (a predecessor's, or systemd's) for its role and address. */
   adopt(socket: ListenSocket): void
   all(): ListenSocket[]
@@ -116,18 +142,29 @@ export interface ListenSockets {
   close(): void
 }
 
-const keyOf = (kind: SocketKind, role: ListenRole, at: HostPort) =>
-  `${kind} ${role} ${at.host} ${at.port}`
+const keyOf = (kind: SocketKind, role: ListenRole, at: HostPort, slot = 0) =>
+  `${kind} ${role} ${at.host} ${at.port} ${slot}`
 
-export function listenSockets(): ListenSockets {
+/** `reusePort`: the roles whose TCP sockets are bound with SO_REUSEPORT, to be split per worker slot. */
+export function listenSockets(reusePort: ReadonlySet<ListenRole> = new Set()): ListenSockets {
   const sockets = new Map<string, ListenSocket>()
   const add = (s: ListenSocket) => {
-    sockets.set(keyOf(s.kind, s.role, s.at), s)
+    sockets.set(keyOf(s.kind, s.role, s.at, s.slot), s)
     return s
   }
 
+  /** A plain bind first: it fails on a port any other socket holds, which SO_REUSEPORT's would not. */
+  const bindSplittable = (at: HostPort): RawHandle | number => {
+    const probe = bindTcp(at)
+    if (typeof probe === 'number') return probe
+    const port = portOf(probe)
+    probe.close()
+    return bindTcp({ host: at.host, port }, true)
+  }
+
   const bindOne = (kind: SocketKind, role: ListenRole, at: HostPort): ListenSocket => {
-    const bound = kind === 'tcp' ? bindTcp(at) : bindUdp(at)
+    const bound =
+      kind === 'udp' ? bindUdp(at) : reusePort.has(role) ? bindSplittable(at) : bindTcp(at)
     if (typeof bound === 'number') throw bindError(kind, role, at, bound)
     return { kind, role, at, port: portOf(bound), handle: bound }
   }
@@ -158,6 +195,14 @@ export function listenSockets(): ListenSockets {
       else if (PAIRED.has(role)) bindPair(role, at)
       else add(bindOne(kind, role, at))
       return sockets.get(keyOf(kind, role, at))!
+    },
+    slot(role, at, slot) {
+      const first = this.open('tcp', role, at)
+      const found = sockets.get(keyOf('tcp', role, at, slot))
+      if (slot === 0 || found) return found ?? first
+      const bound = bindTcp({ host: at.host, port: first.port }, true)
+      if (typeof bound === 'number') throw bindError('tcp', role, at, bound)
+      return add({ kind: 'tcp', role, at, port: first.port, handle: bound, slot })
     },
     adopt: (s) => void add(s),
     all: () => [...sockets.values()],

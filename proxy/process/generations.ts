@@ -36,6 +36,8 @@ export interface WorkerState {
   /** What /readyz warns about, as it last reported. */
   warnings: string[]
   ports: { dns?: number; candidate?: number; http?: number; https?: number; dot?: number }
+  /** Its place in its generation, kept by its replacement: with `workerAccept: reusePort`, whose sockets it serves. */
+  slot: number
   /** The one worker of its generation that writes zone snapshots (they would all write the same). */
   snapshotWriter: boolean
   /** Told to drain for a restart: its idle connections go to the new generation. */
@@ -125,7 +127,7 @@ export class Generations {
     this.#live.add(gen)
     const count = Math.max(this.#o.count, 1)
     try {
-      await Promise.all(Array.from({ length: count }, (_, i) => this.#fork(gen, i === 0)))
+      await Promise.all(Array.from({ length: count }, (_, slot) => this.#fork(gen, slot)))
     } catch (err) {
       this.#live.delete(gen)
       this.#current = before
@@ -189,8 +191,9 @@ export class Generations {
     })
   }
 
-  #fork(gen: number, snapshotWriter: boolean): Promise<WorkerState> {
+  #fork(gen: number, slot: number): Promise<WorkerState> {
     const { file, state } = this.#o.config
+    const snapshotWriter = slot === 0
     const worker = cluster.fork({
       CUTOVER_CONFIG: file,
       CUTOVER_GENERATION: String(gen),
@@ -210,9 +213,11 @@ export class Generations {
       notReady: [],
       warnings: [],
       ports: {},
+      slot,
       snapshotWriter,
     }
     this.#workers.set(worker.id, w)
+    this.#o.sockets.join(w)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         worker.process.kill('SIGKILL')
@@ -257,7 +262,7 @@ export class Generations {
         reject(new Error(`worker ${worker.id} exited (${signal ?? code}) while starting`))
         if (wasStarting || w.state === 'draining' || this.#stopping) return
         this.#o.log.error({ worker: worker.id, code, signal }, 'worker died; replacing it')
-        this.#crashed(gen, snapshotWriter)
+        this.#crashed(gen, slot)
       })
     })
   }
@@ -312,7 +317,7 @@ export class Generations {
   }
 
   /** Counts a crash and replaces the worker: at once, or after a pause when they keep crashing. */
-  #crashed(gen: number, snapshotWriter: boolean): void {
+  #crashed(gen: number, slot: number): void {
     this.#crashes++
     this.#o.crashed()
     const now = Date.now()
@@ -325,11 +330,11 @@ export class Generations {
     const wanted = () => !this.#stopping && this.#live.has(gen)
     setTimeout(() => {
       if (!wanted()) return
-      this.#fork(gen, snapshotWriter).catch((err: Error) => {
+      this.#fork(gen, slot).catch((err: Error) => {
         if (!wanted()) return
         this.#o.log.error({ err: err.message }, 'replacement worker failed to start')
         // It counts as a crash too: the pause before the next try keeps growing.
-        this.#crashed(gen, snapshotWriter)
+        this.#crashed(gen, slot)
       })
     }, pauseMs).unref()
   }

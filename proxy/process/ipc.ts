@@ -6,7 +6,13 @@ import type { ScopeStats, StatsLike } from '../../rollout/scope.ts'
 import type { HandedConnection } from '../net/connection-handover.ts'
 import type { Published } from '../records/feed.ts'
 import type { TakeAnswer, TakeRequest } from './shared-ratelimit.ts'
-import type { DealtConnection, ListenAnswer, ListenAsk } from './worker-sockets.ts'
+import type {
+  DealtConnection,
+  LentSocket,
+  ListenAnswer,
+  ListenAsk,
+  TakenBack,
+} from './worker-sockets.ts'
 
 /** Scope counters as they travel (latency counts as plain arrays). */
 export type WireStats = StatsLike
@@ -43,6 +49,9 @@ export type ToWorker =
   | ListenAnswer
   /** A connection the supervisor accepted for it (the socket comes with it). */
   | DealtConnection
+  /** A listening socket to serve until its own worker is back (the socket comes with it), and its return. */
+  | LentSocket
+  | TakenBack
 
 export type FromWorker =
   | {

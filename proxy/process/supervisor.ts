@@ -12,7 +12,6 @@ import { serveMetrics } from '../admin/metrics-listener.ts'
 import { loadNamedTokens, type NamedToken, tokensOr } from '../admin/token.ts'
 import { type Config, loadConfig } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
-import { listenSockets } from '../net/listen-sockets.ts'
 import { listenOnHandle } from '../net/socket-source.ts'
 import { systemdSockets } from '../net/systemd-sockets.ts'
 import { openRecordLog } from '../records/open-record-log.ts'
@@ -35,7 +34,7 @@ import {
 import { countersOf } from './supervisor-counters.ts'
 import { logServing, warnStartOnly } from './supervisor-log.ts'
 import { type SupervisorMetrics, supervisorMetrics } from './supervisor-metrics.ts'
-import { type SupervisorSockets, supervisorSockets } from './supervisor-sockets.ts'
+import { type SupervisorSockets, socketTable, supervisorSockets } from './supervisor-sockets.ts'
 import {
   type Counters,
   drainInto,
@@ -93,7 +92,7 @@ export class Supervisor {
   static async start(file: string, log: Logger): Promise<Supervisor> {
     const config = loadConfig(file)
     const before = await predecessor()
-    const table = listenSockets()
+    const table = socketTable(config.workerAccept)
     for (const s of before?.sockets ?? systemdSockets(config)) table.adopt(s)
     const metrics = supervisorMetrics(() => table.all())
     const scopes = scopeListOf(config).all
@@ -116,7 +115,7 @@ export class Supervisor {
       log,
       metrics,
       rollout,
-      supervisorSockets(table, config.workerAccept),
+      supervisorSockets(table, config.workerAccept, log),
       before,
       leading,
     )

@@ -58,6 +58,8 @@ async function main(): Promise<void> {
   process.on('message', (m: ToWorker, handle?: unknown) => {
     if (m.type === 'listening') sockets.answered(m, handle)
     else if (m.type === 'dealt') sockets.dealt(m, handle as Socket | undefined)
+    else if (m.type === 'lend') sockets.lend(m, handle)
+    else if (m.type === 'take-back') sockets.takeBack(m)
   })
   new Counter({
     name: 'cutover_ratelimit_fail_open_total',
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
   const drain = async (deadlineMs: number, handOver: boolean) => {
     if (draining) return
     draining = true
+    sockets.returnAll()
     const cut = await instance.drain(deadlineMs, handOver ? handOverTo : undefined)
     await Promise.all(handing)
     if (cut > 0) log.warn({ cut }, 'drain deadline reached: cut what was still in flight')
