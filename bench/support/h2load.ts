@@ -6,10 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type LoadResult, percentile } from './measure.ts'
-import { runPinned } from './pinned.ts'
+import { OverstayedError, runPinned } from './pinned.ts'
 
 /** How long a connection may go without activity before h2load gives it up. */
 const STALL_SECONDS = 5
+/** Beyond its duration and stall timeout, how long a run may take before it is ended. */
+const OVERSTAY_MS = 30_000
 
 export async function h2load(
   core: number,
@@ -21,20 +23,33 @@ export async function h2load(
 ): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-h2load-'))
   const log = join(dir, 'requests.tsv')
+  const limitMs = (seconds + STALL_SECONDS) * 1000 + OVERSTAY_MS
+  const run = () =>
+    runPinned(
+      core,
+      'h2load',
+      [
+        '-t1',
+        `-c${connections}`,
+        `-m${streams}`,
+        `-D${seconds}`,
+        // A connection silent this long is closed and its requests count as failed: without it,
+        // one stalled connection keeps h2load waiting for ever (seen once in a few dozen cold starts).
+        `-N${STALL_SECONDS}`,
+        `--log-file=${log}`,
+        '-H',
+        `:authority: ${authority}`,
+        url,
+      ],
+      limitMs,
+    )
   try {
-    const out = await runPinned(core, 'h2load', [
-      '-t1',
-      `-c${connections}`,
-      `-m${streams}`,
-      `-D${seconds}`,
-      // A connection silent this long is closed and its requests count as failed: without it,
-      // one stalled connection keeps h2load waiting for ever (seen once in a few dozen cold starts).
-      `-N${STALL_SECONDS}`,
-      `--log-file=${log}`,
-      '-H',
-      `:authority: ${authority}`,
-      url,
-    ])
+    // Now and then one connection goes on sending past the duration, answered each time, for
+    // as long as it is let: h2load applies no timeout with -D (nghttp2 issue 1960). Once more.
+    const out = await run().catch((err: unknown) => {
+      if (err instanceof OverstayedError) return run()
+      throw err
+    })
     const count = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN)
     // Columns: start (µs since the epoch), status, µs until the response ended.
     const latencies = readFileSync(log, 'utf8')

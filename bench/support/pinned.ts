@@ -50,8 +50,16 @@ export async function startPinned(
   throw new Error(`${command} ${args.join(' ')} was not ready within 15 s:\n${output}`)
 }
 
-/** Runs a command pinned to `core` to completion and returns its output. */
-export function runPinned(core: number, command: string, args: string[]): Promise<string> {
+/**
+ * Runs a command pinned to `core` to completion and returns its output; one
+ * still running after `limitMs` is killed, and this rejects saying so.
+ */
+export function runPinned(
+  core: number,
+  command: string,
+  args: string[],
+  limitMs = Number.POSITIVE_INFINITY,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', ['-c', String(core), command, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,13 +71,28 @@ export function runPinned(core: number, command: string, args: string[]): Promis
     child.stderr.on('data', (d) => {
       output += d
     })
+    let overstayed = false
+    const limit = Number.isFinite(limitMs)
+      ? setTimeout(() => {
+          overstayed = true
+          child.kill('SIGKILL')
+        }, limitMs)
+      : undefined
     child.once('error', reject)
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`${command} exited with ${code}:\n${output.slice(-2000)}`)),
-    )
+    child.once('exit', (code) => {
+      clearTimeout(limit)
+      if (overstayed) reject(new OverstayedError(command, limitMs))
+      else if (code === 0) resolve(output)
+      else reject(new Error(`${command} exited with ${code}:\n${output.slice(-2000)}`))
+    })
   })
+}
+
+/** A pinned run that was still going at its time limit, and was killed. */
+export class OverstayedError extends Error {
+  constructor(command: string, limitMs: number) {
+    super(`${command} was still running after ${limitMs / 1000} s, and was killed`)
+  }
 }
 
 /** Clock ticks per second in /proc's times: USER_HZ, 100 on every Linux build we run on. */
