@@ -110,7 +110,12 @@ export function workerSockets(send: (m: ListenAsk) => void): WorkerSockets {
     },
     lend(m, handle) {
       const key = `${m.role} ${m.slot}`
-      if (!handle || returned || lent.has(key)) return
+      if (!handle) return
+      // Its descriptor here is a copy: closing it leaves the supervisor's open.
+      if (returned || lent.has(key)) {
+        ;(handle as RawHandle).close()
+        return
+      }
       const server = createServer({ noDelay: true }, (socket) => intake(m.role, socket))
       // An accept that failed (out of descriptors) leaves the connection queued for the next one.
       server.on('error', () => {})
