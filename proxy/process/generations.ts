@@ -36,10 +36,12 @@ export interface WorkerState {
   /** What /readyz warns about, as it last reported. */
   warnings: string[]
   ports: { dns?: number; candidate?: number; http?: number; https?: number; dot?: number }
-  /** Its place in its generation, kept by its replacement: with `workerAccept: reusePort`, whose sockets it serves. */
+  /**
+   * Its place in its generation, kept by its replacement: with `workerAccept:
+   * reusePort`, whose sockets it serves. Slot 0 is the one worker of its
+   * generation that writes zone snapshots (they would all write the same).
+   */
   slot: number
-  /** The one worker of its generation that writes zone snapshots (they would all write the same). */
-  snapshotWriter: boolean
   /** Told to drain for a restart: its idle connections go to the new generation. */
   handOver?: boolean
 }
@@ -193,11 +195,10 @@ export class Generations {
 
   #fork(gen: number, slot: number): Promise<WorkerState> {
     const { file, state } = this.#o.config
-    const snapshotWriter = slot === 0
     const worker = cluster.fork({
       CUTOVER_CONFIG: file,
       CUTOVER_GENERATION: String(gen),
-      CUTOVER_SNAPSHOT_WRITER: snapshotWriter ? '1' : '0',
+      CUTOVER_SNAPSHOT_WRITER: slot === 0 ? '1' : '0',
       [TICKET_KEYS_ENV]: this.#o.ticketKeys()?.toString('base64') ?? '',
       // Compiled code kept between workers: a new generation starts in about half the time.
       NODE_COMPILE_CACHE: join(state, 'compile-cache'),
@@ -214,7 +215,6 @@ export class Generations {
       warnings: [],
       ports: {},
       slot,
-      snapshotWriter,
     }
     this.#workers.set(worker.id, w)
     this.#o.sockets.join(w)
