@@ -14,6 +14,8 @@ import { createServer } from 'node:net'
 
 const FIRST_PORT = 10_000
 const BLOCKS = 16
+// The Fetch standard's "bad ports" at or above FIRST_PORT: browsers and undici's fetch refuse them.
+const FETCH_BAD_PORTS = new Set([10_080])
 
 /** Linux's default start of the ephemeral range; a machine whose range starts lower shares some of our ports with it. */
 const EPHEMERAL_LOW = 32_768
@@ -57,7 +59,7 @@ async function freeForBoth(port: number): Promise<boolean> {
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = blockStart + (next++ % blockSize)
-    if (await freeForBoth(port)) return port
+    if (!FETCH_BAD_PORTS.has(port) && (await freeForBoth(port))) return port
   }
   throw new Error(
     `no loopback port free for UDP and TCP in 100 tries from ${blockStart} to ${blockStart + blockSize - 1}`,
