@@ -22,6 +22,7 @@ import {
   supervisedTestBed,
 } from './support/restart-load.ts'
 import type { SupervisedProxy } from './support/supervised.ts'
+import { tcpConnect } from './support/tcp-connect.ts'
 import { until } from './support/until.ts'
 
 const bed = supervisedTestBed()
@@ -355,6 +356,34 @@ describe('settings taken at start', () => {
     expect(said).toContain('workerAccept is taken at `cutover start`: this restart keeps reusePort')
     expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
   }, 60_000)
+})
+
+describe('listeners a restart moves', () => {
+  it.each(['reusePort', 'roundRobin'] as const)(
+    '%s: the port left is refused at once, the new one serves, and moving back binds the first again',
+    async (workerAccept) => {
+      const p = await start((c) => {
+        c.workerAccept = workerAccept
+      })
+      const ports = [httpPort, await freePort()]
+      const listenOn = (port: number) => {
+        const c: Record<string, unknown> = { ...config(), workerAccept }
+        ;(c.http as { listen: string }).listen = `127.0.0.1:${port}`
+        p.rewrite(c)
+      }
+      for (const [from, to] of [ports, [...ports].reverse()]) {
+        listenOn(to)
+        expect((await p.command('restart')).code).toBe(0)
+        // Before, the supervisor held the socket it no longer served: the kernel took connections no one accepted.
+        expect(await tcpConnect(from)).toBe('ECONNREFUSED')
+        httpPort = to
+        expect(await getOnNewConnection()).toBe(200)
+      }
+      expect(p.run.output()).toContain('listener no longer in the config: its socket is closed')
+      expect(await dnsAnswer('www.e2e.test')).toEqual(['192.0.2.10', '192.0.2.11'])
+    },
+    90_000,
+  )
 })
 
 describe('rate limits across workers', () => {

@@ -4,12 +4,14 @@
 // accepting, and with the way and the number of workers changed at each
 // upgrade (the successor serves every socket it took: sockets split per worker
 // that it has no worker for are lent to the ones it has); nothing is lost, counters go on, the generations count on. A new
-// supervisor that cannot start leaves the old one serving, and says why.
+// supervisor that cannot start leaves the old one serving, and says why. A
+// listener the new config moved is closed on the port it left.
 
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tcpLoad, udpLoad } from './support/dns-load.ts'
+import { freePort } from './support/free-port.ts'
 import { http10Load } from './support/http10-load.ts'
 import {
   expectAllAnswered,
@@ -20,6 +22,7 @@ import {
   supervisedTestBed,
 } from './support/restart-load.ts'
 import { type SupervisedProxy, supervisorPid } from './support/supervised.ts'
+import { tcpConnect } from './support/tcp-connect.ts'
 import { until } from './support/until.ts'
 
 const bed = supervisedTestBed()
@@ -114,6 +117,18 @@ describe('cutover upgrade', () => {
     expect(after.lastUpgrade).toMatchObject({ ok: false })
     expect(supervisorPid(p.dir)).toBe(before.pid)
     const res = await fetch(`http://127.0.0.1:${httpPort}/`, { headers: { host: NEW_HOST } })
+    expect(res.status).toBe(200)
+  }, 120_000)
+
+  it('an upgrade that moves the HTTP listener: once the old supervisor is gone, the port left is refused and the new one serves', async () => {
+    const { p, dnsPort, httpPort } = await bed.startOnFreePorts()
+    const moved = await freePort()
+    p.rewrite(proxyConfig(bed.backends(), dnsPort, moved))
+    const { code, output } = await p.command('upgrade')
+    expect(code, output).toBe(0)
+    expect(await p.run.exited).toBe(0)
+    expect(await tcpConnect(httpPort)).toBe('ECONNREFUSED')
+    const res = await fetch(`http://127.0.0.1:${moved}/`, { headers: { host: NEW_HOST } })
     expect(res.status).toBe(200)
   }, 120_000)
 })

@@ -52,6 +52,19 @@ describe('listenSockets', () => {
     }
   })
 
+  it('closes a removed socket and forgets it: the next open binds its address again', () => {
+    const t = table(['http'])
+    const first = t.open('tcp', 'http', any)
+    const slot = t.slot('http', any, 1)
+    t.remove(slot)
+    t.remove(first)
+    expect(t.all()).toEqual([])
+    expect([first.handle.fd, slot.handle.fd]).toEqual([-1, -1])
+    const again = t.open('tcp', 'http', any)
+    expect(again).not.toBe(first)
+    expect(again.handle.fd).toBeGreaterThan(0)
+  })
+
   it('binds the missing half of a DNS pair on the port of the half it was given', () => {
     const from = table()
     const given = from.open('tcp', 'http', any)

@@ -138,6 +138,8 @@ export interface ListenSockets {
   /** Takes a socket bound elsewhere (a predecessor's, or systemd's) for its role and address. */
   adopt(socket: ListenSocket): void
   all(): ListenSocket[]
+  /** Closes one socket and forgets it: a later open binds its address again. */
+  remove(socket: ListenSocket): void
   /** Closes every socket: only when the process is done with them for good. */
   close(): void
 }
@@ -206,6 +208,10 @@ export function listenSockets(reusePort: ReadonlySet<ListenRole> = new Set()): L
     },
     adopt: (s) => void add(s),
     all: () => [...sockets.values()],
+    remove(s) {
+      s.handle.close()
+      sockets.delete(keyOf(s.kind, s.role, s.at, s.slot))
+    },
     close() {
       for (const s of sockets.values()) s.handle.close()
       sockets.clear()

@@ -10,7 +10,9 @@
 // A listening socket no live worker serves (its worker died and the next is
 // not up yet, a restart to fewer workers, slots a predecessor split) would
 // queue the connections the kernel gives it unanswered: it is lent to a ready
-// worker until its own worker asks for it again.
+// worker until its own worker asks for it again. One whose listener the
+// serving generation's config no longer has is closed, so a client is refused
+// at once instead of waiting in a backlog no one accepts from.
 
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Config } from '../config/config.ts'
@@ -59,6 +61,13 @@ export interface SupervisorSockets {
   ready(): void
   /** `w` is dealt no more connections and lent no sockets (it drains, or is gone). */
   leave(w: WorkerState): void
+  /**
+   * Closes the workers' sockets generation `current` did not ask for (a restart
+   * or an upgrade took their listener out of the config, or moved it). Call it
+   * once all of `current` is ready: a worker of an older one keeps serving its
+   * own copy of the socket until it drains.
+   */
+  prune(current: number): void
   /** Accepts and lends no more (a successor serves from now on); the sockets stay open. */
   stopDealing(): void
   /** Closes every socket, for good. */
@@ -78,8 +87,11 @@ export function supervisorSockets(
   /** The workers serving each TCP socket given out, as their own or lent. */
   const servedBy = new Map<ListenSocket, Set<WorkerState>>()
   const lentTo = new Map<ListenSocket, WorkerState>()
-  /** Role and address of every TCP socket a worker asked for: only those are lent. */
-  const asked = new Set<string>()
+  /**
+   * The roles and addresses each generation's workers asked for: a TCP socket
+   * is lent only if one did, and kept by a prune only if the serving one did.
+   */
+  const askedIn = new Map<number, Set<string>>()
   /** Sockets bound without SO_REUSEPORT (by systemd, or a predecessor in another mode): dealt instead. */
   const unsplittable = new Set<ListenSocket>()
   let serving = true
@@ -118,11 +130,12 @@ export function supervisorSockets(
 
   // Its listening descriptor closes at once; close's callback would wait for the
   // connections dealt out, which Node never counts as closed here.
+  const closeDealer = (d: Dealer) => {
+    for (const socket of d.held) socket.destroy()
+    d.server?.close()
+  }
   const closeDealers = () => {
-    for (const d of dealers.values()) {
-      for (const socket of d.held) socket.destroy()
-      d.server?.close()
-    }
+    for (const d of dealers.values()) closeDealer(d)
     dealers.clear()
   }
 
@@ -165,12 +178,15 @@ export function supervisorSockets(
     (accept === 'shared' && !s.slot && workers.size > 0) ||
     (accept === 'reusePort' && [...workers].some((w) => w.slot === (s.slot ?? 0)))
 
+  const asked = (s: ListenSocket, gens: Iterable<Set<string>>) =>
+    [...gens].some((roles) => roles.has(roleAt(s.role, s.at)))
+
   /** Lends every TCP socket no live worker serves to the ready worker with the fewest lent. */
   const lendOrphans = () => {
     const ready = [...workers].filter(takes)
     if (!serving || ready.length === 0) return
     for (const s of table.all()) {
-      if (s.kind !== 'tcp' || dealers.has(s) || !asked.has(roleAt(s.role, s.at))) continue
+      if (s.kind !== 'tcp' || dealers.has(s) || !asked(s, askedIn.values())) continue
       if ((servedBy.get(s)?.size ?? 0) > 0 || awaited(s)) continue
       const to = ready.reduce((a, b) => (lentCount(b) < lentCount(a) ? b : a))
       serve(s, to)
@@ -196,6 +212,7 @@ export function supervisorSockets(
         w.worker.send(failed)
         return
       }
+      askedIn.set(w.generation, (askedIn.get(w.generation) ?? new Set()).add(roleAt(m.role, m.at)))
       const dealt = m.kind === 'tcp' && (accept === 'roundRobin' || unsplittable.has(s))
       const answer: ListenAnswer = { type: 'listening', id: m.id, port: s.port, dealt }
       if (dealt) {
@@ -205,7 +222,6 @@ export function supervisorSockets(
       }
       w.worker.send(answer, s.handle as never)
       if (m.kind !== 'tcp') return
-      asked.add(roleAt(m.role, m.at))
       takeBack(s)
       serve(s, w)
     },
@@ -219,6 +235,25 @@ export function supervisorSockets(
       for (const by of servedBy.values()) by.delete(w)
       for (const [s, to] of lentTo) if (to === w) lentTo.delete(s)
       lendOrphans()
+    },
+    prune(current) {
+      const wanted = askedIn.get(current) ?? new Set()
+      // A generation that failed to start gives its number to the next one: what it asked goes too.
+      askedIn.clear()
+      askedIn.set(current, wanted)
+      for (const s of table.all()) {
+        if (!WORKER_ROLES.has(s.role) || asked(s, [wanted])) continue
+        const d = dealers.get(s)
+        if (d) closeDealer(d)
+        dealers.delete(s)
+        takeBack(s)
+        servedBy.delete(s)
+        table.remove(s)
+        log.info(
+          { role: s.role, kind: s.kind, port: s.port, slot: s.slot },
+          'listener no longer in the config: its socket is closed',
+        )
+      }
     },
     stopDealing() {
       serving = false

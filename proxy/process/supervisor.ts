@@ -234,6 +234,8 @@ export class Supervisor {
       // Made before any worker starts, so no two processes create it at once.
       this.#tokens = loadNamedTokens(this.#config)
       await this.#gens.start()
+      // A predecessor's socket for a listener this config no longer has.
+      this.#sockets.prune(this.#gens.current)
       this.#admin = supervisorAdmin({
         state: this.#config.state,
         tokens: () => this.#tokens,
@@ -361,6 +363,8 @@ export class Supervisor {
         'restart failed: the new generation did not start; the old one keeps serving',
       )
       return
+    } finally {
+      this.#sockets.prune(this.#gens.current)
     }
     await this.#gens.drain(old, true)
     this.#log.info({ generation: this.#gens.current }, 'restart done')
