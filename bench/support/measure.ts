@@ -23,6 +23,8 @@ export interface LoadResult {
   p50Ms: number
   p99Ms: number
   errors: number
+  /** Requests made, for a run bound by a count rather than by its seconds (h2load's). */
+  requests?: number
   /** CPU microseconds the server spent per request, where it could be read. */
   cpuUsPerRequest?: number
   /** An interleaved row's p99 in its first seconds, from 1 s after its start: what a restart's new process serves at. */
@@ -133,5 +135,6 @@ async function loadCounted(server: Server, load: Load): Promise<LoadResult> {
   const result = await load(server.port, SECONDS)
   const after = server.cpuSeconds?.()
   if (before === undefined || after === undefined || result.rps === 0) return result
-  return { ...result, cpuUsPerRequest: ((after - before) * 1e6) / (result.rps * SECONDS) }
+  const requests = result.requests ?? result.rps * SECONDS
+  return { ...result, cpuUsPerRequest: ((after - before) * 1e6) / requests }
 }
