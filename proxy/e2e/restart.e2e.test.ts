@@ -12,6 +12,7 @@ import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { tcpLoad, udpLoad } from './support/dns-load.ts'
 import { freePort } from './support/free-port.ts'
+import { RawConnection } from './support/raw-http.ts'
 import {
   expectAllAnswered,
   httpLoad,
@@ -22,7 +23,6 @@ import {
   supervisedTestBed,
 } from './support/restart-load.ts'
 import type { SupervisedProxy } from './support/supervised.ts'
-import { tcpConnect } from './support/tcp-connect.ts'
 import { until } from './support/until.ts'
 
 const bed = supervisedTestBed()
@@ -375,7 +375,7 @@ describe('listeners a restart moves', () => {
         listenOn(to)
         expect((await p.command('restart')).code).toBe(0)
         // Before, the supervisor held the socket it no longer served: the kernel took connections no one accepted.
-        expect(await tcpConnect(from)).toBe('ECONNREFUSED')
+        await expect(RawConnection.open(from)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
         httpPort = to
         expect(await getOnNewConnection()).toBe(200)
       }

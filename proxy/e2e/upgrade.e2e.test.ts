@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { tcpLoad, udpLoad } from './support/dns-load.ts'
 import { freePort } from './support/free-port.ts'
 import { http10Load } from './support/http10-load.ts'
+import { RawConnection } from './support/raw-http.ts'
 import {
   expectAllAnswered,
   httpLoad,
@@ -22,7 +23,6 @@ import {
   supervisedTestBed,
 } from './support/restart-load.ts'
 import { type SupervisedProxy, supervisorPid } from './support/supervised.ts'
-import { tcpConnect } from './support/tcp-connect.ts'
 import { until } from './support/until.ts'
 
 const bed = supervisedTestBed()
@@ -127,7 +127,7 @@ describe('cutover upgrade', () => {
     const { code, output } = await p.command('upgrade')
     expect(code, output).toBe(0)
     expect(await p.run.exited).toBe(0)
-    expect(await tcpConnect(httpPort)).toBe('ECONNREFUSED')
+    await expect(RawConnection.open(httpPort)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     const res = await fetch(`http://127.0.0.1:${moved}/`, { headers: { host: NEW_HOST } })
     expect(res.status).toBe(200)
   }, 120_000)

@@ -1,12 +1,16 @@
 // The supervisor's admin API: proxy/admin's routes over what the workers
 // answer (their metrics summed with those of workers gone, their shadow views
-// gathered) and the supervisor's view of them (GET /workers, readiness).
+// gathered) and the supervisor's view of them (GET /workers, readiness),
+// served on its socket beside the metrics listener.
 
 import type { FastifyInstance } from 'fastify'
 import type { RolloutService } from '../../rollout/service.ts'
 import { createAdmin } from '../admin/admin-api.ts'
-import type { MetricsSource } from '../admin/metrics-listener.ts'
+import { type MetricsSource, serveMetrics } from '../admin/metrics-listener.ts'
 import type { NamedToken } from '../admin/token.ts'
+import type { Config } from '../config/config.ts'
+import type { ListenSockets } from '../net/listen-sockets.ts'
+import { listenOnHandle } from '../net/socket-source.ts'
 import type { Generations } from './generations.ts'
 import type { MetricsSum } from './metrics-sum.ts'
 import type { RecordPublisher } from './record-publisher.ts'
@@ -160,4 +164,25 @@ export function supervisorAdmin(d: SupervisorAdminDeps): FastifyInstance {
     status,
     upgrade: d.upgrade,
   })
+}
+
+/**
+ * Serves `admin` on admin.listen and, when the config has metrics.listen, the
+ * summed metrics there; returns what closes both (their sockets stay open for a successor).
+ */
+export async function listenAdmin(
+  admin: FastifyInstance,
+  d: SupervisorAdminDeps,
+  table: ListenSockets,
+  config: Config,
+): Promise<() => Promise<void>> {
+  await admin.ready()
+  await listenOnHandle(admin.server, table.open('tcp', 'admin', config.admin.listen).handle)
+  const scrape = config.metrics?.listen
+  const closeScrape = scrape
+    ? await serveMetrics(summedMetrics(d), table.open('tcp', 'metrics', scrape).handle)
+    : async () => {}
+  return async () => {
+    await Promise.all([admin.close(), closeScrape()])
+  }
 }

@@ -8,11 +8,9 @@
 import { availableParallelism } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { type RolloutService, startRollout } from '../../rollout/service.ts'
-import { serveMetrics } from '../admin/metrics-listener.ts'
 import { loadNamedTokens, type NamedToken, tokensOr } from '../admin/token.ts'
 import { type Config, loadConfig } from '../config/config.ts'
 import { scopeListOf } from '../config/scope-list.ts'
-import { listenOnHandle } from '../net/socket-source.ts'
 import { systemdSockets } from '../net/systemd-sockets.ts'
 import { openRecordLog } from '../records/open-record-log.ts'
 import type { RecordLog } from '../records/record-log.ts'
@@ -26,9 +24,10 @@ import { type RecordPublisher, recordPublisher } from './record-publisher.ts'
 import { reloadWorkers } from './reload-workers.ts'
 import { bucketHost } from './shared-ratelimit.ts'
 import {
+  listenAdmin,
   type Reloads,
+  type SupervisorAdminDeps,
   type SupervisorStatus,
-  summedMetrics,
   supervisorAdmin,
 } from './supervisor-admin.ts'
 import { countersOf } from './supervisor-counters.ts'
@@ -67,8 +66,8 @@ export class Supervisor {
   #recordLog: RecordLog | undefined
   #records: RecordPublisher | undefined
   #admin: FastifyInstance | undefined
-  /** Closes GET /metrics on metrics.listen, when the config has it. */
-  #closeScrape: () => Promise<void> = async () => {}
+  /** Closes the admin API and the metrics listener; their sockets stay open for a successor. */
+  #closeAdmin: () => Promise<void> = async () => {}
   #statsTimer: NodeJS.Timeout
   /** Session ticket keys for every worker's TLS listeners, when the config has any. */
   #ticketKeys: TicketKeyRing | undefined
@@ -209,11 +208,6 @@ export class Supervisor {
     return this.#stopped
   }
 
-  /** The admin API and the metrics listener: their sockets stay open for a successor. */
-  async #closeAdmin(): Promise<void> {
-    await Promise.all([this.#admin?.close(), this.#closeScrape()])
-  }
-
   /** What outlives the workers: timers, the ticket keys, the rollout and the record log. */
   async #release(): Promise<void> {
     clearInterval(this.#statsTimer)
@@ -236,7 +230,7 @@ export class Supervisor {
       await this.#gens.start()
       // A predecessor's socket for a listener this config no longer has.
       this.#sockets.prune(this.#gens.current)
-      this.#admin = supervisorAdmin({
+      const adminDeps: SupervisorAdminDeps = {
         state: this.#config.state,
         tokens: () => this.#tokens,
         generations: this.#gens,
@@ -249,22 +243,15 @@ export class Supervisor {
         lastUpgrade: () => this.#lastUpgrade,
         upgrade: () => this.upgrade(),
         stopping: () => this.#stopping,
-      })
+      }
+      this.#admin = supervisorAdmin(adminDeps)
       if (before) await this.#takeOver(before)
-      await this.#admin.ready()
-      const admin = this.#sockets.table.open('tcp', 'admin', this.#config.admin.listen)
-      await listenOnHandle(this.#admin.server, admin.handle)
-      const scrape = this.#config.metrics?.listen
-      if (scrape)
-        this.#closeScrape = await serveMetrics(
-          summedMetrics({
-            generations: this.#gens,
-            requests: this.#requests,
-            sum: this.#sum,
-            metrics: this.#metrics,
-          }),
-          this.#sockets.table.open('tcp', 'metrics', scrape).handle,
-        )
+      this.#closeAdmin = await listenAdmin(
+        this.#admin,
+        adminDeps,
+        this.#sockets.table,
+        this.#config,
+      )
     } catch (err) {
       before?.failed((err as Error).message)
       // The workers that did start would serve on without a supervisor that gave up.
