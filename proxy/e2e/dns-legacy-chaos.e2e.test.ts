@@ -76,7 +76,7 @@ const failures = () =>
 describe('legacy DNS servers failing under load', () => {
   it('one hung for two seconds: every query answered by the other, and once its health failed, without waiting on it', async () => {
     await underLoad(async () => {
-      a.pause()
+      await a.pause()
       try {
         // Three of the load's queries timed out on it mark it down: then it is not asked at all.
         await delay(1500)
@@ -107,7 +107,7 @@ describe('legacy DNS servers failing under load', () => {
   it('one flapping, hung and back every 150 ms for three seconds: every query answered', async () => {
     await underLoad(async () => {
       for (let i = 0; i < 10; i++) {
-        a.pause()
+        await a.pause()
         await delay(150)
         a.resume()
         await delay(150)
@@ -117,8 +117,7 @@ describe('legacy DNS servers failing under load', () => {
 
   it('both hung: SERVFAIL within the timeout, counted, never a hang; answers come back once they do', async () => {
     const before = await failures()
-    a.pause()
-    b.pause()
+    await Promise.all([a.pause(), b.pause()])
     try {
       const query = buildQuery({ name: 'www.other.test', type: Type.A })
       const started = performance.now()

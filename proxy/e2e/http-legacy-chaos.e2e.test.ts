@@ -124,7 +124,7 @@ describe('HTTP legacy and origin chaos (real nginx)', () => {
         await conn.write(`GET /big HTTP/1.1\r\nhost: ${host}\r\n\r\n`)
         // The headers and the first part of the body arrive; then nginx hangs.
         await until(() => conn.receivedLength > 64 * 1024, 'the body to start', 5000)
-        nginx.pause()
+        await nginx.pause()
         const hungAt = performance.now()
         const bytes = await conn.readToClose(5000)
         const ended = performance.now() - hungAt

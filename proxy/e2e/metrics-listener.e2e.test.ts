@@ -9,6 +9,7 @@ import { buildQuery } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { freePort } from './support/free-port.ts'
 import { startTestProxy } from './support/proxy.ts'
+import { continueProcess, stopProcess } from './support/stop-process.ts'
 import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
 
 const ZONE = join(import.meta.dirname, 'zones', 'e2e.test.zone')
@@ -90,11 +91,11 @@ describe('metrics.listen', () => {
     const pid = (await p.status()).workers[0]?.pid
     if (pid === undefined) throw new Error('the worker has no pid')
     // A stopped process answers nothing, as one whose event loop is stuck under load.
-    process.kill(pid, 'SIGSTOP')
+    await stopProcess(pid)
     try {
       expect(await scrape()).toMatch(five)
     } finally {
-      process.kill(pid, 'SIGCONT')
+      continueProcess(pid)
     }
   }, 60_000)
 

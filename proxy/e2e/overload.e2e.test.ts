@@ -12,6 +12,7 @@ import { Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { freePort } from './support/free-port.ts'
+import { continueProcess, stopProcess } from './support/stop-process.ts'
 import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
 import { until } from './support/until.ts'
 
@@ -85,14 +86,14 @@ describe('dns.udp.receiveBuffer and cutover_dns_udp_receive_drops_total', () => 
       expect(pid).not.toBe(status.pid)
 
       // A stopped process reads nothing, as one whose event loop is stuck under load.
-      process.kill(pid, 'SIGSTOP')
+      await stopProcess(pid)
       let sender: ReturnType<typeof createSocket> | undefined
       let dropped: number
       try {
         try {
           sender = await flood(dnsPort)
         } finally {
-          process.kill(pid, 'SIGCONT')
+          continueProcess(pid)
         }
         dropped = await p.metric(DROPS)
       } finally {

@@ -11,6 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { buildQuery } from '../../../dns/message.ts'
 import { exchange } from '../../../legacy-adapter/dns-client.ts'
 import { freePort } from './free-port.ts'
+import { continueProcess, pidOf, stopProcess } from './stop-process.ts'
 import { findTool } from './tools.ts'
 
 export interface BindServer {
@@ -19,7 +20,7 @@ export interface BindServer {
   dir: string
   stop(): Promise<void>
   /** Stops and continues the process (SIGSTOP, SIGCONT): a server that hangs, then comes back. */
-  pause(): void
+  pause(): Promise<void>
   resume(): void
   /** Kills the process outright (SIGKILL), then starts it again on the same port; resolves once it answers. */
   killAndStart(): Promise<void>
@@ -98,8 +99,8 @@ ${zones
       await run.exited
       rmSync(dir, { recursive: true, force: true })
     },
-    pause: () => run.child.kill('SIGSTOP'),
-    resume: () => run.child.kill('SIGCONT'),
+    pause: () => stopProcess(pidOf(run.child)),
+    resume: () => continueProcess(pidOf(run.child)),
     killAndStart: async () => {
       run.child.kill('SIGKILL')
       await run.exited

@@ -8,12 +8,13 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { continueProcess, pidOf, stopProcess } from './stop-process.ts'
 import { findTool } from './tools.ts'
 
 export interface NginxServer {
   dir: string
   /** SIGSTOP: it holds every connection and answers nothing until resumed. */
-  pause(): void
+  pause(): Promise<void>
   resume(): void
   /** SIGKILL: its connections reset, its ports refuse until `start`. */
   kill(): Promise<void>
@@ -78,8 +79,8 @@ ${streamBody === undefined ? '' : `stream {\n${streamBody}\n}\n`}`
   }
   const server: NginxServer = {
     dir,
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
+    pause: () => stopProcess(pidOf(child)),
+    resume: () => continueProcess(pidOf(child)),
     kill: async () => {
       child.kill('SIGKILL')
       await exited
