@@ -11,7 +11,7 @@ import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
 import { loadConfig } from '../proxy/config/config.ts'
 import { parseHostPort } from '../proxy/config/units.ts'
 import { options } from './args.ts'
-import { runProxy } from './start-stop.ts'
+import { runProxy } from './start.ts'
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url))
 

@@ -1,86 +1,20 @@
-// `cutover start` runs the proxy in the foreground: a supervisor and its
-// workers (or, with `workers: 0`, one process) until SIGTERM or SIGINT.
-// `stop`, `restart` and `reload` signal it through the pid file in its state
-// folder and wait until it is done; `upgrade` asks its admin API, and the new
-// supervisor writes its own pid into the pid file once it serves.
+// The commands that act on a running proxy (see start.ts): `stop`, `restart`
+// and `reload` signal it through the pid file in its state folder and wait until
+// it is done; `upgrade` asks its admin API, and the new supervisor writes its
+// own pid into the pid file once it serves. They load no more than they need:
+// a restart's command is a Node process that starts next to a busy proxy.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { CutoverError } from '../common/cutover-error.ts'
 import { readToken, tokenFileOf } from '../proxy/admin/token.ts'
 import { type Config, loadConfig } from '../proxy/config/config.ts'
-import { runSupervisor } from '../proxy/process/run-supervisor.ts'
-import { startProxy } from '../proxy/process/single-process.ts'
 import type { SupervisorStatus } from '../proxy/process/supervisor.ts'
-import { startedByUpgrade } from '../proxy/process/upgrade.ts'
-import { createLogger } from '../proxy/telemetry/log.ts'
-import { loadCertificates } from '../proxy/tls/certificates.ts'
-import { adminUrl, configFileOf, options, requireConfig } from './args.ts'
-import { checkCommand } from './check.ts'
+import { adminUrl, configFileOf, options } from './args.ts'
 
-const PID_FILE = 'cutover.pid'
+export const PID_FILE = 'cutover.pid'
 const WAIT_MS = 120_000
-
-export async function startCommand(args: string[]): Promise<number> {
-  const { values } = options(args, { config: { type: 'string', short: 'c' } })
-  return runProxy(loadConfig(requireConfig(values.config, 'start')))
-}
-
-/**
- * Runs the proxy of `config` in the foreground (a supervisor and its workers,
- * or one process) until a signal stops it; `serving` is called once it serves.
- */
-export async function runProxy(config: Config, serving: () => void = () => {}): Promise<number> {
-  // A certificate that cannot serve is a config error before anything listens.
-  if (config.tls) loadCertificates(config.tls)
-  const log = createLogger(config.log.level)
-  prepareStateFolder(config.state)
-  const pidFile = join(config.state, PID_FILE)
-  const writePid = () => writeFileSync(pidFile, `${process.pid}\n`)
-  // A supervisor that replaces another names itself only once it serves: until then the old one runs the show.
-  if (!startedByUpgrade()) writePid()
-  try {
-    if (config.workers !== 0)
-      return await runSupervisor(config.file, log, () => {
-        writePid()
-        serving()
-      })
-    const proxy = await startProxy(config, log)
-    serving()
-    process.on('SIGHUP', () =>
-      log.warn(
-        'reload and restart need workers (the config has workers: 0); restart the process instead',
-      ),
-    )
-    return await new Promise((done) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'stopping')
-        proxy.stop().then(() => done(0))
-      }
-      process.once('SIGTERM', stop)
-      process.once('SIGINT', stop)
-    })
-  } finally {
-    // After an upgrade the file names the successor.
-    if (pidIn(pidFile) === process.pid) rmSync(pidFile, { force: true })
-  }
-}
-
-/** Makes the state folder, and proves it can be written before anything depends on it. */
-function prepareStateFolder(state: string): void {
-  const probe = join(state, `.write-test-${process.pid}`)
-  try {
-    mkdirSync(state, { recursive: true })
-    writeFileSync(probe, '')
-    rmSync(probe)
-  } catch (err) {
-    throw new CutoverError(
-      'CONFIG_INVALID',
-      `the state folder ${state} cannot be written (${(err as Error).message}): cutover keeps its pid file, admin token, rollout state and zone snapshots there; make it writable, free space in it, or set \`state:\` to a folder that can be`,
-    )
-  }
-}
 
 interface Running {
   config: Config
@@ -100,7 +34,7 @@ function located(args: string[]): { config: Config | undefined; pidFile: string 
 }
 
 /** The pid in `pidFile`, or undefined when there is none. */
-function pidIn(pidFile: string): number | undefined {
+export function pidIn(pidFile: string): number | undefined {
   try {
     return Number(readFileSync(pidFile, 'utf8').trim())
   } catch {
@@ -230,6 +164,8 @@ export async function restartCommand(args: string[]): Promise<number> {
 export async function reloadCommand(args: string[]): Promise<number> {
   const { config, pid } = running(args, 'reload')
   // Refuse a config that does not validate here, with its errors, before the proxy sees it.
+  // check loads every module and zone: imported here, as only reload needs it.
+  const { checkCommand } = await import('./check.ts')
   const checked = await checkCommand(['--config', config.file])
   if (checked !== 0) return checked
   const before = await status(config)
