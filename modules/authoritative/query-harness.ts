@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { afterAll, expect } from 'vitest'
+import { expect } from 'vitest'
 import { Flag, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage, type Message, type QueryOptions } from '../../dns/message.ts'
 import { createQueryView, Parse, readQuery } from '../../dns/query-view.ts'
@@ -17,8 +17,10 @@ import { type AuthoritativeModule, authoritative } from './index.ts'
 
 // --- zones -------------------------------------------------------------------
 
+// Removed when the test process exits, not after a file's tests: unit test files
+// share one process and one instance of this module (vitest.config.ts).
 const dir = mkdtempSync(join(tmpdir(), 'cutover-authoritative-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
 
 let files = 0
 /** Writes a zone file and returns its path. */
