@@ -132,70 +132,71 @@ export async function stopCommand(args: string[]): Promise<number> {
   return 1
 }
 
-export async function restartCommand(args: string[]): Promise<number> {
-  const { config, pid } = running(args, 'restart')
-  const before = await status(config)
-  process.kill(pid, 'SIGUSR2')
+/**
+ * Polls the supervisor every `pollMs` until `done` gives the exit code of the
+ * `command` given; `stopped` gives it once the supervisor has exited (by
+ * default: a stop came first). 1, with why, when WAIT_MS passes first.
+ */
+async function untilDone(
+  { config, pid }: Running,
+  command: string,
+  pollMs: number,
+  done: (now: SupervisorStatus) => number | undefined,
+  stopped: () => Promise<number> | number = () => stoppedBefore(command),
+): Promise<number> {
   const deadline = Date.now() + WAIT_MS
   while (Date.now() < deadline) {
     const now = await statusWhileRunning(config, pid)
-    if (now === 'stopped') return stoppedBefore('restart')
-    if (now === undefined) {
-      await delay(100)
-      continue
-    }
-    if (
-      now.generation > before.generation &&
-      now.workers.every((w) => w.generation === now.generation && w.state === 'ready')
-    ) {
-      process.stdout.write(
-        `restarted: generation ${now.generation}, ${now.workers.length} workers\n`,
-      )
-      return 0
-    }
-    await delay(200)
+    if (now === 'stopped') return stopped()
+    // undefined: the admin API is closed for a moment (a stop under way, or a new supervisor taking it).
+    const code = now === undefined ? undefined : done(now)
+    if (code !== undefined) return code
+    await delay(pollMs)
   }
   process.stderr.write(
-    `the restart did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
+    `the ${command} did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
   )
   return 1
+}
+
+export async function restartCommand(args: string[]): Promise<number> {
+  const target = running(args, 'restart')
+  const before = await status(target.config)
+  process.kill(target.pid, 'SIGUSR2')
+  return untilDone(target, 'restart', 200, (now) => {
+    if (
+      now.generation <= before.generation ||
+      !now.workers.every((w) => w.generation === now.generation && w.state === 'ready')
+    )
+      return undefined
+    process.stdout.write(`restarted: generation ${now.generation}, ${now.workers.length} workers\n`)
+    return 0
+  })
 }
 
 export async function reloadCommand(args: string[]): Promise<number> {
-  const { config, pid } = running(args, 'reload')
+  const target = running(args, 'reload')
   // Refuse a config that does not validate here, with its errors, before the proxy sees it.
   // check loads every module and zone: imported here, as only reload needs it.
   const { checkCommand } = await import('./check.ts')
-  const checked = await checkCommand(['--config', config.file])
+  const checked = await checkCommand(['--config', target.config.file])
   if (checked !== 0) return checked
-  const before = await status(config)
-  process.kill(pid, 'SIGHUP')
-  const deadline = Date.now() + WAIT_MS
-  while (Date.now() < deadline) {
-    const now = await statusWhileRunning(config, pid)
-    if (now === 'stopped') return stoppedBefore('reload')
-    if (now === undefined) {
-      await delay(100)
-      continue
+  const before = await status(target.config)
+  process.kill(target.pid, 'SIGHUP')
+  return untilDone(target, 'reload', 100, (now) => {
+    if (now.reloads <= before.reloads) return undefined
+    if (now.lastReload?.ok) {
+      process.stdout.write(`reloaded ${now.workers.length} workers\n`)
+      return 0
     }
-    if (now.reloads > before.reloads) {
-      if (now.lastReload?.ok) {
-        process.stdout.write(`reloaded ${now.workers.length} workers\n`)
-        return 0
-      }
-      process.stderr.write(`reload refused: ${now.lastReload?.error}\n`)
-      return 1
-    }
-    await delay(100)
-  }
-  process.stderr.write(
-    `the reload did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
-  )
-  return 1
+    process.stderr.write(`reload refused: ${now.lastReload?.error}\n`)
+    return 1
+  })
 }
 
 export async function upgradeCommand(args: string[]): Promise<number> {
-  const { config, pid } = running(args, 'upgrade')
+  const target = running(args, 'upgrade')
+  const { config, pid } = target
   const before = await status(config)
   const res = await fetch(`${adminUrl(config)}/upgrade`, {
     method: 'POST',
@@ -206,27 +207,22 @@ export async function upgradeCommand(args: string[]): Promise<number> {
     process.stderr.write(`upgrade refused: ${error ?? res.statusText}\n`)
     return 1
   }
-  const deadline = Date.now() + WAIT_MS
-  while (Date.now() < deadline) {
-    // Whichever supervisor answers: the old one until the new one serves, then the new one.
-    const now = await statusWhileRunning(config, pid)
-    if (now === 'stopped') {
-      const successor = await status(config).catch(() => undefined)
-      if (successor === undefined || successor.pid === pid) return stoppedBefore('upgrade')
-      process.stdout.write(
-        `upgraded: supervisor ${pid} replaced by ${successor.pid}, serving with ${successor.workers.length} workers\n`,
-      )
-      return 0
-    }
-    const upgrade = now?.lastUpgrade
-    if (now?.pid === pid && upgrade && upgrade.at !== before.lastUpgrade?.at && !upgrade.ok) {
-      process.stderr.write(`upgrade failed: ${upgrade.error}; the running supervisor serves on\n`)
-      return 1
-    }
-    await delay(200)
+  // Whichever supervisor answers: the old one until the new one serves, then the new one.
+  const failed = (now: SupervisorStatus) => {
+    const upgrade = now.lastUpgrade
+    if (now.pid !== pid || !upgrade || upgrade.at === before.lastUpgrade?.at || upgrade.ok)
+      return undefined
+    process.stderr.write(`upgrade failed: ${upgrade.error}; the running supervisor serves on\n`)
+    return 1
   }
-  process.stderr.write(
-    `the upgrade did not finish within ${WAIT_MS / 1000} s; see the proxy's log\n`,
-  )
-  return 1
+  // The old supervisor has exited: done, if a successor answers.
+  const replaced = async () => {
+    const successor = await status(config).catch(() => undefined)
+    if (successor === undefined || successor.pid === pid) return stoppedBefore('upgrade')
+    process.stdout.write(
+      `upgraded: supervisor ${pid} replaced by ${successor.pid}, serving with ${successor.workers.length} workers\n`,
+    )
+    return 0
+  }
+  return untilDone(target, 'upgrade', 200, failed, replaced)
 }
