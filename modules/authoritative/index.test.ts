@@ -2,9 +2,11 @@
 // NXDOMAIN and NODATA, delegations (its wire form, signed zones and loading are
 // in wire.test.ts and loading.test.ts; the zones and helpers in query-harness.ts).
 
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { Flag, Opcode, Rcode, Type } from '../../dns/constants.ts'
-import { ask, expectNegative, rrs, SOA_DATA, WWW_A } from './query-harness.ts'
+import { ask, expectNegative, removeZoneFiles, rrs, SOA_DATA, WWW_A } from './query-harness.ts'
+
+afterAll(removeZoneFiles)
 
 describe('authoritative: positive answers', () => {
   it('answers with AA, echoing ID, RD, CD and the question as asked', () => {

@@ -3,14 +3,26 @@
 
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { CutoverError } from '../../common/cutover-error.ts'
 import { Flag, Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, type Message, type QueryOptions } from '../../dns/message.ts'
 import type { ModuleLog } from '../env.ts'
 import { ANSWER } from '../verdict.ts'
 import { authoritative, Fallback } from './index.ts'
-import { apex, ask, auth, load, rrs, run, silent, zoneFile } from './query-harness.ts'
+import {
+  apex,
+  ask,
+  auth,
+  load,
+  removeZoneFiles,
+  rrs,
+  run,
+  silent,
+  zoneFile,
+} from './query-harness.ts'
+
+afterAll(removeZoneFiles)
 
 describe('authoritative: DNAME (RFC 6672)', () => {
   const m = load([

@@ -17,17 +17,23 @@ import { type AuthoritativeModule, authoritative } from './index.ts'
 
 // --- zones -------------------------------------------------------------------
 
-// Removed when the test process exits, not after a file's tests: unit test files
-// share one process and one instance of this module (vitest.config.ts).
-const dir = mkdtempSync(join(tmpdir(), 'cutover-authoritative-'))
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-
+// One folder per test file, made by its first zone and removed by the file's
+// afterAll(removeZoneFiles): unit test files share one process and one instance
+// of this module (vitest.config.ts), so the module cannot tie it to its loading.
+let dir: string | undefined
 let files = 0
 /** Writes a zone file and returns its path. */
 export function zoneFile(text: string): string {
+  dir ??= mkdtempSync(join(tmpdir(), 'cutover-authoritative-'))
   const file = join(dir, `zone-${files++}.zone`)
   writeFileSync(file, text)
   return file
+}
+
+/** Removes the zone files written so far. */
+export function removeZoneFiles(): void {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  dir = undefined
 }
 
 export const AUTH_ZONE = `

@@ -1,12 +1,24 @@
 // The authoritative module's answers as wire bytes: sizes, EDNS and TC,
 // compression pointers behind any question, and what goes to the legacy path.
 
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { Class, Flag, Opcode, Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage, type QueryOptions } from '../../dns/message.ts'
 import { ANSWER, NEXT } from '../verdict.ts'
 import { Fallback } from './index.ts'
-import { ask, expectNegative, HOSTS, host, lower, rrs, run, WWW_A } from './query-harness.ts'
+import {
+  ask,
+  expectNegative,
+  HOSTS,
+  host,
+  lower,
+  removeZoneFiles,
+  rrs,
+  run,
+  WWW_A,
+} from './query-harness.ts'
+
+afterAll(removeZoneFiles)
 
 describe('authoritative: sizes and EDNS', () => {
   it('adds an OPT record with ednsPayload when the query has EDNS, and none otherwise', () => {
