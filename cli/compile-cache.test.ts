@@ -10,11 +10,14 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ROOT } from '../proxy/e2e/support/cli.ts'
 import { enableCompileCache } from './compile-cache.ts'
 
 let home: string
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), 'cutover-cache-'))
+})
 afterEach(() => rmSync(home, { recursive: true, force: true }))
 
 /** The folder passed to Node's enableCompileCache (undefined: called with none), or 'off' when not called. */
@@ -28,14 +31,12 @@ function enabledWith(env: NodeJS.ProcessEnv): string | undefined | 'off' {
 
 describe('the compile cache folder', () => {
   it('is made under XDG_CACHE_HOME, readable and writable only by this user', () => {
-    home = mkdtempSync(join(tmpdir(), 'cutover-cache-'))
     const dir = join(home, 'cutover', 'node-compile-cache')
     expect(enabledWith({ XDG_CACHE_HOME: home })).toBe(dir)
     expect(statSync(dir).mode & 0o777).toBe(0o700)
   })
 
   it('is not used when others can write to it', () => {
-    home = mkdtempSync(join(tmpdir(), 'cutover-cache-'))
     const dir = join(home, 'cutover', 'node-compile-cache')
     mkdirSync(dir, { recursive: true })
     chmodSync(dir, 0o777)
@@ -43,13 +44,11 @@ describe('the compile cache folder', () => {
   })
 
   it('is not used, and nothing throws, when it cannot be made', () => {
-    home = mkdtempSync(join(tmpdir(), 'cutover-cache-'))
     writeFileSync(join(home, 'cutover'), 'a file where the folder would go')
     expect(enabledWith({ XDG_CACHE_HOME: home })).toBe('off')
   })
 
   it('leaves the choice to Node when NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE is set', () => {
-    home = mkdtempSync(join(tmpdir(), 'cutover-cache-'))
     expect(enabledWith({ XDG_CACHE_HOME: home, NODE_COMPILE_CACHE: join(home, 'x') })).toBe(
       undefined,
     )
@@ -58,7 +57,6 @@ describe('the compile cache folder', () => {
   })
 
   it('holds the code cache once a cutover command has run', () => {
-    home = mkdtempSync(join(tmpdir(), 'cutover-cache-'))
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: home }
     delete env.NODE_COMPILE_CACHE
     delete env.NODE_DISABLE_COMPILE_CACHE

@@ -24,7 +24,7 @@ commands:
 
 type Command = (args: string[]) => Promise<number>
 
-// Each command loads only its own modules: \`cutover stop\` need not compile the proxy.
+// Each command loads only its own modules: `cutover stop` need not compile the proxy.
 const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./start.ts')).startCommand,
   stop: async () => (await import('./control.ts')).stopCommand,

@@ -9,7 +9,7 @@ import { buildQuery } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { freePort } from './support/free-port.ts'
 import { startTestProxy } from './support/proxy.ts'
-import { continueProcess, stopProcess } from './support/stop-process.ts'
+import { stopProcess } from './support/stop-process.ts'
 import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
 
 const ZONE = join(import.meta.dirname, 'zones', 'e2e.test.zone')
@@ -95,7 +95,7 @@ describe('metrics.listen', () => {
     try {
       expect(await scrape()).toMatch(five)
     } finally {
-      continueProcess(pid)
+      process.kill(pid, 'SIGCONT')
     }
   }, 60_000)
 

@@ -12,7 +12,7 @@ import { Rcode, Type } from '../../dns/constants.ts'
 import { buildQuery, decodeMessage } from '../../dns/message.ts'
 import { exchange } from '../../legacy-adapter/dns-client.ts'
 import { freePort } from './support/free-port.ts'
-import { continueProcess, stopProcess } from './support/stop-process.ts'
+import { stopProcess } from './support/stop-process.ts'
 import { type SupervisedProxy, startSupervised } from './support/supervised.ts'
 import { until } from './support/until.ts'
 
@@ -93,7 +93,7 @@ describe('dns.udp.receiveBuffer and cutover_dns_udp_receive_drops_total', () => 
         try {
           sender = await flood(dnsPort)
         } finally {
-          continueProcess(pid)
+          process.kill(pid, 'SIGCONT')
         }
         dropped = await p.metric(DROPS)
       } finally {

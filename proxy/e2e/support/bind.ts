@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { buildQuery } from '../../../dns/message.ts'
 import { exchange } from '../../../legacy-adapter/dns-client.ts'
 import { freePort } from './free-port.ts'
-import { continueProcess, pidOf, stopProcess } from './stop-process.ts'
+import { pidOf, stopProcess } from './stop-process.ts'
 import { findTool } from './tools.ts'
 
 export interface BindServer {
@@ -100,7 +100,7 @@ ${zones
       rmSync(dir, { recursive: true, force: true })
     },
     pause: () => stopProcess(pidOf(run.child)),
-    resume: () => continueProcess(pidOf(run.child)),
+    resume: () => run.child.kill('SIGCONT'),
     killAndStart: async () => {
       run.child.kill('SIGKILL')
       await run.exited

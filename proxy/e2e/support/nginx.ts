@@ -8,7 +8,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { continueProcess, pidOf, stopProcess } from './stop-process.ts'
+import { pidOf, stopProcess } from './stop-process.ts'
 import { findTool } from './tools.ts'
 
 export interface NginxServer {
@@ -80,7 +80,7 @@ ${streamBody === undefined ? '' : `stream {\n${streamBody}\n}\n`}`
   const server: NginxServer = {
     dir,
     pause: () => stopProcess(pidOf(child)),
-    resume: () => continueProcess(pidOf(child)),
+    resume: () => child.kill('SIGCONT'),
     kill: async () => {
       child.kill('SIGKILL')
       await exited

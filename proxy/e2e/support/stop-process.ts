@@ -18,10 +18,6 @@ export async function stopProcess(pid: number): Promise<void> {
   throw new Error(`process ${pid} was sent SIGSTOP but its threads were still running 2 s later`)
 }
 
-export function continueProcess(pid: number): void {
-  process.kill(pid, 'SIGCONT')
-}
-
 /** A started child's pid: a child that failed to spawn has none. */
 export function pidOf(child: ChildProcess): number {
   if (child.pid === undefined) throw new Error(`${child.spawnfile} has no pid: it did not start`)
